@@ -1,0 +1,28 @@
+/**
+ * Typed raw events: one per ABI op (bpf/include/agentrail_abi.h), produced by
+ * the decode stage from record bytes. Every source (native, bpftrace, replay)
+ * yields record bytes in the same ABI, so every source decodes the same way.
+ * 64-bit kernel values are bigint.
+ */
+export interface RawHeader {
+  op: number;
+  version: number;
+  ktimeNs: bigint;
+  pid: number;
+  tid: number;
+  cgroupId: bigint;
+}
+
+export interface ProcExec extends RawHeader { kind: 'proc.exec'; ppid: number; uid: number; gid: number; argc: number; flags: number; comm: string; filename: string; args: string[] }
+export interface ProcFork extends RawHeader { kind: 'proc.fork'; childPid: number; childTid: number; isThread: boolean }
+export interface ProcExit extends RawHeader { kind: 'proc.exit'; ppid: number; exitCode: number; isThread: boolean }
+export interface ProcMmapExec extends RawHeader { kind: 'proc.mmap_exec'; dev: bigint; ino: bigint; fd: number; prot: number }
+export interface FileOpen extends RawHeader { kind: 'file.open'; dirfd: number; ret: number; flags: number; mode: number; syscall: number; path: string; pathTruncated: boolean }
+export interface FdIo extends RawHeader { kind: 'fd.io'; fd: number; fdKind: number; readBytes: bigint; writeBytes: bigint; readCalls: number; writeCalls: number; reason: number; firstNs: bigint; lastNs: bigint; ino: bigint }
+export interface FileOp extends RawHeader { kind: 'file.op'; op_kind: number; ret: number; fd: number; mode: number; length: bigint; path: string; path2: string }
+export interface NetConn extends RawHeader { kind: 'net.connect' | 'net.accept'; fd: number; ret: number; family: number; port: number; addr: string }
+export interface TlsData extends RawHeader { kind: 'tls.data'; sslPtr: bigint; direction: 0 | 1; callLen: number; chunkOffset: number; fd: number; flags: number; callSeq: bigint; data: Buffer }
+export interface TlsPair extends RawHeader { kind: 'tls.pair'; sslPtr: bigint; fd: number; how: number }
+export interface PipeData extends RawHeader { kind: 'pipe.data'; pipeIno: bigint; fd: number; direction: 0 | 1; callLen: number; chunkOffset: number; flags: number; data: Buffer }
+
+export type RawEvent = ProcExec | ProcFork | ProcExit | ProcMmapExec | FileOpen | FdIo | FileOp | NetConn | TlsData | TlsPair | PipeData;
