@@ -1,0 +1,89 @@
+import { monotonicFactory } from 'ulid';
+
+/**
+ * CloudEvents 1.0 envelope (DESIGN.md §4). Extension names are lowercase
+ * letters/digits, ≤ 20 chars. 64-bit numbers travel as strings.
+ * `sequence` and `prevhash` are added by the seal stage, not here.
+ */
+export const TYPE_PREFIX = 'dev.agentrail.';
+
+export const EventTypes = {
+  toolInvocation: `${TYPE_PREFIX}tool.invocation`,
+  modelInvocation: `${TYPE_PREFIX}model.invocation`,
+  dataAccess: `${TYPE_PREFIX}data.access`,
+  policyDecision: `${TYPE_PREFIX}policy.decision`,
+  identityAssertion: `${TYPE_PREFIX}identity.assertion`,
+  error: `${TYPE_PREFIX}error`,
+  sensorStart: `${TYPE_PREFIX}sensor.start`,
+  sensorStop: `${TYPE_PREFIX}sensor.stop`,
+  logGap: `${TYPE_PREFIX}log.gap`,
+  logCheckpoint: `${TYPE_PREFIX}log.checkpoint`,
+} as const;
+export type EventType = (typeof EventTypes)[keyof typeof EventTypes];
+
+export const SCHEMA_BASE = 'https://agentrail.dev/schemas/v1/';
+
+export interface CloudEvent<D = Record<string, unknown>> {
+  specversion: '1.0';
+  id: string;
+  source: string;
+  type: string;
+  time: string;
+  subject?: string;
+  datacontenttype: 'application/json';
+  dataschema?: string;
+  /** W3C trace context of the agent session (adopted from requests when seen). */
+  traceparent?: string;
+  /** Kafka record key: the trace, so one session stays on one partition. */
+  partitionkey?: string;
+  /** Added by seal: decimal string, 1-based, no gaps per source. */
+  sequence?: string;
+  /** Added by seal: hex SHA-256 leaf hash of the previous event of this source. */
+  prevhash?: string;
+  data: D;
+}
+
+const ulid = monotonicFactory();
+
+/** ISO-8601 UTC with microseconds, from a wall-clock time in nanoseconds. */
+export function isoMicros(epochNs: bigint): string {
+  const ms = Number(epochNs / 1_000_000n);
+  const micros = Number((epochNs / 1000n) % 1000n);
+  const base = new Date(ms).toISOString(); // …SS.mmmZ
+  return `${base.slice(0, -1)}${String(micros).padStart(3, '0')}Z`;
+}
+
+export function nowNs(): bigint {
+  return BigInt(Date.now()) * 1_000_000n + (process.hrtime.bigint() % 1_000_000n);
+}
+
+export function newEventId(epochMs?: number): string {
+  return ulid(epochMs);
+}
+
+export function makeEnvelope<D extends Record<string, unknown>>(o: {
+  type: string;
+  source: string;
+  data: D;
+  subject?: string;
+  timeNs?: bigint;
+  traceparent?: string;
+  partitionkey?: string;
+  id?: string;
+}): CloudEvent<D> {
+  const t = o.timeNs ?? nowNs();
+  const ev: CloudEvent<D> = {
+    specversion: '1.0',
+    id: o.id ?? newEventId(Number(t / 1_000_000n)),
+    source: o.source,
+    type: o.type,
+    time: isoMicros(t),
+    datacontenttype: 'application/json',
+    dataschema: `${SCHEMA_BASE}${o.type.slice(TYPE_PREFIX.length)}.json`,
+    data: o.data,
+  };
+  if (o.subject !== undefined) ev.subject = o.subject;
+  if (o.traceparent !== undefined) ev.traceparent = o.traceparent;
+  if (o.partitionkey !== undefined) ev.partitionkey = o.partitionkey;
+  return ev;
+}
