@@ -5,7 +5,7 @@ import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 
-const root = 'dist/test';
+const root = (process.env.AGENTRAIL_DIST ?? 'dist') + '/test';
 const files = [];
 (function walk(dir) {
   for (const name of readdirSync(dir)) {
