@@ -5,6 +5,7 @@ import { sinkSchema } from './sink.js';
 import { classifySchema } from './classify.js';
 import { kubernetesSchema } from './kubernetes.js';
 import { observabilitySchema } from './observability.js';
+import { protocolSchema } from './protocol.js';
 
 /**
  * The one configuration schema (DESIGN.md §8). Each area owns its section in
@@ -16,6 +17,7 @@ export const configSchema = z
     collector: collectorSchema.prefault({}),
     seal: sealSchema.prefault({}),
     sink: sinkSchema.prefault({}),
+    protocol: protocolSchema.prefault({}),
     classify: classifySchema.prefault({}),
     kubernetes: kubernetesSchema.prefault({}),
     observability: observabilitySchema.prefault({}),

@@ -1,0 +1,205 @@
+import { accessSync, chmodSync, constants, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import type { Config } from './config/schema.js';
+import { toProtocolOptions } from './config/protocol.js';
+import { decodeBatch } from './decode/decode-batch.js';
+import { createEventStage } from './event/stage.js';
+import { ProtocolStage } from './protocol/protocol-stage.js';
+import { generateKey, KeySet, Sealer } from './seal/index.js';
+import { openSink } from './sink/index.js';
+import { createSource, type OpenedSource } from './source/create-source.js';
+import type { Selection } from './source/source.js';
+import { startKubernetesIdentity, type KubernetesIdentity } from './correlate/workload/kubernetes-identity.js';
+import { HealthServer } from './observability/health-server.js';
+import { childLogger } from './observability/logger.js';
+import { countDrop, eventsEmitted, rawRecords } from './observability/metrics.js';
+import { AgentrailError } from './errors.js';
+import type { WorkloadResolver } from './correlate/workload-resolver.js';
+
+const log = childLogger('pipeline');
+
+export interface PipelineOptions {
+  config: Readonly<Config>;
+  collector: 'native' | 'bpftrace';
+  replay: string | undefined;
+  realtime: boolean;
+  selection: Selection;
+  durationMs: number | undefined;
+  /** Overrides sink.local.dir. */
+  logDir?: string;
+  /** Also print sealed events to stdout (sink.stdout). */
+  stdout?: boolean;
+  /** Called once the source produces (probes attached), with the health port. */
+  onReady?: (info: { healthPort: number | undefined; logDir: string }) => void;
+  /** Resolves to stop the pipeline (besides --duration, SIGINT, SIGTERM). */
+  stopSignal?: Promise<void>;
+  /** The source, when the caller opened it (e.g. `run -- CMD` adds the child pid). */
+  opened?: OpenedSource;
+}
+
+/**
+ * The chain's CloudEvents source: stable across restarts of one sensor
+ * instance (the chain must continue), distinct per node.
+ */
+function sensorSource(cfg: Readonly<Config>): string {
+  const node = cfg.kubernetes.nodeName || process.env.NODE_NAME || hostname();
+  return `agentrail://${node}/sensor`;
+}
+
+/**
+ * Embedded default: with no signing key configured, the sensor makes one on
+ * first start in <logDir>/keys and tells where the verifier key is. A key
+ * from a file or a Kubernetes Secret (seal.keys) is the production setup.
+ */
+function defaultKeys(cfg: Readonly<Config>, logDir: string): KeySet {
+  if (cfg.seal.keys.length > 0) return KeySet.fromFiles(cfg.seal.keys);
+  const dir = join(logDir, 'keys');
+  const signer = join(dir, 'agentrail.key');
+  const verifier = join(dir, 'agentrail.pub');
+  if (!existsSync(signer)) {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const k = generateKey(`agentrail-${(cfg.kubernetes.nodeName || hostname()).replace(/[^A-Za-z0-9._-]/g, '-')}`);
+    writeFileSync(signer, k.signer + '\n', { mode: 0o600 });
+    writeFileSync(verifier, k.verifier + '\n', { mode: 0o644 });
+    chmodSync(signer, 0o600);
+    log.warn({ signer, verifier }, 'no seal.keys configured: generated a signing key next to the log (configure a key from a Secret in production)');
+  }
+  return KeySet.fromFiles([{ file: signer }]);
+}
+
+function dirWritable(dir: string): boolean {
+  try {
+    accessSync(dir, constants.W_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The agent-action pipeline, in stage order (DESIGN.md §1):
+ * source → decode → stream/protocol → correlate/classify/redact/event → seal → sink.
+ * Returns the process exit code.
+ */
+export async function runPipeline(o: PipelineOptions): Promise<number> {
+  const cfg = o.config;
+  const logDir = o.logDir ?? cfg.sink.local.dir;
+  const source = sensorSource(cfg);
+
+  // sink first: the local log is the write-ahead log and must be writable.
+  const sink = openSink({ ...cfg.sink, local: { ...cfg.sink.local, dir: logDir }, stdout: o.stdout ?? cfg.sink.stdout });
+  const sealer = await Sealer.open({
+    sink: sink.sealedSink,
+    source,
+    keys: defaultKeys(cfg, logDir),
+    ...(cfg.seal.origin ? { origin: cfg.seal.origin } : {}),
+    checkpointEvents: cfg.seal.checkpoint.events,
+    checkpointIntervalMs: cfg.seal.checkpoint.intervalMs,
+    eventSignatures: cfg.seal.eventSignatures,
+    maxTruncateBytes: cfg.seal.recovery.maxTruncateBytes,
+    startInfo: { collector: o.replay ? 'replay' : o.collector, node: cfg.kubernetes.nodeName || process.env.NODE_NAME || hostname() },
+  });
+  sink.onGap((g) =>
+    sealer.recordGap({
+      reason: 'disk-bound',
+      lostEvents: g.lostEvents,
+      fromSequence: Number(g.fromSequence),
+      toSequence: Number(g.toSequence),
+      detail: 'unshipped-deleted',
+    }),
+  );
+
+  let k8s: KubernetesIdentity | undefined;
+  const resolvers: WorkloadResolver[] = [];
+  if (cfg.kubernetes.enabled) {
+    k8s = startKubernetesIdentity(cfg.kubernetes);
+    resolvers.push(k8s.resolver);
+  }
+
+  const events = createEventStage(cfg.classify, { source, resolvers, readProc: !o.replay });
+  const protocol = new ProtocolStage(toProtocolOptions(cfg.protocol, cfg.collector));
+  protocol.onExchange((x) => events.builder.onExchange(x));
+  events.builder.onEvent((ce) => {
+    sealer.seal(ce);
+    eventsEmitted.inc({ type: ce.type });
+  });
+
+  let sourceReady = false;
+  let health: HealthServer | undefined;
+  let healthPort: number | undefined;
+  if (cfg.observability.httpEnabled) {
+    health = new HealthServer({ host: cfg.observability.httpHost, port: cfg.observability.httpPort });
+    health.addReadinessCheck('probes_attached', () => sourceReady || 'source not started');
+    health.addReadinessCheck('sink_writable', () => dirWritable(join(logDir, 'segments')) || 'local log not writable');
+    if (k8s) health.addReadinessCheck('pods_synced', () => k8s!.ready() || 'pod list not synced');
+    try {
+      healthPort = (await health.start()).port;
+    } catch (e) {
+      throw new AgentrailError('UNAVAILABLE_HEALTH_PORT', `cannot listen on ${cfg.observability.httpHost}:${cfg.observability.httpPort}: ${(e as NodeJS.ErrnoException).code ?? 'error'}`, {
+        hint: 'set observability.httpPort (0 = any free port) or observability.httpEnabled: false',
+      });
+    }
+  }
+
+  const opened =
+    o.opened ??
+    (await createSource({ replay: o.replay, realtime: o.realtime, collector: o.collector, selection: o.selection, config: cfg.collector }));
+  if (k8s?.selection && 'addCgroup' in opened.source) {
+    const s = opened.source as unknown as { addCgroup(id: bigint): void; removeCgroup(id: bigint): void };
+    k8s.selection.onAdd((id) => s.addCgroup(id));
+    k8s.selection.onRemove((id) => s.removeCgroup(id));
+  }
+  await sink.start();
+  await opened.start();
+  sourceReady = true;
+  o.onReady?.({ healthPort, logDir });
+  log.info({ source, logDir, collector: o.replay ? 'replay' : o.collector, healthPort }, 'pipeline running');
+
+  // Time-driven work: idle stream timeouts, held events, checkpoints by time.
+  const ticker = setInterval(() => {
+    protocol.tick();
+    events.builder.tick();
+  }, 250);
+  ticker.unref();
+
+  let stopping = false;
+  const stop = async () => {
+    if (stopping) return;
+    stopping = true;
+    await opened.source.stop();
+  };
+  const onSignal = () => void stop();
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  const timer = o.durationMs ? setTimeout(() => void stop(), o.durationMs) : undefined;
+  void o.stopSignal?.then(stop);
+
+  try {
+    for await (const batch of opened.source.batches()) {
+      if (sink.shouldShed()) {
+        // Disk bound pressure: shed at the source, counted; never block the kernel consumer.
+        countDrop('source', 'disk_bound_shed');
+        continue;
+      }
+      for (const ev of decodeBatch(opened.filter(batch))) {
+        rawRecords.inc({ op: ev.kind });
+        events.builder.onRaw(ev);
+        protocol.push(ev);
+      }
+    }
+  } finally {
+    clearInterval(ticker);
+    if (timer) clearTimeout(timer);
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    protocol.flush();
+    events.close();
+    await sealer.close();
+    await sink.close({ drainMs: 10_000 });
+    await k8s?.stop();
+    await health?.stop();
+    log.info({ counters: opened.source.counters() }, 'pipeline stopped');
+  }
+  return 0;
+}
