@@ -1,5 +1,29 @@
 import { z } from 'zod';
 
-/** The `classify` section of the configuration. */
-export const classifySchema = z.object({}).strict();
+/** Runtime, loader and system files: opened by every process, not data an agent chose to touch. */
+export const DEFAULT_IGNORE_PREFIXES: readonly string[] = ['/proc/', '/sys/', '/dev/', '/usr/lib/', '/usr/lib64/', '/lib/', '/lib64/', '/usr/share/', '/etc/ld.so.cache', '/etc/localtime', '/usr/local/lib/'];
+
+/**
+ * The `classify` section: classification rules, granted scopes and the
+ * correlation windows of the event stage. The rule file reloads without a
+ * restart (see docs/redaction.md); everything else is read at start.
+ */
+export const classifySchema = z
+  .object({
+    /** YAML/JSON rule file (detector tags, disabled detectors, path rules, entropy); built-in rules when absent. */
+    rulesFile: z.string().min(1).optional(),
+    /** Watch the rule file and reload on change. */
+    watchRules: z.boolean().default(true),
+    /** Scopes granted by configuration, keyed by workload id, service account or `*` (globs). */
+    grantedScopes: z.record(z.string(), z.array(z.string())).default({}),
+    /** How long data-access events wait for the tool call that caused them to be known. */
+    holdbackMs: z.number().int().min(0).max(60_000).default(1000),
+    /** How long error events wait to see a retry. */
+    retryWindowMs: z.number().int().min(0).max(600_000).default(3000),
+    /** How long after a model's tool request actions are attributed to that tool. */
+    toolWindowMs: z.number().int().min(100).max(3_600_000).default(60_000),
+    /** File opens under these prefixes are not data accesses unless a path rule tags them. */
+    ignorePathPrefixes: z.array(z.string()).default([...DEFAULT_IGNORE_PREFIXES]),
+  })
+  .strict();
 export type ClassifyConfig = z.infer<typeof classifySchema>;

@@ -45,3 +45,55 @@ export function countDrop(stage: string, reason: string, n = 1): void {
 export function countStageError(stage: string, reason: string, n = 1): void {
   stageErrors.inc({ stage, reason }, n);
 }
+
+// --- Health/metrics surface (issue 6). The owners of these numbers set them;
+// the names are documented in docs/kubernetes.md.
+
+export const ringBufferFill = new Gauge({
+  name: 'agentrail_ringbuf_fill_ratio',
+  help: 'Fill of a kernel ring buffer (0..1) at the last poll, by ring',
+  labelNames: ['ring'] as const,
+  registers: [registry],
+});
+
+export const localLogBytes = new Gauge({
+  name: 'agentrail_local_log_bytes',
+  help: 'Bytes of sealed events held in the local log segments',
+  registers: [registry],
+});
+
+export const localLogUnshippedBytes = new Gauge({
+  name: 'agentrail_local_log_unshipped_bytes',
+  help: 'Bytes of the local log not yet acknowledged by Kafka',
+  registers: [registry],
+});
+
+export const kafkaPublishLatency = new Histogram({
+  name: 'agentrail_kafka_publish_latency_seconds',
+  help: 'Time from handing a batch to kafkajs to its acknowledgement',
+  buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+  registers: [registry],
+});
+
+let lastCheckpointMs: number | undefined;
+
+/** Record that a checkpoint was signed and written (the seal stage calls this). */
+export function markCheckpoint(atMs = Date.now()): void {
+  lastCheckpointMs = atMs;
+  lastCheckpointTimestamp.set(atMs / 1000);
+}
+
+export const lastCheckpointTimestamp = new Gauge({
+  name: 'agentrail_last_checkpoint_timestamp_seconds',
+  help: 'Unix time of the last signed checkpoint',
+  registers: [registry],
+});
+
+export const lastCheckpointAge = new Gauge({
+  name: 'agentrail_last_checkpoint_age_seconds',
+  help: 'Seconds since the last signed checkpoint (-1 before the first)',
+  registers: [registry],
+  collect() {
+    this.set(lastCheckpointMs === undefined ? -1 : (Date.now() - lastCheckpointMs) / 1000);
+  },
+});

@@ -87,6 +87,7 @@ export type McpMethod = 'initialize' | 'tools/list' | 'tools/call' | 'resources/
 /** One MCP JSON-RPC exchange (request + response matched by id). */
 export interface McpCall {
   method: McpMethod;
+  /** JSON-RPC id; null for a notification (no response expected, `result` stays undefined). */
   id: string | number | null;
   params: unknown;
   /** `result` of the response, undefined while none was seen. */
@@ -111,6 +112,13 @@ export interface McpCall {
 export interface Exchange {
   stream: StreamRef;
   protocol: 'http1' | 'http2' | 'jsonrpc-stdio';
+  /**
+   * The traced process's side: 'client' when it sent the request (the usual
+   * agent case), 'server' when it received it (a traced MCP or API server).
+   * When both ends of one connection are traced over TLS, each process
+   * reports its own exchange (one per side); over stdio only one is reported.
+   */
+  role?: 'client' | 'server';
   request?: HttpMessage;
   response?: HttpMessage;
   /** Set when the exchange is an LLM API call. */

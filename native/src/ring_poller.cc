@@ -1,0 +1,111 @@
+#include "ring_poller.h"
+
+#include <bpf/libbpf.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <ctime>
+
+#include "errors.h"
+
+namespace agentrail {
+
+namespace {
+uint64_t mono_ns() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return uint64_t(ts.tv_sec) * 1000000000ull + uint64_t(ts.tv_nsec);
+}
+constexpr uint64_t kMaxBatchDelayNs = 20'000'000;  // a partial batch waits at most 20 ms for JS
+}  // namespace
+
+
+RingPoller::RingPoller(int events_fd, size_t batch_records, size_t batch_bytes, int poll_timeout_ms, Deliver deliver,
+                       Ready ready, Begin begin, Tick tick, std::vector<RecordObserver*> observers)
+    : batch_records_(batch_records),
+      batch_bytes_(batch_bytes),
+      poll_timeout_ms_(poll_timeout_ms),
+      deliver_(std::move(deliver)),
+      ready_(std::move(ready)),
+      begin_(std::move(begin)),
+      tick_(std::move(tick)),
+      observers_(std::move(observers)),
+      batch_(batch_bytes < 65536 ? batch_bytes : 65536) {
+  rb_ = ring_buffer__new(events_fd, &RingPoller::on_sample, this, nullptr);
+  if (!rb_) throw bpf_error("ring_buffer__new", errno, "cannot open the ring buffer");
+}
+
+RingPoller::~RingPoller() {
+  stop();
+  if (rb_) ring_buffer__free(rb_);
+}
+
+void RingPoller::start() {
+  stop_ = false;
+  thread_ = std::thread([this] { run(); });
+}
+
+void RingPoller::stop() {
+  stop_ = true;
+  if (thread_.joinable()) thread_.join();
+}
+
+int RingPoller::on_sample(void* ctx, void* data, size_t len) {
+  auto* self = static_cast<RingPoller*>(ctx);
+  self->add(self->batch_, data, len);
+  return 0;
+}
+
+void RingPoller::add(Batch& b, const void* data, size_t len) {
+  if (len < sizeof(ar_hdr)) return;
+  const auto* hdr = static_cast<const ar_hdr*>(data);
+  for (RecordObserver* o : observers_) o->on_record(hdr, len);
+  if (&b == &batch_ && b.empty()) batch_started_ns_ = mono_ns();
+  b.append(data, len);
+  records_.fetch_add(1, std::memory_order_relaxed);
+  if (&b == &batch_ && (b.records() >= batch_records_ || b.size() >= batch_bytes_)) flush();
+}
+
+void RingPoller::flush() {
+  if (batch_.empty()) return;
+  size_t len = batch_.size();
+  size_t n = batch_.records();
+  uint8_t* data = batch_.release();
+  if (deliver_(data, len, n)) {
+    batches_delivered_.fetch_add(1, std::memory_order_relaxed);
+    bytes_delivered_.fetch_add(len, std::memory_order_relaxed);
+  } else {
+    std::free(data);
+    batches_dropped_.fetch_add(1, std::memory_order_relaxed);
+    records_dropped_.fetch_add(n, std::memory_order_relaxed);
+  }
+}
+
+void RingPoller::run() {
+  begin_();
+  while (!stop_.load(std::memory_order_relaxed)) {
+    // Producers submit without waking us until enough data is pending
+    // (ar_wakeup_flags), so drain on every timeout too.
+    int err = ring_buffer__poll(rb_, poll_timeout_ms_);
+    if (err < 0 && err != -EINTR) break;
+    ring_buffer__consume(rb_);
+    tick_(batch_);
+    if (!batch_.empty() && (ready_() || mono_ns() - batch_started_ns_ >= kMaxBatchDelayNs)) flush();
+  }
+  ring_buffer__consume(rb_);
+  tick_(batch_);
+  flush();
+  for (RecordObserver* o : observers_) o->on_stop();
+}
+
+RingPoller::Stats RingPoller::stats() const {
+  Stats s;
+  s.records = records_.load();
+  s.batches_delivered = batches_delivered_.load();
+  s.batches_dropped = batches_dropped_.load();
+  s.records_dropped = records_dropped_.load();
+  s.bytes_delivered = bytes_delivered_.load();
+  return s;
+}
+
+}  // namespace agentrail

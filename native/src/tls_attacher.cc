@@ -1,0 +1,387 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "tls_attacher.h"
+
+#include <dirent.h>
+#include <elf.h>
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include <cstdio>
+#include <cstring>
+#include <thread>
+
+#include "agentrail_abi.h"
+
+namespace agentrail {
+namespace {
+
+// Order matches progs_: entry/return pairs.
+const char* const kFuncs[4] = {"SSL_write", "SSL_read", "SSL_write_ex", "SSL_read_ex"};
+const char* const kProgs[8] = {
+    "handle_ssl_write",    "handle_ssl_write_ret",    "handle_ssl_read",    "handle_ssl_read_ret",
+    "handle_ssl_write_ex", "handle_ssl_write_ex_ret", "handle_ssl_read_ex", "handle_ssl_read_ex_ret",
+};
+
+uint64_t nowNs() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return uint64_t(ts.tv_sec) * 1000000000ull + uint64_t(ts.tv_nsec);
+}
+
+void storeMax(std::atomic<uint64_t>& a, uint64_t v) {
+  uint64_t cur = a.load(std::memory_order_relaxed);
+  while (v > cur && !a.compare_exchange_weak(cur, v, std::memory_order_relaxed)) {
+  }
+}
+
+uint64_t kernelDev(dev_t d) { return (uint64_t(major(d)) << 20) | uint64_t(minor(d)); }
+
+// File offsets of the four functions in an ELF64 file (0 = absent). Reads
+// .dynsym, and .symtab when present (static binaries that kept symbols).
+bool findSymbols(int fd, uint64_t offs[4]) {
+  for (int i = 0; i < 4; i++) offs[i] = 0;
+  struct stat st;
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size < (off_t)sizeof(Elf64_Ehdr)) return false;
+  size_t size = size_t(st.st_size);
+  void* map = mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
+  if (map == MAP_FAILED) return false;
+  const uint8_t* base = static_cast<const uint8_t*>(map);
+  bool found = false;
+  auto inRange = [&](uint64_t off, uint64_t len) { return off <= size && len <= size - off; };
+  do {
+    const Elf64_Ehdr* eh = reinterpret_cast<const Elf64_Ehdr*>(base);
+    if (memcmp(eh->e_ident, ELFMAG, SELFMAG) != 0 || eh->e_ident[EI_CLASS] != ELFCLASS64) break;
+    if (eh->e_shentsize != sizeof(Elf64_Shdr) || !inRange(eh->e_shoff, uint64_t(eh->e_shnum) * sizeof(Elf64_Shdr)))
+      break;
+    const Elf64_Shdr* sh = reinterpret_cast<const Elf64_Shdr*>(base + eh->e_shoff);
+    for (unsigned s = 0; s < eh->e_shnum; s++) {
+      if (sh[s].sh_type != SHT_DYNSYM && sh[s].sh_type != SHT_SYMTAB) continue;
+      if (sh[s].sh_link >= eh->e_shnum || sh[s].sh_entsize != sizeof(Elf64_Sym)) continue;
+      const Elf64_Shdr& strs = sh[sh[s].sh_link];
+      if (!inRange(sh[s].sh_offset, sh[s].sh_size) || !inRange(strs.sh_offset, strs.sh_size)) continue;
+      const Elf64_Sym* syms = reinterpret_cast<const Elf64_Sym*>(base + sh[s].sh_offset);
+      const char* str = reinterpret_cast<const char*>(base + strs.sh_offset);
+      size_t n = sh[s].sh_size / sizeof(Elf64_Sym);
+      for (size_t i = 0; i < n; i++) {
+        const Elf64_Sym& sym = syms[i];
+        if (ELF64_ST_TYPE(sym.st_info) != STT_FUNC || sym.st_shndx == SHN_UNDEF || sym.st_shndx >= eh->e_shnum ||
+            sym.st_value == 0 || sym.st_name >= strs.sh_size)
+          continue;
+        const char* name = str + sym.st_name;
+        if (name[0] != 'S' || name[1] != 'S' || name[2] != 'L' || name[3] != '_') continue;
+        size_t maxlen = strs.sh_size - sym.st_name;
+        for (int f = 0; f < 4; f++) {
+          size_t fl = strlen(kFuncs[f]);
+          if (maxlen > fl && strncmp(name, kFuncs[f], fl + 1) == 0 && offs[f] == 0) {
+            const Elf64_Shdr& sec = sh[sym.st_shndx];
+            offs[f] = sym.st_value - sec.sh_addr + sec.sh_offset;
+          }
+        }
+      }
+    }
+    found = offs[0] != 0 || offs[1] != 0 || offs[2] != 0 || offs[3] != 0;
+  } while (false);
+  munmap(map, size);
+  return found;
+}
+
+struct MapEntry {
+  uint64_t kdev;
+  uint64_t ino;
+  std::string path;
+};
+
+std::vector<MapEntry> readMaps(uint32_t pid) {
+  std::vector<MapEntry> out;
+  char fn[64];
+  snprintf(fn, sizeof fn, "/proc/%u/maps", pid);
+  FILE* f = fopen(fn, "re");
+  if (!f) return out;
+  char line[4096 + 256];
+  while (fgets(line, sizeof line, f)) {
+    // start-end perms offset major:minor inode path
+    char perms[8];
+    unsigned maj = 0, min = 0;
+    unsigned long long ino = 0;
+    int pathpos = 0;
+    if (sscanf(line, "%*x-%*x %7s %*x %x:%x %llu %n", perms, &maj, &min, &ino, &pathpos) < 4) continue;
+    if (ino == 0 || pathpos == 0 || perms[2] != 'x') continue;
+    std::string path(line + pathpos);
+    while (!path.empty() && (path.back() == '\n' || path.back() == ' ')) path.pop_back();
+    if (path.empty() || path[0] != '/') continue;
+    if (path.size() > 10 && path.compare(path.size() - 10, 10, " (deleted)") == 0) continue;
+    out.push_back({(uint64_t(maj) << 20) | min, ino, path});
+  }
+  fclose(f);
+  return out;
+}
+
+}  // namespace
+
+TlsAttacher::TlsAttacher(bpf_object* obj) {
+  for (int i = 0; i < 8; i++) progs_[i] = obj ? bpf_object__find_program_by_name(obj, kProgs[i]) : nullptr;
+}
+
+TlsAttacher::~TlsAttacher() { detachAll(); }
+
+void TlsAttacher::detachAll() {
+  // Detaching a uprobe waits for RCU grace periods in the kernel (~0.25 s per
+  // link on this machine): 16 links in a row take 4 s. Destroy them in
+  // parallel on a detached thread so Sensor.stop() does not wait. Until they
+  // are gone the probes only write into this Sensor's own (unread) ring
+  // buffer; nothing else of the Sensor is touched. If the process exits
+  // first, the kernel releases the remaining links when it closes their fds.
+  std::vector<bpf_link*> links;
+  links.swap(links_);
+  seen_.clear();
+  pending_.clear();
+  if (links.empty()) return;
+  auto destroyAll = [](std::vector<bpf_link*> ls) {
+    std::vector<std::thread> threads;
+    threads.reserve(ls.size());
+    for (bpf_link* l : ls) {
+      try {
+        threads.emplace_back([l] { bpf_link__destroy(l); });
+      } catch (...) {
+        bpf_link__destroy(l);  // no thread available: do it here
+      }
+    }
+    for (std::thread& t : threads) t.join();
+  };
+  try {
+    std::thread(destroyAll, std::move(links)).detach();
+  } catch (...) {
+    destroyAll(std::move(links));
+  }
+}
+
+void TlsAttacher::on_start(const SensorContext& ctx) {
+  // The Sensor runs inside node: /proc/self/exe is the node binary that
+  // traced node children most likely run too.
+  std::vector<std::string> extra;
+  char exe[4096];
+  ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+  if (n > 0) extra.emplace_back(exe, size_t(n));
+  attachWellKnown(extra);
+  if (ctx.trace_all) {
+    scanAllProcesses();
+    return;
+  }
+  // Processes already traced at start.
+  if (ctx.pids_fd >= 0) {
+    uint32_t key = 0, next = 0;
+    uint32_t* prev = nullptr;
+    while (bpf_map_get_next_key(ctx.pids_fd, prev, &next) == 0) {
+      scanPid(next);
+      key = next;
+      prev = &key;
+    }
+  }
+  if (ctx.cgroups_fd >= 0) {
+    uint64_t cg = 0;
+    if (bpf_map_get_next_key(ctx.cgroups_fd, nullptr, &cg) == 0) on_cgroup_added(cg);
+  }
+}
+
+void TlsAttacher::on_cgroup_added(uint64_t cgroup_id) {
+  // Mapping cgroup ids to pids needs a cgroupfs walk; scanning every process
+  // is simpler and cached per (dev, ino), so repeated calls are cheap.
+  (void)cgroup_id;
+  scanAllProcesses();
+}
+
+void TlsAttacher::counters(std::vector<std::pair<std::string, uint64_t>>& out) const {
+  Stats s = stats();
+  out.emplace_back("tls_files_attached", s.files_attached);
+  out.emplace_back("tls_probes_attached", s.probes_attached);
+  out.emplace_back("tls_attach_failures", s.attach_failures);
+  out.emplace_back("tls_files_scanned", s.files_scanned);
+  out.emplace_back("tls_attach_ns_total", s.attach_ns_total);
+  out.emplace_back("tls_attach_ns_max", s.attach_ns_max);
+  out.emplace_back("tls_record_to_attach_ns_max", s.record_to_attach_ns_max);
+}
+
+bool TlsAttacher::attachFile(const std::string& path, const FileKey& key) {
+  if (!seen_.insert(key).second) return false;
+  files_scanned_++;
+  uint64_t t0 = nowNs();
+  // Hold the file open and attach through /proc/self/fd/N: the path we were
+  // given (/proc/<pid>/fd/N, /proc/<pid>/root/...) may vanish mid-way when the
+  // loader closes its fd or the process exits.
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  uint64_t offs[4];
+  if (!findSymbols(fd, offs) || (offs[0] == 0 && offs[1] == 0)) {
+    close(fd);
+    return false;
+  }
+  const std::string held = "/proc/self/fd/" + std::to_string(fd);
+  int ok = 0;
+  for (int f = 0; f < 4; f++) {
+    if (offs[f] == 0) continue;
+    for (int r = 0; r < 2; r++) {
+      bpf_program* p = progs_[f * 2 + r];
+      if (!p) {
+        attach_failures_++;
+        continue;
+      }
+      LIBBPF_OPTS(bpf_uprobe_opts, o, .retprobe = (r == 1));
+      bpf_link* l = bpf_program__attach_uprobe_opts(p, -1, held.c_str(), size_t(offs[f]), &o);
+      if (!l) {
+        attach_failures_++;
+        continue;
+      }
+      links_.push_back(l);
+      probes_attached_++;
+      ok++;
+    }
+  }
+  close(fd);
+  uint64_t dt = nowNs() - t0;
+  attach_ns_total_ += dt;
+  storeMax(attach_ns_max_, dt);
+  if (ok > 0) files_attached_++;
+  return ok > 0;
+}
+
+int TlsAttacher::attachPath(const std::string& path, uint32_t pid) {
+  std::string p = path;
+  struct stat st;
+  if (pid != 0) {
+    std::string viaRoot = "/proc/" + std::to_string(pid) + "/root" + path;
+    if (stat(viaRoot.c_str(), &st) == 0) p = viaRoot;
+    else if (stat(path.c_str(), &st) != 0) return 0;
+  } else if (stat(path.c_str(), &st) != 0) {
+    return 0;
+  }
+  if (!S_ISREG(st.st_mode)) return 0;
+  return attachFile(p, {kernelDev(st.st_dev), uint64_t(st.st_ino)}) ? 1 : 0;
+}
+
+int TlsAttacher::attachWellKnown(const std::vector<std::string>& extra) {
+  int n = 0;
+  std::vector<std::string> paths = extra;
+  paths.push_back("/usr/bin/node");
+  paths.push_back("/usr/local/bin/node");
+  if (FILE* f = popen("ldconfig -p 2>/dev/null", "re")) {
+    char line[1024];
+    while (fgets(line, sizeof line, f)) {
+      if (!strstr(line, "libssl")) continue;
+      const char* arrow = strstr(line, "=> ");
+      if (!arrow) continue;
+      std::string p(arrow + 3);
+      while (!p.empty() && (p.back() == '\n' || p.back() == ' ')) p.pop_back();
+      paths.push_back(p);
+    }
+    pclose(f);
+  }
+  for (const std::string& p : paths) n += attachPath(p, 0);
+  return n;
+}
+
+int TlsAttacher::scanPid(uint32_t pid) {
+  int n = 0;
+  for (const MapEntry& e : readMaps(pid)) {
+    FileKey key{e.kdev, e.ino};
+    if (seen_.count(key)) continue;
+    // Reach the file in the process's mount namespace; fall back to the plain path.
+    std::string viaRoot = "/proc/" + std::to_string(pid) + "/root" + e.path;
+    struct stat st;
+    std::string p = stat(viaRoot.c_str(), &st) == 0 ? viaRoot : e.path;
+    if (attachFile(p, key)) n++;
+  }
+  return n;
+}
+
+int TlsAttacher::scanAllProcesses() {
+  int n = 0;
+  DIR* d = opendir("/proc");
+  if (!d) return 0;
+  while (dirent* de = readdir(d)) {
+    char* end = nullptr;
+    unsigned long pid = strtoul(de->d_name, &end, 10);
+    if (!end || *end != '\0' || pid == 0) continue;
+    n += scanPid(uint32_t(pid));
+  }
+  closedir(d);
+  return n;
+}
+
+// AR_OP_PROC_MMAP_EXEC is emitted at mmap() entry, while the mapping does not
+// exist yet but the fd is open (the dynamic loader closes it right after
+// mapping). So: try the fd first (/proc/<pid>/fd/<fd> reaches the file in any
+// mount namespace), then /proc/<pid>/maps, then retry on the next ticks.
+bool TlsAttacher::tryViaFd(uint32_t pid, int32_t fd, const FileKey& key) {
+  if (fd < 0) return false;
+  std::string p = "/proc/" + std::to_string(pid) + "/fd/" + std::to_string(fd);
+  int own = open(p.c_str(), O_RDONLY | O_CLOEXEC);  // keeps the file while we look at it
+  if (own < 0) return false;
+  struct stat st;
+  if (fstat(own, &st) != 0 || !S_ISREG(st.st_mode)) {
+    close(own);
+    return false;
+  }
+  p = "/proc/self/fd/" + std::to_string(own);
+  struct Closer {
+    int fd;
+    ~Closer() { close(fd); }
+  } closer{own};
+  FileKey statKey{kernelDev(st.st_dev), uint64_t(st.st_ino)};
+  if (statKey != key && uint64_t(st.st_ino) != key.second) return false;  // fd reused meanwhile
+  if (seen_.count(statKey)) {
+    seen_.insert(key);
+    return true;
+  }
+  attachFile(p, statKey);
+  seen_.insert(key);  // the record's key (overlayfs may report another device)
+  return true;
+}
+
+void TlsAttacher::onRecord(const ar_hdr* h, size_t len) {
+  if (len < sizeof(ar_hdr)) return;
+  size_t before = files_attached_.load();
+  if (h->op == AR_OP_PROC_MMAP_EXEC && len >= sizeof(ar_proc_mmap_exec)) {
+    const ar_proc_mmap_exec* m = reinterpret_cast<const ar_proc_mmap_exec*>(h);
+    FileKey key{m->dev, m->ino};
+    if (seen_.count(key)) return;
+    if (!tryViaFd(h->pid, m->fd, key)) {
+      scanPid(h->pid);
+      if (!seen_.count(key)) pending_.push_back({h->pid, key, nowNs() + 2000000000ull});
+    }
+  } else if (h->op == AR_OP_PROC_EXEC) {
+    scanPid(h->pid);  // the executable itself (node links OpenSSL statically)
+  } else {
+    return;
+  }
+  if (files_attached_.load() > before && h->ktime_ns != 0) {
+    uint64_t now = nowNs();
+    if (now > h->ktime_ns) storeMax(record_to_attach_ns_max_, now - h->ktime_ns);
+  }
+}
+
+void TlsAttacher::on_tick() {
+  if (pending_.empty()) return;
+  uint64_t now = nowNs();
+  std::vector<Pending> keep;
+  for (const Pending& p : pending_) {
+    if (seen_.count(p.key)) continue;
+    scanPid(p.pid);
+    if (!seen_.count(p.key) && now < p.deadline_ns) keep.push_back(p);
+  }
+  pending_.swap(keep);
+}
+
+TlsAttacher::Stats TlsAttacher::stats() const {
+  return Stats{files_attached_.load(), probes_attached_.load(),   attach_failures_.load(),
+               files_scanned_.load(),  attach_ns_total_.load(),   attach_ns_max_.load(),
+               record_to_attach_ns_max_.load()};
+}
+
+}  // namespace agentrail

@@ -1,0 +1,94 @@
+// SPDX-License-Identifier: Apache-2.0
+// Attaches the uprobes of bpf/tls.bpf.c to every ELF file that exports
+// SSL_write/SSL_read(_ex): libssl.so*, and binaries with OpenSSL linked in
+// statically (node). One attach per (device, inode) with pid = -1 covers every
+// process that maps the file; the BPF side filters traced processes.
+//
+// A RecordObserver of the Sensor (native/README.md): on_start attaches to the
+// well-known places and to what running traced processes map; on_record reacts
+// to every AR_OP_PROC_EXEC / AR_OP_PROC_MMAP_EXEC record on the poll thread,
+// before the batch is handed to JS, so that a short-lived client is probed
+// before its first SSL call. All callbacks run on the poll thread; stats() and
+// counters() may be read from any thread.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <map>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "record_observer.h"
+
+struct bpf_object;
+struct bpf_program;
+struct bpf_link;
+
+namespace agentrail {
+
+class TlsAttacher : public RecordObserver {
+ public:
+  struct Stats {
+    uint64_t files_attached;   // ELF files with probes attached
+    uint64_t probes_attached;  // uprobe/uretprobe links
+    uint64_t attach_failures;  // failed bpf_program__attach_uprobe_opts calls
+    uint64_t files_scanned;    // distinct (dev, ino) inspected
+    uint64_t attach_ns_total;  // time spent attaching (ELF parse + links)
+    uint64_t attach_ns_max;    // slowest single file
+    uint64_t record_to_attach_ns_max;  // exec/mmap record ktime -> probes live
+  };
+
+  // tls_obj: the loaded tls.bpf.o. Programs are found by name
+  // (handle_ssl_{write,read,write_ex,read_ex}[_ret]).
+  explicit TlsAttacher(bpf_object* tls_obj);
+  ~TlsAttacher() override;
+
+  // RecordObserver
+  void on_start(const SensorContext& ctx) override;
+  void on_record(const ar_hdr* rec, size_t len) override { onRecord(rec, len); }
+  void on_pid_added(uint32_t pid) override { scanPid(pid); }
+  void on_cgroup_added(uint64_t cgroup_id) override;
+  void on_tick() override;
+  void on_stop() override { detachAll(); }
+  void counters(std::vector<std::pair<std::string, uint64_t>>& out) const override;
+
+  void detachAll();
+  TlsAttacher(const TlsAttacher&) = delete;
+  TlsAttacher& operator=(const TlsAttacher&) = delete;
+
+  // Well-known places: `ldconfig -p` libssl.so*, /usr/bin/node, and extra
+  // paths (e.g. process.execPath). Returns the number of files attached.
+  int attachWellKnown(const std::vector<std::string>& extra_paths);
+  // Every mapped ELF of /proc/<pid>/maps. Returns files newly attached.
+  int scanPid(uint32_t pid);
+  // Every process in /proc (trace-all mode).
+  int scanAllProcesses();
+  // One raw ring-buffer record; reacts to AR_OP_PROC_EXEC / AR_OP_PROC_MMAP_EXEC.
+  void onRecord(const ar_hdr* rec, size_t len);
+  // One file by path; `pid` (0 = none) is used to reach it through
+  // /proc/<pid>/root. Returns 1 if probes were attached now, else 0.
+  int attachPath(const std::string& path, uint32_t pid = 0);
+
+  Stats stats() const;
+
+ private:
+  using FileKey = std::pair<uint64_t, uint64_t>;  // (kernel dev = major<<20|minor, ino)
+  bool attachFile(const std::string& path, const FileKey& key);
+  bool tryViaFd(uint32_t pid, int32_t fd, const FileKey& key);
+  struct Pending {
+    uint32_t pid;
+    FileKey key;
+    uint64_t deadline_ns;
+  };
+  std::vector<Pending> pending_;  // mmap records whose file was not found yet
+
+  bpf_program* progs_[8] = {};
+  std::vector<bpf_link*> links_;
+  std::set<FileKey> seen_;  // inspected, attached or not
+  std::atomic<uint64_t> files_attached_{0}, probes_attached_{0}, attach_failures_{0},
+      files_scanned_{0}, attach_ns_total_{0}, attach_ns_max_{0}, record_to_attach_ns_max_{0};
+};
+
+}  // namespace agentrail

@@ -1,0 +1,29 @@
+import type { RawEvent } from './raw-event.js';
+import type { OpCodec } from './ops/types.js';
+import { procExec } from './ops/proc-exec.js';
+import { procFork } from './ops/proc-fork.js';
+import { procExit } from './ops/proc-exit.js';
+import { procMmapExec } from './ops/proc-mmap-exec.js';
+import { fileOpen } from './ops/file-open.js';
+import { fdIo } from './ops/fd-io.js';
+import { fileOp } from './ops/file-op.js';
+import { netConn } from './ops/net-conn.js';
+import { tlsData } from './ops/tls-data.js';
+import { tlsPair } from './ops/tls-pair.js';
+import { pipeData } from './ops/pipe-data.js';
+
+/** Every op codec, one module each (DESIGN.md §1: a registry keyed by op). */
+export const CODECS: readonly OpCodec<any>[] = [procExec, procFork, procExit, procMmapExec, fileOpen, fdIo, fileOp, netConn, tlsData, tlsPair, pipeData];
+
+/** op number → codec. A sparse array indexed by op is the fastest lookup in the hot loop. */
+export const BY_OP: ReadonlyArray<OpCodec | undefined> = (() => {
+  const a: (OpCodec | undefined)[] = [];
+  for (const c of CODECS) for (const op of c.ops) {
+    if (a[op]) throw new Error(`decode registry: op ${op} registered twice`);
+    a[op] = c;
+  }
+  return a;
+})();
+
+/** event kind → codec, for the encoder. */
+export const BY_KIND: ReadonlyMap<RawEvent['kind'], OpCodec> = new Map(CODECS.flatMap((c) => c.kinds.map((k) => [k, c] as const)));

@@ -1,0 +1,66 @@
+import { createHash } from 'node:crypto';
+import type { Classifier } from '../classify/classifier.js';
+
+/**
+ * Resource URIs without values: query strings keep their keys only, user info
+ * is dropped, and any path segment that a content detector flags (an email, a
+ * token in a URL path) is replaced by `~h:<hash prefix>`. Cloud object URLs
+ * become `s3://`, `gs://`, `azblob://` paths.
+ */
+function hseg(seg: string): string {
+  return `~h:${createHash('sha256').update(seg).digest('hex').slice(0, 12)}`;
+}
+
+export function redactPathSegments(path: string, cls?: Classifier): string {
+  if (!cls) return path;
+  return path
+    .split('/')
+    .map((seg) => (seg && cls.text(safeDecode(seg)).size > 0 ? hseg(seg) : seg))
+    .join('/');
+}
+
+function safeDecode(s: string): string {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s;
+  }
+}
+
+export function fileUri(path: string, cls?: Classifier): string {
+  const p = redactPathSegments(path, cls);
+  return p.startsWith('/') ? `file://${p}` : `file:${p}`;
+}
+
+export interface HttpResource {
+  uri: string;
+  type: 'url' | 'object';
+}
+
+export function httpResourceUri(scheme: 'https' | 'http', authority: string, pathAndQuery: string, cls?: Classifier): HttpResource {
+  const host = authority.replace(/^[^@]*@/, '').toLowerCase();
+  const qi = pathAndQuery.indexOf('?');
+  const rawPath = (qi >= 0 ? pathAndQuery.slice(0, qi) : pathAndQuery).split('#')[0] || '/';
+  const keys = qi >= 0 ? queryKeys(pathAndQuery.slice(qi + 1)) : [];
+  const path = redactPathSegments(rawPath, cls);
+  const query = keys.length ? `?${keys.map((k) => `${k}=`).join('&')}` : '';
+  const hostNoPort = host.replace(/:\d+$/, '');
+  let m: RegExpExecArray | null;
+  // Virtual-hosted and path-style S3, GCS, Azure Blob.
+  if ((m = /^([a-z0-9.-]+)\.s3[.-](?:[a-z0-9-]+\.)?amazonaws\.com$/.exec(hostNoPort))) return { uri: `s3://${m[1]}${path}`, type: 'object' };
+  if (/^s3[.-](?:[a-z0-9-]+\.)?amazonaws\.com$/.test(hostNoPort)) return { uri: `s3:/${path}`, type: 'object' };
+  if (hostNoPort === 'storage.googleapis.com') return { uri: `gs:/${path.replace(/^\/(?:storage\/v1\/b\/|upload\/storage\/v1\/b\/)?/, '/')}`, type: 'object' };
+  if ((m = /^([a-z0-9]+)\.blob\.core\.windows\.net$/.exec(hostNoPort))) return { uri: `azblob://${m[1]}${path}`, type: 'object' };
+  return { uri: `${scheme}://${host}${path}${query}`, type: 'url' };
+}
+
+function queryKeys(q: string): string[] {
+  const out: string[] = [];
+  for (const part of q.split('&')) {
+    if (!part) continue;
+    const k = part.split('=')[0] ?? '';
+    // A key is metadata, but a key that is itself data (a token as key) is hashed.
+    out.push(/^[A-Za-z0-9_.\-[\]]{1,64}$/.test(k) ? k : hseg(k));
+  }
+  return out;
+}

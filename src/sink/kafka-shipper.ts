@@ -1,0 +1,219 @@
+import type { Producer, TopicMessages } from 'kafkajs';
+import { AgentrailError } from '../errors.js';
+import { EventTypes } from '../event/envelope.js';
+import { childLogger } from '../observability/logger.js';
+import { Counter, Gauge, registry, countStageError } from '../observability/metrics.js';
+import type { KafkaSinkConfig } from '../config/sink.js';
+import { toKafkaRecord } from './cloudevents-kafka.js';
+import { compressionType, describeKafkaError, makeKafka } from './kafka-client.js';
+import type { LocalLog, LogEntry, LogPosition } from './local-log.js';
+import { comparePos } from './local-log.js';
+
+const shippedTotal = new Counter({ name: 'agentrail_kafka_shipped_total', help: 'Events acknowledged by Kafka (acks=all)', registers: [registry] });
+const shipErrors = new Counter({ name: 'agentrail_kafka_errors_total', help: 'Failed produce attempts (retried)', registers: [registry] });
+const lagGauge = new Gauge({ name: 'agentrail_kafka_lag_bytes', help: 'Local log bytes not yet acknowledged by Kafka', registers: [registry] });
+
+const log = childLogger('sink');
+
+export interface ShipperStats {
+  shipped: number;
+  batches: number;
+  failures: number;
+  connected: boolean;
+  lastError?: string;
+}
+
+/**
+ * Tails the local log from a durable cursor and publishes with an idempotent
+ * producer (acks=all). The cursor moves only after the broker acknowledged a
+ * batch, so a crash or outage re-sends at most the unacknowledged batch
+ * (consumers dedupe by event id). Never drops: failures back off and retry forever.
+ */
+export class KafkaShipper {
+  private producer: Producer | undefined;
+  private connected = false;
+  private stopping = false;
+  private loop: Promise<void> | undefined;
+  private abort = new AbortController();
+  readonly stats: ShipperStats = { shipped: 0, batches: 0, failures: 0, connected: false };
+  private readonly compression;
+  private waiters: Array<{ pos: LogPosition; resolve: () => void }> = [];
+  private cursorPos: LogPosition;
+
+  constructor(
+    private readonly logStore: LocalLog,
+    private readonly cfg: KafkaSinkConfig,
+  ) {
+    this.compression = compressionType(cfg.compression);
+    // Validates brokers and TLS/SASL files now: configuration errors surface at startup, in one line.
+    this.kafka = makeKafka(cfg, { retries: 2 });
+    this.cursorPos = logStore.ensureCursor(cfg.cursor);
+  }
+
+  private readonly kafka: ReturnType<typeof makeKafka>;
+
+  /** Start the shipping loop (returns at once; failures are retried in the background). */
+  start(): void {
+    if (this.loop) return;
+    this.producer = this.kafka.producer({
+      idempotent: true,
+      maxInFlightRequests: 1,
+      allowAutoTopicCreation: false,
+      retry: { retries: 3, initialRetryTime: this.cfg.retryInitialMs, maxRetryTime: this.cfg.retryMaxMs },
+    });
+    this.producer.on(this.producer.events.DISCONNECT, () => {
+      this.connected = false;
+      this.stats.connected = false;
+    });
+    this.loop = this.run();
+  }
+
+  /** Position acknowledged so far. */
+  position(): LogPosition {
+    return this.cursorPos;
+  }
+
+  /** Resolve once everything up to `pos` (default: the log's current end) is acknowledged. */
+  waitShipped(pos: LogPosition = this.logStore.end(), timeoutMs = 60_000): Promise<boolean> {
+    if (comparePos(this.cursorPos, pos) >= 0) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const t = setTimeout(() => {
+        this.waiters = this.waiters.filter((w) => w !== waiter);
+        resolve(false);
+      }, timeoutMs);
+      const waiter = {
+        pos,
+        resolve: () => {
+          clearTimeout(t);
+          resolve(true);
+        },
+      };
+      this.waiters.push(waiter);
+    });
+  }
+
+  private async ensureConnected(): Promise<void> {
+    if (this.connected) return;
+    await this.producer!.connect();
+    this.connected = true;
+    this.stats.connected = true;
+    log.info({ brokers: this.cfg.brokers }, 'kafka shipper connected');
+  }
+
+  private async run(): Promise<void> {
+    let backoff = this.cfg.retryInitialMs;
+    let pending: LogEntry[] = [];
+    while (!this.stopping) {
+      if (pending.length === 0) {
+        pending = this.logStore.read(this.cursorPos, this.cfg.batchSize);
+        if (pending.length === 0) {
+          await this.logStore.waitForAppend(200, this.abort.signal);
+          continue;
+        }
+        // Linger: give a small batch a moment to fill.
+        if (pending.length < this.cfg.batchSize && this.cfg.lingerMs > 0) {
+          await new Promise((r) => setTimeout(r, this.cfg.lingerMs));
+          const more = this.logStore.read(pending.at(-1)!.next, this.cfg.batchSize - pending.length);
+          pending.push(...more);
+        }
+      }
+      try {
+        await this.ensureConnected();
+        await this.sendBatch(pending);
+        const last = pending.at(-1)!;
+        let seq: string | undefined;
+        try {
+          seq = (JSON.parse(last.line) as { sequence?: string }).sequence;
+        } catch {
+          /* not JSON: no sequence */
+        }
+        this.logStore.writeCursor(this.cfg.cursor, last.next, seq);
+        this.cursorPos = last.next;
+        this.stats.shipped += pending.length;
+        this.stats.batches++;
+        shippedTotal.inc(pending.length);
+        lagGauge.set(this.logStore.lagBytes());
+        pending = [];
+        backoff = this.cfg.retryInitialMs;
+        this.waiters = this.waiters.filter((w) => {
+          if (comparePos(this.cursorPos, w.pos) >= 0) {
+            w.resolve();
+            return false;
+          }
+          return true;
+        });
+      } catch (e) {
+        if (this.stopping) break;
+        const err = describeKafkaError(e, this.cfg.brokers);
+        this.stats.failures++;
+        this.stats.lastError = err.oneLine();
+        shipErrors.inc();
+        log.warn({ code: err.code, err: err.message, backoffMs: backoff }, 'kafka produce failed; will retry');
+        if (!err.retriable && err.code === 'UNAVAILABLE_KAFKA_AUTH') {
+          // Wrong credentials do not fix themselves quickly; keep retrying slowly, never drop.
+          backoff = this.cfg.retryMaxMs;
+        }
+        if (this.connected) {
+          this.connected = false;
+          await this.producer!.disconnect().catch(() => {});
+        }
+        await new Promise((r) => {
+          const t = setTimeout(r, backoff);
+          this.abort.signal.addEventListener('abort', () => {
+            clearTimeout(t);
+            r(undefined);
+          }, { once: true });
+        });
+        backoff = Math.min(backoff * 2, this.cfg.retryMaxMs);
+      }
+    }
+  }
+
+  private async sendBatch(entries: LogEntry[]): Promise<void> {
+    const events: TopicMessages = { topic: this.cfg.topic, messages: [] };
+    const checkpoints: TopicMessages = { topic: this.cfg.checkpointTopic, messages: [] };
+    for (const e of entries) {
+      let enc;
+      try {
+        enc = toKafkaRecord(e.line, this.cfg.mode);
+      } catch {
+        // A line that is not JSON cannot be a sealed event: count it, never ship garbage silently.
+        countStageError('sink', 'unparseable_log_line');
+        continue;
+      }
+      const msg = { key: enc.record.key, value: enc.record.value, headers: enc.record.headers, ...(enc.record.timestamp ? { timestamp: enc.record.timestamp } : {}) };
+      events.messages.push(msg);
+      if (enc.event.type === EventTypes.logCheckpoint) checkpoints.messages.push(msg);
+    }
+    const topicMessages = [events];
+    if (checkpoints.messages.length) topicMessages.push(checkpoints);
+    if (events.messages.length === 0) return;
+    await this.producer!.sendBatch({ topicMessages, acks: -1, compression: this.compression, timeout: this.cfg.requestTimeoutMs });
+  }
+
+  /** Stop after the current batch (optionally waiting until everything is shipped). */
+  async stop(opts: { drainMs?: number } = {}): Promise<void> {
+    if (opts.drainMs && this.loop) await this.waitShipped(this.logStore.end(), opts.drainMs);
+    this.stopping = true;
+    this.abort.abort();
+    await this.loop?.catch(() => {});
+    await this.producer?.disconnect().catch(() => {});
+    this.connected = false;
+    this.stats.connected = false;
+  }
+}
+
+/** Check connectivity once (for `kafka init`, startup validation): one-line error on failure. */
+export async function probeKafka(cfg: KafkaSinkConfig): Promise<void> {
+  const admin = makeKafka(cfg, { retries: 0 }).admin();
+  try {
+    await admin.connect();
+    await admin.describeCluster();
+  } catch (e) {
+    throw describeKafkaError(e, cfg.brokers);
+  } finally {
+    await admin.disconnect().catch(() => {});
+  }
+}
+
+export { AgentrailError };

@@ -1,0 +1,61 @@
+/**
+ * Node-only line reader for the verifier: a local log directory (`<dir>/segments/*.jsonl`, in name
+ * order) or a single file export. Kept out of index.ts so the library stays browser-safe.
+ */
+import { createReadStream, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+
+export interface ReadLine {
+  bytes: Uint8Array;
+  terminated: boolean;
+}
+
+export const SEGMENT_RE = /^[0-9]{20}\.jsonl$/;
+
+/** Segment files of a log directory in sequence order. */
+export function segmentFiles(dir: string): string[] {
+  const seg = join(dir, 'segments');
+  return readdirSync(seg)
+    .filter((n) => SEGMENT_RE.test(n))
+    .sort()
+    .map((n) => join(seg, n));
+}
+
+/** Files making up SOURCE: the segments of a log directory, or the file itself. */
+export function sourceFiles(source: string): string[] {
+  return statSync(source).isDirectory() ? segmentFiles(source) : [source];
+}
+
+/**
+ * Lines of a sequence of files. A line without '\n' at the end of a file is reported as
+ * `terminated: false` (a torn write); the verifier flags it.
+ */
+export async function* readLines(files: readonly string[]): AsyncGenerator<ReadLine> {
+  for (const file of files) {
+    let carry: Buffer | undefined;
+    for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>) {
+      let buf = carry ? Buffer.concat([carry, chunk]) : chunk;
+      let start = 0;
+      for (;;) {
+        const nl = buf.indexOf(10, start);
+        if (nl < 0) break;
+        yield { bytes: buf.subarray(start, nl), terminated: true };
+        start = nl + 1;
+      }
+      carry = start < buf.length ? Buffer.from(buf.subarray(start)) : undefined;
+      buf = Buffer.alloc(0);
+    }
+    if (carry && carry.length > 0) yield { bytes: carry, terminated: false };
+  }
+}
+
+export function readSource(source: string): AsyncGenerator<ReadLine> {
+  return readLines(sourceFiles(source));
+}
+
+/** Read a keyring file (see keyring.ts for the format). */
+export async function loadKeyringFile(path: string): Promise<import('./note.js').VerifierKey[]> {
+  const { readFile } = await import('node:fs/promises');
+  const { parseKeyring } = await import('./keyring.js');
+  return parseKeyring(await readFile(path, 'utf8'));
+}

@@ -1,0 +1,101 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { SignJWT } from 'jose';
+import { randomBytes } from 'node:crypto';
+import { Classifier } from '../../src/classify/classifier.js';
+import { DETECTORS, ibanValid, luhnValid, shannonEntropy, ssnValid } from '../../src/classify/detectors.js';
+
+const cls = new Classifier();
+const tags = (s: string) => [...cls.text(s)].sort();
+const has = (s: string, tag: string) => assert.ok(cls.text(s).has(tag), `expected ${tag}`);
+const hasNot = (s: string, tag: string) => assert.ok(!cls.text(s).has(tag), `unexpected ${tag}`);
+const det = (id: string) => DETECTORS.find((d) => d.id === id)!;
+const O = { entropyThreshold: 4.3, entropyMinLength: 24 };
+
+test('email: valid addresses, malformed ones rejected', () => {
+  has('contact alice.smith+tag@example.co.uk today', 'PII:email');
+  hasNot('alice@localhost', 'PII:email');
+  assert.equal(det('email').count('a..b@example.com .x@example.com', O), 0);
+});
+
+test('phone: valid numbering plans only (libphonenumber)', () => {
+  has('call +44 20 7946 0958', 'PII:phone');
+  has('call (415) 555-2671', 'PII:phone');
+  hasNot('call +1 123 456 7890', 'PII:phone'); // area code cannot start with 1
+  hasNot('version 1.2.3 build 20240101', 'PII:phone');
+});
+
+test('card numbers: Luhn + issuer prefix', () => {
+  assert.equal(luhnValid('4111111111111111'), true);
+  assert.equal(luhnValid('4111111111111112'), false);
+  has('card 4111 1111 1111 1111 exp 12/29', 'PCI:pan');
+  has('amex 378282246310005', 'PCI:pan');
+  has('mc 5555-5555-5555-4444', 'PCI:pan');
+  hasNot('card 4111 1111 1111 1112', 'PCI:pan'); // bad check digit
+  hasNot('order 1234567812345670', 'PCI:pan'); // Luhn-valid, no issuer
+});
+
+test('IBAN: country length and mod-97', () => {
+  assert.equal(ibanValid('GB82WEST12345698765432'), true);
+  assert.equal(ibanValid('GB82WEST12345698765433'), false);
+  has('pay to DE89 3704 0044 0532 0130 00 please', 'PII:iban');
+  hasNot('pay to GB82 WEST 1234 5698 7654 33', 'PII:iban');
+  hasNot('DE89370400440532013', 'PII:iban'); // DE is 22 long
+});
+
+test('US SSN: area, group and serial rules', () => {
+  has('ssn 536-22-1234', 'PII:ssn');
+  for (const bad of ['000-12-3456', '666-12-3456', '912-34-5678', '536-00-1234', '536-22-0000', '078-05-1120']) hasNot(`ssn ${bad}`, 'PII:ssn');
+  assert.equal(ssnValid('536', '22', '1234'), true);
+});
+
+test('cloud and SaaS keys', () => {
+  has('AKIAIOSFODNN7EXAMPLE', 'secret:aws_access_key');
+  hasNot('AKIAIOSFODNN7EXAMPL1', 'secret:aws_access_key'); // 1 is not base32
+  has('aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY', 'secret:aws_secret_key');
+  hasNot('sha1 = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY', 'secret:aws_secret_key'); // no context word
+  has(`token ghp_${'aB3dE6gH9jK2mN5pQ8sT1vW4yZ7bC0eF3hJ6'}`, 'secret:github_token');
+  hasNot('ghp_short', 'secret:github_token');
+  has('xoxb-123456789012-1234567890123-AbCdEfGhIjKlMnOpQrStUvWx', 'secret:slack_token');
+  has('sk_live_4eC39HqLyjWDarjtT1zdp7dc', 'secret:stripe_key');
+  hasNot('pk_live_4eC39HqLyjWDarjtT1zdp7dc', 'secret:stripe_key'); // publishable
+  has('OPENAI_API_KEY=sk-proj-Xq9LmT2vR7wK4pN8sB3yH6dF1gJ5cZ0a', 'secret:api_key');
+  has('sk-ant-api03-Xq9LmT2vR7wK4pN8sB3yH6dF1gJ5cZ0aXq9LmT2vR7wK', 'secret:api_key');
+  hasNot('the sk-learn library', 'secret:api_key');
+});
+
+test('JWT: header must decode', async () => {
+  const jwt = await new SignJWT({ sub: 'x' }).setProtectedHeader({ alg: 'HS256' }).sign(new TextEncoder().encode('k'.repeat(32)));
+  has(`Authorization: Bearer ${jwt}`, 'secret:jwt');
+  hasNot('eyJub3Rqc29uIHRv.eyJzdWIiOiIxIn0.c2ln', 'secret:jwt');
+});
+
+test('PEM private keys, not public ones', () => {
+  has('-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXk=\n-----END OPENSSH PRIVATE KEY-----', 'secret:private_key');
+  has('-----BEGIN RSA PRIVATE KEY-----', 'secret:private_key');
+  hasNot('-----BEGIN PUBLIC KEY-----', 'secret:private_key');
+});
+
+test('high-entropy tokens: random mixed tokens yes; hex digests, words, low entropy no', () => {
+  const tok = randomBytes(30).toString('base64url');
+  assert.ok(shannonEntropy(tok) > 4.3);
+  // Random tokens almost always mix cases and digits; build one that surely does.
+  has(`session=${tok}Aa1`, 'secret:high_entropy');
+  hasNot(`digest ${randomBytes(32).toString('hex')}`, 'secret:high_entropy');
+  hasNot('internationalization_and_localization_module', 'secret:high_entropy');
+  hasNot('aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaA1', 'secret:high_entropy');
+  // Known secrets are tagged by their own detector, not as anonymous entropy.
+  assert.deepEqual(tags('AKIAIOSFODNN7EXAMPLE'), ['secret:aws_access_key']);
+});
+
+test('health terms and ICD-10 codes', () => {
+  has('the patient was diagnosed with type 2 diabetes', 'PHI:health_term');
+  has('ICD-10 E11.9', 'PHI:diagnosis');
+  has('dx: J45 asthma', 'PHI:diagnosis');
+  hasNot('take vitamin B12 daily', 'PHI:diagnosis');
+  hasNot('refactor the build script', 'PHI:health_term');
+});
+
+test('clean text carries no tags', () => {
+  assert.deepEqual(tags('Please summarize the quarterly report in three bullet points.'), []);
+});

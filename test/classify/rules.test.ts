@@ -1,0 +1,88 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, renameSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Classifier } from '../../src/classify/classifier.js';
+import { RuleStore, parseRuleFile } from '../../src/classify/rules.js';
+import { registry } from '../../src/observability/metrics.js';
+
+const cls = new Classifier();
+const p = (path: string) => [...cls.path(path)].sort();
+
+test('built-in path rules', () => {
+  assert.deepEqual(p('/etc/shadow'), ['secret:password_hash']);
+  assert.deepEqual(p('/root/.ssh/id_ed25519'), ['secret:ssh']);
+  assert.deepEqual(p('/home/alice/.ssh/authorized_keys'), ['secret:ssh']);
+  assert.deepEqual(p('/srv/app/.env'), ['secret:env_file']);
+  assert.deepEqual(p('.env'), ['secret:env_file']);
+  assert.deepEqual(p('/srv/app/.env.production'), ['secret:env_file']);
+  assert.deepEqual(p('/home/bob/.aws/credentials'), ['secret:cloud_credentials']);
+  assert.deepEqual(p('/home/bob/.config/gcloud/application_default_credentials.json'), ['secret:cloud_credentials']);
+  assert.deepEqual(p('/var/run/secrets/kubernetes.io/serviceaccount/token'), ['secret:k8s_service_account']);
+  assert.deepEqual(p('/etc/passwd'), []);
+  assert.deepEqual(p('/home/alice/notes.txt'), []);
+  assert.deepEqual(p('/srv/app/environment.ts'), []);
+});
+
+test('rule file validation names the problem', () => {
+  assert.throws(() => parseRuleFile('tags: { nosuch: "PII:x" }'), /unknown detector id: nosuch/);
+  assert.throws(() => parseRuleFile('paths: [{ glob: "/x", tags: ["not a tag"] }]'), /CLASS:kind/);
+  assert.throws(() => parseRuleFile('bogus: 1'), /invalid/);
+  assert.throws(() => parseRuleFile('paths: [unclosed'), /not valid YAML/);
+  assert.deepEqual(parseRuleFile('disabled: [phone]').disabled, ['phone']);
+});
+
+async function waitReload(store: RuleStore, trigger: () => void): Promise<boolean> {
+  return new Promise((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error('no reload within 5 s')), 5000);
+    store.onReload((ok) => {
+      clearTimeout(t);
+      resolve(ok);
+    });
+    trigger();
+  });
+}
+
+test('the rule file reloads without restart; a bad file keeps the previous rules and counts an error', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'agentrail-rules-'));
+  const file = join(dir, 'rules.yaml');
+  writeFileSync(file, 'paths:\n  - glob: "/srv/patients/**"\n    tags: ["PHI:record"]\n');
+  const store = new RuleStore(file).watch(20);
+  const c = new Classifier(store);
+  try {
+    assert.deepEqual([...c.path('/srv/patients/42.json')], ['PHI:record']);
+    assert.deepEqual([...c.text('mail bob@example.com')], ['PII:email']);
+
+    // Edit in place: new tag names, a detector switched off.
+    assert.equal(await waitReload(store, () => writeFileSync(file, 'tags: { email: "PII:contact" }\ndisabled: [phone]\npaths:\n  - glob: "/srv/finance/**"\n    tags: ["PCI:ledger"]\n')), true);
+    assert.deepEqual([...c.text('mail bob@example.com')], ['PII:contact']);
+    assert.deepEqual([...c.text('call +44 20 7946 0958')], []);
+    assert.deepEqual([...c.path('/srv/patients/42.json')], []);
+    assert.deepEqual([...c.path('/srv/finance/q3.csv')], ['PCI:ledger']);
+
+    // A broken file: previous rules stay, error counted.
+    const before = (await registry.getSingleMetric('agentrail_stage_errors_total')!.get()).values.find((v) => v.labels.reason === 'rules_invalid')?.value ?? 0;
+    assert.equal(await waitReload(store, () => writeFileSync(file, 'tags: { email: 42 }\n')), false);
+    assert.deepEqual([...c.text('mail bob@example.com')], ['PII:contact']);
+    assert.equal(store.reloadErrors, 1);
+    const after = (await registry.getSingleMetric('agentrail_stage_errors_total')!.get()).values.find((v) => v.labels.reason === 'rules_invalid')?.value ?? 0;
+    assert.equal(after, before + 1);
+
+    // Atomic replace (editors, ConfigMap symlink swaps): rename over the file.
+    const tmp = join(dir, 'rules.yaml.tmp');
+    writeFileSync(tmp, 'paths:\n  - glob: "/srv/hr/**"\n    tags: ["PII:employee_record"]\n');
+    assert.equal(await waitReload(store, () => renameSync(tmp, file)), true);
+    assert.deepEqual([...c.path('/srv/hr/alice.pdf')], ['PII:employee_record']);
+    assert.deepEqual([...c.text('mail bob@example.com')], ['PII:email']);
+  } finally {
+    store.close();
+  }
+});
+
+test('a bad rule file at start is a typed startup error naming the file', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'agentrail-rules-'));
+  const file = join(dir, 'bad.yaml');
+  writeFileSync(file, 'disabled: [nosuch]\n');
+  assert.throws(() => new RuleStore(file), (e: Error & { code?: string }) => e.code === 'CLASSIFY_RULES' && e.message.includes('bad.yaml') && e.message.includes('nosuch'));
+});

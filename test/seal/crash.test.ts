@@ -1,0 +1,205 @@
+/**
+ * Crash tests: a child sealing events is SIGKILLed mid-write; after a restart the log verifies and
+ * the crash shows as a sensor.start(reason=crash-recovery) record and, for a torn line, a log.gap.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { appendFileSync, readFileSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseKeyring } from '../../src/verify/keyring.js';
+import { verifyLog } from '../../src/verify/log-verifier.js';
+import { readSource, segmentFiles } from '../../src/verify/node-reader.js';
+import { drops, registry } from '../../src/observability/metrics.js';
+import { buildLog, logLines, makeKeys, openSealer, SOURCE, tmp, toolEvent } from './fixture.js';
+
+const writer = join(fileURLToPath(new URL('.', import.meta.url)), 'fixtures', 'crash-writer.js');
+
+async function runAndKill(dir: string, keyFile: string, minBytes: number): Promise<void> {
+  const child = spawn(process.execPath, [writer, dir, keyFile, SOURCE], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let err = '';
+  child.stderr.on('data', (d) => (err += d));
+  const exited = new Promise<void>((r) => child.on('exit', () => r()));
+  await new Promise<void>((resolve, reject) => {
+    const t = setInterval(() => {
+      if (child.exitCode !== null) {
+        clearInterval(t);
+        reject(new Error(`writer exited early: ${err}`));
+      }
+      let size = 0;
+      try {
+        size = segmentFiles(dir).reduce((s, f) => s + statSync(f).size, 0);
+      } catch {
+        /* not yet created */
+      }
+      if (size >= minBytes) {
+        clearInterval(t);
+        resolve();
+      }
+    }, 5);
+  });
+  child.kill('SIGKILL');
+  await exited;
+}
+
+test('SIGKILL while writing (until a kill tore a line, 3..10 rounds): each restart recovers, records the crash, and the log verifies', async () => {
+  const keys = makeKeys();
+  const ring = parseKeyring(readFileSync(keys.keyring, 'utf8'));
+  const dir = tmp();
+  let sawTorn = 0;
+  let round = 0;
+  while (round < 3 || (sawTorn === 0 && round < 10)) {
+    round++;
+    await runAndKill(dir, keys.keyFile, round * 100_000);
+    const before = await verifyLog(readSource(dir), { keys: ring, allowUnsignedTail: true });
+    if (!before.ok) {
+      assert.equal(before.failure!.reason, 'TORN_LINE', `only a torn last line is acceptable after a kill: ${before.failure!.detail}`);
+      sawTorn++;
+    }
+    const s = await openSealer(dir, keys);
+    assert.equal(s.recovery.cleanShutdown, false);
+    s.seal(toolEvent(round));
+    await s.close();
+    const r = await verifyLog(readSource(dir), { keys: ring });
+    assert.equal(r.ok, true, `round ${round}: ${JSON.stringify(r.failure)}`);
+    const evs = logLines(dir).map((l) => JSON.parse(l));
+    const starts = evs.filter((e) => e.type === 'dev.agentrail.sensor.start');
+    assert.equal(starts.length, 2 * round, 'one start per child run and per recovery');
+    assert.equal(starts.at(-1).data.reason, 'crash-recovery');
+    if (!before.ok) {
+      const gap = evs.filter((e) => e.type === 'dev.agentrail.log.gap').at(-1);
+      assert.equal(gap.data.reason, 'torn-tail');
+      assert.equal(gap.data.lostLines, 1);
+      assert.ok(Number(gap.data.lostBytes) > 0);
+    }
+  }
+  process.stderr.write(`# crash test: ${sawTorn}/${round} kills left a torn line\n`);
+  // The writer issues 16-byte write(2) calls, so most kills land inside a line.
+  assert.ok(sawTorn > 0, 'at least one SIGKILL tore a line (and it was repaired)');
+});
+
+test('a torn last line is truncated, counted and recorded as log.gap with its byte count', async () => {
+  const keys = makeKeys();
+  const ring = parseKeyring(readFileSync(keys.keyring, 'utf8'));
+  const dir = await buildLog(20, keys);
+  const n = logLines(dir).length;
+  const last = segmentFiles(dir).at(-1)!;
+  const fragment = '{"data":{"arguments":{"bytes":"12';
+  appendFileSync(last, fragment);
+  const torn = await verifyLog(readSource(dir), { keys: ring });
+  assert.equal(torn.failure?.reason, 'TORN_LINE');
+  const before = (await drops.get()).values.find((v) => v.labels.stage === 'seal' && v.labels.reason === 'torn_tail')?.value ?? 0;
+  const s = await openSealer(dir, keys);
+  assert.equal(s.recovery.truncatedLines, 1);
+  assert.equal(s.recovery.truncatedBytes, Buffer.byteLength(fragment));
+  await s.close();
+  const after = (await drops.get()).values.find((v) => v.labels.stage === 'seal' && v.labels.reason === 'torn_tail')?.value ?? 0;
+  assert.equal(after - before, 1, 'the truncated line is counted');
+  assert.match(await registry.metrics(), /agentrail_dropped_total\{stage="seal",reason="torn_tail"\}/);
+  const evs = logLines(dir).map((l) => JSON.parse(l));
+  const gap = evs.find((e) => e.type === 'dev.agentrail.log.gap');
+  assert.deepEqual(gap.data, { reason: 'torn-tail', lostLines: 1, lostBytes: String(Buffer.byteLength(fragment)), fromSequence: String(n + 1), detail: 'TORN_LINE' });
+  assert.equal(gap.sequence, String(n + 1));
+  assert.equal(evs[evs.indexOf(gap) + 1].type, 'dev.agentrail.sensor.start');
+  assert.equal(evs[evs.indexOf(gap) + 1].data.reason, 'crash-recovery');
+  assert.equal((await verifyLog(readSource(dir), { keys: ring })).ok, true);
+});
+
+test('clean restart: reason=restart, no gap; corrupt tail beyond the bound refuses to start', async () => {
+  const keys = makeKeys();
+  const dir = await buildLog(5, keys);
+  const n = logLines(dir).length;
+  const s = await openSealer(dir, keys);
+  assert.equal(s.recovery.cleanShutdown, true);
+  await s.close();
+  const evs = logLines(dir).map((l) => JSON.parse(l));
+  assert.equal(evs.filter((e) => e.type === 'dev.agentrail.sensor.start').at(-1).data.reason, 'restart');
+  assert.equal(evs.filter((e) => e.type === 'dev.agentrail.sensor.start').at(-1).data.previousSequence, String(n));
+  assert.equal(evs.some((e) => e.type === 'dev.agentrail.log.gap'), false);
+  // Corrupt an early line: the bad region (the rest of the log) exceeds a tiny bound.
+  const seg = segmentFiles(dir)[0]!;
+  const text = readFileSync(seg, 'utf8').replace('"tool-1"', '"tool-X"');
+  appendFileSync(seg + '.tmp', text);
+  unlinkSync(seg);
+  appendFileSync(seg, readFileSync(seg + '.tmp'));
+  unlinkSync(seg + '.tmp');
+  await assert.rejects(openSealer(dir, keys, { maxTruncateBytes: 100 }), (e: Error & { code?: string }) => e.code === 'SEAL_RECOVERY_CORRUPT');
+});
+
+test('retention: with the oldest segments deleted, the sealer re-anchors at a checkpoint and the verifier too', async () => {
+  const keys = makeKeys();
+  const ring = parseKeyring(readFileSync(keys.keyring, 'utf8'));
+  const dir = await buildLog(150, keys, { sinkOpts: { segmentEvents: 40 } });
+  const segs = segmentFiles(dir);
+  assert.ok(segs.length >= 4);
+  unlinkSync(segs[0]!);
+  unlinkSync(segs[1]!);
+  const s = await openSealer(dir, keys, { sinkOpts: { segmentEvents: 40 } });
+  for (let i = 0; i < 10; i++) s.seal(toolEvent(i));
+  await s.close();
+  const r = await verifyLog(readSource(dir), { keys: ring });
+  assert.equal(r.ok, true, JSON.stringify(r.failure));
+  assert.equal(r.startSequence, '81');
+  assert.ok(Number(r.anchoredFrom) > 81);
+  assert.ok(r.warnings.some((w) => /starts at sequence 81/.test(w)));
+});
+
+test('recovery fully re-checks the unsigned tail: a non-canonical last line and an altered tail line are cut, not adopted', async () => {
+  const keys = makeKeys();
+  const ring = parseKeyring(readFileSync(keys.keyring, 'utf8'));
+  const dir = tmp();
+  const s = await openSealer(dir, keys, { checkpointEvents: 1000 });
+  for (let i = 0; i < 6; i++) s.seal(toolEvent(i));
+  await s.flush(); // a crash: no sensor.stop, the last 6 events are not covered by a checkpoint
+  const seg = segmentFiles(dir).at(-1)!;
+  const lines = readFileSync(seg, 'utf8').split('\n').slice(0, -1);
+  const n = lines.length;
+  // 1) The last line re-serialized non-canonically (same JSON value, chain intact).
+  lines[n - 1] = JSON.stringify(JSON.parse(lines[n - 1]!), null, 1).replace(/\n/g, '');
+  // 2) An earlier tail line altered canonically: its own prevhash is fine, the next line's breaks.
+  const k = n - 4;
+  lines[k] = lines[k]!.replace('"bytes":"', '"bytes":"9');
+  writeFileSync(seg, lines.join('\n') + '\n');
+  const r = await openSealer(dir, keys);
+  assert.equal(r.recovery.badReason, 'PREVHASH_MISMATCH');
+  assert.equal(r.recovery.truncatedLines, n - k, 'the altered line and everything after it');
+  await r.close();
+  const after = logLines(dir);
+  assert.ok(!after.some((l) => l.includes('"bytes":"9')), 'the altered line is not adopted');
+  const gap = after.map((l) => JSON.parse(l)).find((e) => e.type === 'dev.agentrail.log.gap');
+  assert.equal(gap.data.reason, 'invalid-tail');
+  assert.equal(gap.data.lostLines, n - k);
+  assert.equal((await verifyLog(readSource(dir), { keys: ring })).ok, true);
+
+  // Only a non-canonical last line: cut by the full check of the tail.
+  const dir2 = tmp();
+  const s2 = await openSealer(dir2, keys, { checkpointEvents: 1000 });
+  for (let i = 0; i < 3; i++) s2.seal(toolEvent(i));
+  await s2.flush();
+  const seg2 = segmentFiles(dir2).at(-1)!;
+  const l2 = readFileSync(seg2, 'utf8').split('\n').slice(0, -1);
+  l2[l2.length - 1] = l2.at(-1)!.replace('{"data":{', '{ "data":{');
+  writeFileSync(seg2, l2.join('\n') + '\n');
+  const r2 = await openSealer(dir2, keys);
+  assert.equal(r2.recovery.badReason, 'NOT_CANONICAL');
+  assert.equal(r2.recovery.truncatedLines, 1);
+  await r2.close();
+  assert.equal((await verifyLog(readSource(dir2), { keys: ring })).ok, true);
+});
+
+test('an event that is not JSON is counted and recorded as log.gap (dropped), the chain continues', async () => {
+  const keys = makeKeys();
+  const dir = tmp();
+  const s = await openSealer(dir, keys);
+  const bad = toolEvent(1) as unknown as { data: Record<string, unknown> };
+  bad.data.count = 10n;
+  const out = s.seal(bad as never);
+  assert.equal(out.event.type, 'dev.agentrail.log.gap');
+  assert.deepEqual(out.event.data, { reason: 'dropped', lostEvents: 1, detail: 'NOT_JSON' });
+  s.seal(toolEvent(2));
+  await s.close();
+  const ring = parseKeyring(readFileSync(keys.keyring, 'utf8'));
+  assert.equal((await verifyLog(readSource(dir), { keys: ring })).ok, true);
+  assert.match(await registry.metrics(), /agentrail_dropped_total\{stage="seal",reason="not_json"\} 1/);
+});
