@@ -14,13 +14,15 @@
  * and the ratios to `untraced` (goal <= 1.02). The sensor's own poll-thread
  * CPU is reported separately.
  *
- * Run (root): npm run build:ts && node dist/bench/overhead.js [--rounds 7] [--requests 300] [--file-reads 200] [--up 16384] [--down 65536]
+ * Run (root): npm run build:ts && node dist/bench/overhead.js [--rounds 7] [--requests 300] [--file-reads 200]
+ *   [--up 16384] [--down 65536] [--objects tls,process,...] [--no-decode]
  */
 import { spawn } from 'node:child_process';
 import { writeFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
+import { loadavg } from 'node:os';
 import { createSensor, type NativeSensor } from '../src/native/addon.js';
 import { decodeBatch } from '../src/decode/decode-batch.js';
 import { makeTestCa, removeTestCa } from '../test/helpers/tls-server.js';
@@ -33,6 +35,10 @@ export interface OverheadOptions {
   upBytes: number;
   /** Response body bytes (default 64 KiB). */
   downBytes: number;
+  /** BPF objects to load (default: all). */
+  objects?: string[];
+  /** Do not decode batches in JS (isolates the kernel + poll-thread cost). */
+  noDecode?: boolean;
 }
 
 type Mode = 'untraced' | 'loaded' | 'traced';
@@ -127,11 +133,15 @@ export async function runOverhead(opts: OverheadOptions): Promise<OverheadResult
           samples.untraced.push(await runChild(env));
           continue;
         }
-        const sensor = createSensor({ flushIntervalMs: 1000 });
+        const sensor = createSensor(opts.objects ? { flushIntervalMs: 1000, objects: opts.objects } : { flushIntervalMs: 1000 });
         let records = 0;
         let tlsBytes = 0;
-        sensor.start((buf) => {
+        sensor.start((buf, n) => {
           if (!buf) return;
+          if (opts.noDecode) {
+            records += n;
+            return;
+          }
           for (const e of decodeBatch(buf)) {
             records++;
             if (e.kind === 'tls.data') tlsBytes += e.data.length;
@@ -222,6 +232,10 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
     upBytes: arg('up', 16384),
     downBytes: arg('down', 65536),
   };
+  const oi = process.argv.indexOf('--objects');
+  if (oi > 0 && process.argv[oi + 1]) opts.objects = process.argv[oi + 1]!.split(',');
+  if (process.argv.includes('--no-decode')) opts.noDecode = true;
+  const load0 = loadavg()[0]!;
   runOverhead(opts)
     .then((r) => {
       const f = (x: number) => x.toFixed(1).padStart(9);
@@ -233,6 +247,7 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
       }
       console.log(`traced run: ${r.tracedRecords} records, ${r.tracedTlsBytes} TLS plaintext bytes captured (per run)`);
       console.log(`drops: ${JSON.stringify(r.drops)}`);
+      console.log(`load average (1 min) at start ${load0.toFixed(2)}, at end ${loadavg()[0]!.toFixed(2)} — on a busy machine the ratios are noise`);
       console.log(JSON.stringify({ bench: 'overhead', ...r }));
     })
     .catch((e) => {

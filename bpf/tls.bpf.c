@@ -9,8 +9,12 @@
  *
  * Entry saves (ssl, buf, len | written-ptr) per thread; return emits
  * AR_OP_TLS_DATA records (struct ar_tls_data + payload chunk of at most
- * AR_PAYLOAD_CHUNK bytes), built in a per-CPU scratch map and copied into the
- * ring buffer with bpf_ringbuf_output so a record is only as long as its chunk.
+ * AR_PAYLOAD_CHUNK bytes). Full chunks are read straight into a reserved
+ * ring-buffer record; the last, partial chunk is built in a per-CPU scratch
+ * map and copied with bpf_ringbuf_output so the record is only as long as its
+ * chunk. The first ar_config.tls_cap bytes of a call are captured (at most
+ * TLS_MAX_CHUNKS chunks); call_len keeps the true length, AR_F_TRUNCATED and
+ * the AR_DROP_PAYLOAD_TRUNCATED counter mark the cut.
  *
  * Pairing SSL* -> socket fd (AR_OP_TLS_PAIR):
  *  how = 1: socket I/O by the same thread while it is inside an SSL call
@@ -42,8 +46,10 @@ struct tls_call {
 	__s32 io_fd;      /* socket fd seen inside the call, -1 if none */
 };
 
+/* thread -> SSL call in progress. LRU: a thread killed inside a call leaves
+ * its entry behind; eviction of such entries keeps the map usable. */
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 16384);
 	__type(key, __u64);   /* pid_tgid */
 	__type(value, struct tls_call);
@@ -81,6 +87,11 @@ struct {
 	__type(key, __u32);
 	__type(value, struct tls_scratch);
 } tls_scratch SEC(".maps");
+
+struct tls_full {
+	struct ar_tls_data rec;
+	__u8 data[AR_PAYLOAD_CHUNK];
+};
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -221,6 +232,33 @@ static __always_inline int on_return(long ret)
 		if (n > AR_PAYLOAD_CHUNK)
 			n = AR_PAYLOAD_CHUNK;
 
+		if (n == AR_PAYLOAD_CHUNK) {
+			/* full chunk: fixed size, read straight into the ring buffer (one copy) */
+			struct tls_full *r = bpf_ringbuf_reserve(&ar_events, sizeof(*r), 0);
+			if (!r) {
+				ar_drop(AR_DROP_RINGBUF_FULL);
+				return 0;
+			}
+			if (bpf_probe_read_user(r->data, AR_PAYLOAD_CHUNK, (void *)(call.buf + off))) {
+				bpf_ringbuf_discard(r, 0);
+				ar_drop(AR_DROP_READ_FAILED);
+				return 0;
+			}
+			fill_hdr(&r->rec.hdr, AR_OP_TLS_DATA, sizeof(*r), id);
+			r->rec.ssl_ptr = call.ssl;
+			r->rec.direction = dir;
+			r->rec.call_len = total > 0xffffffffULL ? 0xffffffffU : (__u32)total;
+			r->rec.chunk_offset = off;
+			r->rec.chunk_len = AR_PAYLOAD_CHUNK;
+			r->rec.fd = fd;
+			r->rec.flags = flags;
+			r->rec.call_seq = seq;
+			ar_submit(r);
+			continue;
+		}
+
+		/* partial chunk: built in the per-CPU scratch map, output at its exact size */
+
 		/* zero the 8-byte word holding the end, so padding never carries stale bytes */
 		__u64 padw = n & ~7ULL;
 		if (padw <= AR_PAYLOAD_CHUNK)
@@ -241,7 +279,8 @@ static __always_inline int on_return(long ret)
 		s->rec.call_seq = seq;
 		if (size > sizeof(struct tls_scratch))
 			return 0;
-		ar_output(s, size);
+		if (ar_output(s, size))
+			return 0;
 	}
 	return 0;
 }

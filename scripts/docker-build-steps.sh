@@ -90,7 +90,6 @@ function run(stage, { execute }) {
     } else if (ins === 'ENV') {
       for (const m of arg.matchAll(/(\w+)=("[^"]*"|\S+)/g)) {
         const v = m[2].replace(/^"|"$/g, '');
-        if (HOST_ENV.has(m[1]) && process.env[m[1]] !== undefined) continue;
         if (HOST_ENV.has(m[1])) continue;
         env[m[1]] = v;
       }

@@ -13,7 +13,7 @@ import type { Selection } from './source/source.js';
 import { startKubernetesIdentity, type KubernetesIdentity } from './correlate/workload/kubernetes-identity.js';
 import { HealthServer } from './observability/health-server.js';
 import { childLogger } from './observability/logger.js';
-import { countDrop, eventsEmitted, rawRecords } from './observability/metrics.js';
+import { countDrop, drops, eventsEmitted, rawRecords, stageErrors } from './observability/metrics.js';
 import { AgentrailError } from './errors.js';
 import type { WorkloadResolver } from './correlate/workload-resolver.js';
 
@@ -75,6 +75,12 @@ function dirWritable(dir: string): boolean {
   } catch {
     return false;
   }
+}
+
+async function counterTotals(c: typeof drops): Promise<Record<string, number>> {
+  const out: Record<string, number> = {};
+  for (const v of (await c.get()).values) if (v.value) out[`${String(v.labels.stage)}.${String(v.labels.reason)}`] = v.value;
+  return out;
 }
 
 /**
@@ -199,7 +205,8 @@ export async function runPipeline(o: PipelineOptions): Promise<number> {
     await sink.close({ drainMs: 10_000 });
     await k8s?.stop();
     await health?.stop();
-    log.info({ counters: opened.source.counters() }, 'pipeline stopped');
+    // The run's counted errors and drops (by stage.reason), so a replay's summary needs no scrape.
+    log.info({ counters: opened.source.counters(), stageErrors: await counterTotals(stageErrors), drops: await counterTotals(drops) }, 'pipeline stopped');
   }
   return 0;
 }

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Kafka for the delivery tests (issue 5): resolve the Apache Kafka jars from Maven Central
-# into .cache/kafka (measured: ~18 s on a fresh machine, 57 jars, ~90 MiB), then start one
+# into .cache/kafka (measured: 13-18 s with an empty ~/.m2, 57 jars, 46 MiB), then start one
 # KRaft broker+controller on 127.0.0.1 (free ports; state in .cache/kafka/state.json, which
 # the tests read). The broker is left running for `npm test`; `npm run kafka:stop` stops it.
 set -euo pipefail

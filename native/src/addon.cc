@@ -52,8 +52,14 @@ void call_js(Napi::Env env, Napi::Function cb, InFlight* inflight, Delivery* d) 
     return;
   }
   Napi::Value buf = env.Null();
-  if (d->data)
+  if (d->data) {
+#ifdef NODE_API_NO_EXTERNAL_BUFFERS_ALLOWED
+    buf = Napi::Buffer<uint8_t>::Copy(env, d->data, d->len);  // runtimes with a V8 sandbox
+    std::free(d->data);
+#else
     buf = Napi::Buffer<uint8_t>::New(env, d->data, d->len, [](Napi::Env, uint8_t* p) { std::free(p); });
+#endif
+  }
   size_t n = d->records;
   delete d;
   try {

@@ -275,22 +275,30 @@ void Sensor::stop() {
   close_all();
 }
 
+// Detaching is slow: every tracepoint detach waits for an RCU grace period
+// inside the kernel, serialized (~20-40 ms each, 1-3 s for all objects). The
+// poll thread has already been joined, so nothing reads the objects any more:
+// the links and objects are released on a detached thread and stop() returns
+// without blocking the JS thread. Until then the programs may still run and
+// find no consumer; nothing depends on their records.
 void Sensor::close_all() {
+  struct Teardown {
+    std::vector<std::unique_ptr<RecordObserver>> observers;
+    std::vector<bpf_link*> links;
+    std::vector<LoadedObject> objects;
+  };
+  auto* td = new Teardown{std::move(observers_), std::move(links_), std::move(objects_)};
   observers_.clear();
-  // Each tracepoint detach waits for an RCU grace period (~20-70 ms); done
-  // from several threads at once the waits overlap, so stop() stays fast.
-  const size_t nthreads = std::min<size_t>(links_.size(), 32);
-  std::vector<std::thread> threads;
-  for (size_t t = 0; t < nthreads; t++)
-    threads.emplace_back([this, t, nthreads] {
-      for (size_t i = t; i < links_.size(); i += nthreads) bpf_link__destroy(links_[i]);
-    });
-  for (auto& th : threads) th.join();
   links_.clear();
-  for (auto it = objects_.rbegin(); it != objects_.rend(); ++it) bpf_object__close(it->obj);
   objects_.clear();
   shared_fds_.clear();
   fdstats_fd_ = -1;
+  std::thread([td] {
+    td->observers.clear();  // they detach their own links first
+    for (bpf_link* l : td->links) bpf_link__destroy(l);
+    for (auto it = td->objects.rbegin(); it != td->objects.rend(); ++it) bpf_object__close(it->obj);
+    delete td;
+  }).detach();
 }
 
 void Sensor::add_pid(uint32_t pid) {

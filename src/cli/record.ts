@@ -26,6 +26,7 @@ export const command: Command = {
     if (cli.out === '-') throw new AgentrailError('USAGE', 'record needs --out FILE (a capture is binary)', { hint: 'see --help' });
     const opened = await createSource({ replay: cli.replay, realtime: cli.realtime, collector: cli.collector, selection: cli.selection, config: cli.config.collector });
     await opened.start();
+    logger.info({ source: opened.source.name }, 'source ready');
     const w = CaptureWriter.create(cli.out, { host: hostname() });
     const body = (async () => {
       for await (const batch of opened.source.batches()) w.write(opened.filter(batch));

@@ -1,4 +1,5 @@
 import { AgentrailError } from '../errors.js';
+import { logger } from '../observability/logger.js';
 import { decodeBatch } from '../decode/decode-batch.js';
 import { rawEventToJson } from '../decode/raw-json.js';
 import { createSource } from '../source/create-source.js';
@@ -28,6 +29,7 @@ async function runRaw(o: RunOptions): Promise<number> {
   const opened = await createSource({ replay: o.replay, realtime: o.realtime, collector: o.collector, selection: o.selection, config: o.config.collector });
   const out = new LineOutput(o.out);
   await opened.start();
+  logger.info({ source: opened.source.name }, 'source ready');
   const body = (async () => {
     for await (const batch of opened.source.batches()) {
       const events = decodeBatch(opened.filter(batch));

@@ -4,6 +4,22 @@ import { z } from 'zod';
 export const DEFAULT_IGNORE_PREFIXES: readonly string[] = ['/proc/', '/sys/', '/dev/', '/usr/lib/', '/usr/lib64/', '/lib/', '/lib64/', '/usr/share/', '/etc/ld.so.cache', '/etc/localtime', '/usr/local/lib/'];
 
 /**
+ * Module and library loads of language runtimes (Python imports, Node
+ * requires): supply-chain facts, not data an agent chose to touch. Without
+ * them a single Python agent start yields about a thousand data-access events.
+ * Suppressed opens are counted (agentrail_data_access_suppressed_total).
+ */
+export const DEFAULT_IGNORE_GLOBS: readonly string[] = [
+  '**/site-packages/**',
+  '**/dist-packages/**',
+  '**/node_modules/**',
+  '**/__pycache__/**',
+  '**/lib/python3*/**',
+  '**/lib/node/**',
+  '**/*.pyc',
+];
+
+/**
  * The `classify` section: classification rules, granted scopes and the
  * correlation windows of the event stage. The rule file reloads without a
  * restart (see docs/redaction.md); everything else is read at start.
@@ -24,6 +40,8 @@ export const classifySchema = z
     toolWindowMs: z.number().int().min(100).max(3_600_000).default(60_000),
     /** File opens under these prefixes are not data accesses unless a path rule tags them. */
     ignorePathPrefixes: z.array(z.string()).default([...DEFAULT_IGNORE_PREFIXES]),
+    /** Same, as globs (picomatch, `**` spans directories): module and library loads by default. */
+    ignorePathGlobs: z.array(z.string()).default([...DEFAULT_IGNORE_GLOBS]),
   })
   .strict();
 export type ClassifyConfig = z.infer<typeof classifySchema>;

@@ -60,6 +60,8 @@ export const kafkaSchema = z
     compression: z.enum(['none', 'gzip', 'lz4', 'zstd']).default('gzip'),
     /** Events per produce request, and how long to wait for a batch to fill. */
     batchSize: z.number().int().min(1).max(100_000).default(500),
+    /** Uncompressed bytes per produce request (stay under the broker's message.max.bytes, 1 MiB by default). */
+    batchMaxBytes: z.number().int().min(1024).default(768 * 1024),
     lingerMs: z.number().int().min(0).default(20),
     /** Backoff between failed batches (doubles up to retryMaxMs). */
     retryInitialMs: z.number().int().min(1).default(200),

@@ -1,13 +1,16 @@
 import { Classifier, sortedTags } from '../classify/classifier.js';
-import { DEFAULT_IGNORE_PREFIXES } from '../config/classify.js';
+import { DEFAULT_IGNORE_GLOBS, DEFAULT_IGNORE_PREFIXES } from '../config/classify.js';
+import picomatch from 'picomatch';
 import { classifyPrompt } from '../classify/prompt-class.js';
 import { credentialsFromHeaders, grantedScopeFor, withinGranted } from '../correlate/credentials.js';
 import { ProcessTable, readLiveProcess, type Proc, type Session } from '../correlate/process-table.js';
 import { parseTraceparent } from '../correlate/trace-context.js';
 import { HostWorkloadResolver, type WorkloadIdentity, type WorkloadResolver } from '../correlate/workload-resolver.js';
+import { readlinkSync } from 'node:fs';
+import { posix } from 'node:path';
 import type { RawEvent } from '../decode/raw-event.js';
 import { childLogger } from '../observability/logger.js';
-import { countStageError } from '../observability/metrics.js';
+import { Counter, countStageError, registry } from '../observability/metrics.js';
 import type { Exchange, HttpMessage, LlmCall, McpCall } from '../protocol/exchange.js';
 import { contentHash, contentHashParts, sha256Hex, utf8Bytes } from '../redact/hash.js';
 import { paramSchema, type ParamSchema } from '../redact/param-schema.js';
@@ -53,6 +56,7 @@ export interface EventBuilderOptions {
   toolWindowMs?: number;
   /** File opens under these prefixes are not data accesses unless a path rule tags them. */
   ignorePathPrefixes?: string[];
+  ignorePathGlobs?: string[];
   /** Kernel monotonic ns → wall-clock ns since the epoch. */
   toWallNs?: (ktimeNs: bigint) => bigint;
   /** Wall-clock ms for hold-back timers (tests inject a clock). */
@@ -107,6 +111,35 @@ interface OpenFile {
   written: bigint;
 }
 
+/** Open files by `pid:fd`, indexed by pid so an exit settles its fds without a scan. */
+class FdTable {
+  private readonly byKey = new Map<string, OpenFile>();
+  private readonly byPid = new Map<number, Set<string>>();
+  get(k: string): OpenFile | undefined {
+    return this.byKey.get(k);
+  }
+  set(k: string, f: OpenFile): void {
+    this.byKey.set(k, f);
+    let s = this.byPid.get(f.pid);
+    if (!s) this.byPid.set(f.pid, (s = new Set()));
+    s.add(k);
+  }
+  delete(k: string): void {
+    const f = this.byKey.get(k);
+    if (!f) return;
+    this.byKey.delete(k);
+    const s = this.byPid.get(f.pid);
+    s?.delete(k);
+    if (s && !s.size) this.byPid.delete(f.pid);
+  }
+  of(pid: number): Array<[string, OpenFile]> {
+    return [...(this.byPid.get(pid) ?? [])].map((k) => [k, this.byKey.get(k)!]);
+  }
+  all(): Array<[string, OpenFile]> {
+    return [...this.byKey];
+  }
+}
+
 interface Held {
   releaseAt: number;
   release: () => void;
@@ -120,10 +153,19 @@ interface PendingError {
 }
 
 const O_ACCMODE = 3;
+const AT_FDCWD = -100;
+const MAX_WINDOWS_PER_SESSION = 256;
 const EACCES = 13;
 const EPERM = 1;
 const CONNECT_ERRORS: Record<number, string> = { 111: 'connection_refused', 110: 'connection_timed_out', 101: 'network_unreachable', 113: 'host_unreachable', 104: 'connection_reset' };
 const FOP_MODE: Record<number, DataAccessFields['access_mode']> = { 1: 'delete', 2: 'rename', 3: 'truncate', 4: 'chmod', 5: 'delete', 6: 'mkdir' };
+
+const suppressed = new Counter({
+  name: 'agentrail_data_access_suppressed_total',
+  help: 'File accesses not reported as data.access (runtime, loader and module files), by rule kind',
+  labelNames: ['reason'] as const,
+  registers: [registry],
+});
 
 export class EventBuilder {
   readonly procs = new ProcessTable();
@@ -134,18 +176,19 @@ export class EventBuilder {
   private readonly internalCbs: Array<(e: InternalError) => void> = [];
   private readonly toWall: (k: bigint) => bigint;
   private readonly nowMs: () => number;
-  private readonly fds = new Map<string, OpenFile>();
+  private readonly fds = new FdTable();
   private readonly windows = new Map<string, ToolWindow[]>();
   private readonly turns = new Map<string, Turn>();
   private readonly seenResults = new Map<string, Set<string>>();
   private readonly identitiesSeen = new Set<string>();
   private readonly mcpServers = new Map<string, { name: string; version: string }>();
-  private readonly held: Held[] = [];
-  private readonly pendingErrors: PendingError[] = [];
+  private readonly held = new Map<number, Held[]>();
+  private readonly pendingErrors = new Map<string, PendingError[]>();
   private timer: NodeJS.Timeout | undefined;
   private lastKtime = 0n;
   private exits = 0;
   private readonly log = childLogger('event');
+  private readonly ignoreGlob: (path: string) => boolean;
 
   constructor(opts: EventBuilderOptions) {
     this.opts = {
@@ -155,6 +198,7 @@ export class EventBuilder {
       ignorePathPrefixes: [...DEFAULT_IGNORE_PREFIXES],
       ...opts,
     };
+    this.ignoreGlob = picomatch(opts.ignorePathGlobs ?? [...DEFAULT_IGNORE_GLOBS], { dot: true });
     this.cls = opts.classifier ?? new Classifier();
     this.resolver = opts.resolver ?? new HostWorkloadResolver();
     const offset = nowNs() - process.hrtime.bigint();
@@ -226,7 +270,7 @@ export class EventBuilder {
   private onExit(ev: Extract<RawEvent, { kind: 'proc.exit' }>): void {
     if (ev.isThread) return;
     const proc = this.procs.get(ev.pid);
-    for (const [k, f] of this.fds) if (f.pid === ev.pid) this.finishFile(k, f, ev.ktimeNs);
+    for (const [k, f] of this.fds.of(ev.pid)) this.finishFile(k, f, ev.ktimeNs);
     if (!proc) return;
     this.procs.exit(ev.pid, ev.ktimeNs);
     const code = (ev.exitCode >> 8) & 0xff;
@@ -243,14 +287,30 @@ export class EventBuilder {
         retry_event_id: null,
       });
     }
-    if (proc.session.rootPid === ev.pid) this.closeSessionWindows(proc.session, ev.ktimeNs);
+    if (proc.session.rootPid === ev.pid) {
+      // After the held data accesses of the session: they still need its windows.
+      const session = proc.session;
+      const t = ev.ktimeNs;
+      this.hold(this.opts.holdbackMs, () => this.closeSessionWindows(session, t));
+    }
     if (++this.exits % 256 === 0) {
       this.procs.sweep(ev.ktimeNs);
       this.gc();
     }
   }
 
-  private onOpen(ev: Extract<RawEvent, { kind: 'file.open' }>): void {
+  /** Relative paths resolved against the live cwd when /proc is readable (AT_FDCWD only; other dirfds stay relative). */
+  private absPath(pid: number, path: string, dirfd = AT_FDCWD): string {
+    if (!path || path.startsWith('/') || !this.opts.readProc || dirfd !== AT_FDCWD) return path;
+    try {
+      return posix.resolve(readlinkSync(`/proc/${pid}/cwd`), path);
+    } catch {
+      return path;
+    }
+  }
+
+  private onOpen(raw: Extract<RawEvent, { kind: 'file.open' }>): void {
+    const ev = { ...raw, path: this.absPath(raw.pid, raw.path, raw.dirfd) };
     const proc = this.proc(ev.pid, ev.cgroupId, ev.ktimeNs);
     const tags = this.cls.path(ev.path);
     if (tags.size === 0 && this.ignored(ev.path)) return;
@@ -322,7 +382,8 @@ export class EventBuilder {
     }, 'SUCCESS');
   }
 
-  private onFileOp(ev: Extract<RawEvent, { kind: 'file.op' }>): void {
+  private onFileOp(raw: Extract<RawEvent, { kind: 'file.op' }>): void {
+    const ev = { ...raw, path: this.absPath(raw.pid, raw.path), path2: this.absPath(raw.pid, raw.path2) };
     const proc = this.proc(ev.pid, ev.cgroupId, ev.ktimeNs);
     const tags = this.cls.path(ev.path);
     if (ev.path2) this.cls.path(ev.path2, tags);
@@ -733,7 +794,14 @@ export class EventBuilder {
   }
 
   private openWindow(session: Session, proc: Proc, o: { name: string; callId: string | null; args: unknown; schema: ParamSchema; sensitivity: string[]; modelEventId: string; invocationId: string; reasoning: Reasoning; startNs: bigint }): void {
-    this.windowsOf(session).push({
+    const l = this.windowsOf(session);
+    // Bounded per session: the oldest windows are settled first (emitted if acted on, else dropped).
+    while (l.length >= MAX_WINDOWS_PER_SESSION) {
+      const w = l.shift()!;
+      if (!w.emitted && w.targets.size > 0) this.emitTool(w, { return_status: 'unknown', return_sensitivity: [] });
+      w.emitted = true;
+    }
+    l.push({
       eventId: newEventId(this.ms(o.startNs)),
       name: o.name,
       callId: o.callId,
@@ -867,12 +935,18 @@ export class EventBuilder {
   private holdError(proc: Proc, tNs: bigint, key: string, f: ErrorFields): void {
     const held = { fields: f, done: false };
     const pe: PendingError = { session: proc.session, key, tNs, held };
-    this.pendingErrors.push(pe);
+    const k = `${proc.session.id}|${key}`;
+    let list = this.pendingErrors.get(k);
+    if (!list) this.pendingErrors.set(k, (list = []));
+    list.push(pe);
     const invocation = this.turns.get(proc.session.id)?.invocationId ?? null;
     this.hold(this.opts.retryWindowMs, () => {
       held.done = true;
-      const i = this.pendingErrors.indexOf(pe);
-      if (i >= 0) this.pendingErrors.splice(i, 1);
+      const l = this.pendingErrors.get(k);
+      if (l) {
+        l.splice(l.indexOf(pe), 1);
+        if (!l.length) this.pendingErrors.delete(k);
+      }
       if (f.recovery_action === 'unknown') f.recovery_action = 'none';
       const cause: Cause = f.originating_event_id
         ? { type: 'process', session_id: this.causeSession(proc.session), event_id: f.originating_event_id }
@@ -883,15 +957,18 @@ export class EventBuilder {
 
   /** The same operation again in the same session: the pending error was retried. */
   private resolveRetry(session: Session, key: string, retryEventId: string | null): void {
-    for (const pe of this.pendingErrors) {
-      if (pe.session !== session || pe.key !== key || pe.held.done || pe.held.fields.recovery_action === 'retry') continue;
+    for (const pe of this.pendingErrors.get(`${session.id}|${key}`) ?? []) {
+      if (pe.held.done || pe.held.fields.recovery_action === 'retry') continue;
       pe.held.fields.recovery_action = 'retry';
       pe.held.fields.retry_event_id = retryEventId;
     }
   }
 
   private hold(ms: number, release: () => void): void {
-    this.held.push({ releaseAt: this.nowMs() + ms, release });
+    // One FIFO per delay: each is ordered by release time, so ticks pop from the front.
+    let q = this.held.get(ms);
+    if (!q) this.held.set(ms, (q = []));
+    q.push({ releaseAt: this.nowMs() + ms, release });
     if (!this.timer) {
       this.timer = setInterval(() => this.tick(), Math.max(50, Math.min(this.opts.holdbackMs, this.opts.retryWindowMs) / 2));
       this.timer.unref();
@@ -901,25 +978,35 @@ export class EventBuilder {
   /** Release what is due (the timer calls this; tests may too). */
   tick(): void {
     const now = this.nowMs();
-    const due = this.held.filter((h) => h.releaseAt <= now);
-    if (!due.length) return;
-    for (const h of due) this.held.splice(this.held.indexOf(h), 1);
-    // Data accesses first: errors may point at them.
-    for (const h of due) this.safe(h.release);
-    this.expireWindows();
+    let any = false;
+    // Shorter delays (data accesses) first: errors may point at them.
+    for (const ms of [...this.held.keys()].sort((a, b) => a - b)) {
+      const q = this.held.get(ms)!;
+      let n = 0;
+      while (n < q.length && q[n]!.releaseAt <= now) n++;
+      if (!n) continue;
+      any = true;
+      for (const h of q.splice(0, n)) this.safe(h.release);
+    }
+    if (any) this.expireWindows();
   }
 
   /** Release everything held and close every tool window (shutdown, tests). */
   flush(): void {
-    while (this.held.length) {
-      const all = this.held.splice(0);
-      for (const h of all) this.safe(h.release);
-    }
-    for (const [k, f] of [...this.fds]) this.finishFile(k, f, this.lastKtime);
-    while (this.held.length) for (const h of this.held.splice(0)) this.safe(h.release);
+    this.releaseAll();
+    for (const [k, f] of this.fds.all()) this.finishFile(k, f, this.lastKtime);
+    this.releaseAll();
     for (const s of [...this.windows.keys()]) {
       const any = this.windows.get(s)?.[0];
       if (any) this.closeSessionWindows(any.session, undefined);
+    }
+  }
+
+  private releaseAll(): void {
+    for (;;) {
+      const qs = [...this.held.entries()].sort((a, b) => a[0] - b[0]).filter(([, q]) => q.length);
+      if (!qs.length) return;
+      for (const [, q] of qs) for (const h of q.splice(0)) this.safe(h.release);
     }
   }
 
@@ -997,7 +1084,15 @@ export class EventBuilder {
   }
 
   private ignored(path: string): boolean {
-    return this.opts.ignorePathPrefixes.some((p) => path.startsWith(p));
+    if (this.opts.ignorePathPrefixes.some((p) => path.startsWith(p))) {
+      suppressed.inc({ reason: 'path_prefix' });
+      return true;
+    }
+    if (this.ignoreGlob(path)) {
+      suppressed.inc({ reason: 'path_glob' });
+      return true;
+    }
+    return false;
   }
 
   private safe(f: () => void): void {

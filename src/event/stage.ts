@@ -33,6 +33,7 @@ export function createEventStage(cfg: ClassifyConfig, o: { source?: string; reso
     retryWindowMs: cfg.retryWindowMs,
     toolWindowMs: cfg.toolWindowMs,
     ignorePathPrefixes: cfg.ignorePathPrefixes,
+    ignorePathGlobs: cfg.ignorePathGlobs,
     readProc: o.readProc ?? true,
   });
   return {

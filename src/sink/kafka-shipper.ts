@@ -1,8 +1,7 @@
 import type { Producer, TopicMessages } from 'kafkajs';
-import { AgentrailError } from '../errors.js';
 import { EventTypes } from '../event/envelope.js';
 import { childLogger } from '../observability/logger.js';
-import { Counter, Gauge, registry, countStageError } from '../observability/metrics.js';
+import { Counter, Gauge, registry, countDrop, countStageError } from '../observability/metrics.js';
 import type { KafkaSinkConfig } from '../config/sink.js';
 import { toKafkaRecord } from './cloudevents-kafka.js';
 import { compressionType, describeKafkaError, makeKafka } from './kafka-client.js';
@@ -105,7 +104,7 @@ export class KafkaShipper {
     let pending: LogEntry[] = [];
     while (!this.stopping) {
       if (pending.length === 0) {
-        pending = this.logStore.read(this.cursorPos, this.cfg.batchSize);
+        pending = this.logStore.read(this.cursorPos, this.cfg.batchSize, this.cfg.batchMaxBytes);
         if (pending.length === 0) {
           await this.logStore.waitForAppend(200, this.abort.signal);
           continue;
@@ -113,8 +112,11 @@ export class KafkaShipper {
         // Linger: give a small batch a moment to fill.
         if (pending.length < this.cfg.batchSize && this.cfg.lingerMs > 0) {
           await new Promise((r) => setTimeout(r, this.cfg.lingerMs));
-          const more = this.logStore.read(pending.at(-1)!.next, this.cfg.batchSize - pending.length);
-          pending.push(...more);
+          const used = pending.reduce((a, e) => a + e.line.length, 0);
+          if (used < this.cfg.batchMaxBytes) {
+            const more = this.logStore.read(pending.at(-1)!.next, this.cfg.batchSize - pending.length, this.cfg.batchMaxBytes - used);
+            pending.push(...more);
+          }
         }
       }
       try {
@@ -144,6 +146,22 @@ export class KafkaShipper {
         });
       } catch (e) {
         if (this.stopping) break;
+        const type = (e as { type?: string }).type ?? '';
+        if ((type === 'MESSAGE_TOO_LARGE' || type === 'RECORD_LIST_TOO_LARGE') && pending.length > 1) {
+          // Retry the same events in smaller requests.
+          pending = pending.slice(0, Math.max(1, Math.floor(pending.length / 2)));
+          continue;
+        }
+        if ((type === 'MESSAGE_TOO_LARGE' || type === 'RECORD_LIST_TOO_LARGE') && pending.length === 1) {
+          // One event larger than the broker accepts: it stays in the local log (verify it there);
+          // skip it on Kafka, counted and logged, rather than stalling shipping forever.
+          countDrop('sink', 'kafka_message_too_large');
+          log.error({ code: type, at: pending[0]!.at }, 'event larger than the broker accepts: kept in the local log, not shipped');
+          this.logStore.writeCursor(this.cfg.cursor, pending[0]!.next);
+          this.cursorPos = pending[0]!.next;
+          pending = [];
+          continue;
+        }
         const err = describeKafkaError(e, this.cfg.brokers);
         this.stats.failures++;
         this.stats.lastError = err.oneLine();
@@ -216,4 +234,3 @@ export async function probeKafka(cfg: KafkaSinkConfig): Promise<void> {
   }
 }
 
-export { AgentrailError };

@@ -171,6 +171,7 @@ export class LocalLog extends EventEmitter implements SealedLogSink {
   private activeSize = 0;
   private dirty = false;
   private timer: NodeJS.Timeout | undefined;
+  private retentionTimer: NodeJS.Timeout | undefined;
   /** segment name → size in bytes (sealed and active), kept in memory for the writer. */
   private sizes = new Map<string, number>();
   private lastSequence: bigint | undefined;
@@ -222,6 +223,15 @@ export class LocalLog extends EventEmitter implements SealedLogSink {
       this.timer = setInterval(() => this.sync(), this.opts.fsync);
       this.timer.unref();
     }
+    // Age retention and the shedding state must also move when nothing is appended.
+    this.retentionTimer = setInterval(() => {
+      try {
+        this.enforceBounds();
+      } catch {
+        countStageError('sink', 'retention_failed');
+      }
+    }, 30_000);
+    this.retentionTimer.unref();
   }
 
   /** Segment names in order. */
@@ -819,6 +829,7 @@ export class LocalLog extends EventEmitter implements SealedLogSink {
     this.writePending();
     this.closed = true;
     if (this.timer) clearInterval(this.timer);
+    if (this.retentionTimer) clearInterval(this.retentionTimer);
     if (this.fd !== undefined) {
       if (this.dirty && this.opts.fsync !== 'never') fdatasyncSync(this.fd);
       closeSync(this.fd);

@@ -74,8 +74,16 @@ function exportsTlsFuncs(path: string, bpftrace: string): boolean {
 
 /** The program text: bpf/agentrail.bt plus one instance of bpf/agentrail-tls.bt per TLS target. */
 export function buildProgram(tlsTargets: string[]): string {
-  const core = readFileSync(join(repoRoot, 'bpf', 'agentrail.bt'), 'utf8');
-  const tpl = readFileSync(join(repoRoot, 'bpf', 'agentrail-tls.bt'), 'utf8');
+  const read = (name: string) => {
+    const p = join(repoRoot, 'bpf', name);
+    try {
+      return readFileSync(p, 'utf8');
+    } catch {
+      throw new AgentrailError('UNAVAILABLE_BPFTRACE_SCRIPT', `bpftrace script ${p} not found`, { hint: 'set AGENTRAIL_ROOT to the agentrail install directory' });
+    }
+  };
+  const core = read('agentrail.bt');
+  const tpl = read('agentrail-tls.bt');
   const parts = [core];
   tlsTargets.forEach((p, i) => {
     if (/[\s:"]/.test(p)) throw new AgentrailError('USAGE_TLS_TARGET', `TLS target path ${p} contains a character bpftrace cannot take in a probe`);

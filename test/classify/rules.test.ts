@@ -33,15 +33,13 @@ test('rule file validation names the problem', () => {
   assert.deepEqual(parseRuleFile('disabled: [phone]').disabled, ['phone']);
 });
 
-async function waitReload(store: RuleStore, trigger: () => void): Promise<boolean> {
-  return new Promise((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error('no reload within 5 s')), 5000);
-    store.onReload((ok) => {
-      clearTimeout(t);
-      resolve(ok);
-    });
-    trigger();
-  });
+/** Polls until the condition holds (the watcher reloads asynchronously); fails after 5 s. */
+async function until(cond: () => boolean, what: string): Promise<void> {
+  const end = Date.now() + 5000;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
 }
 
 test('the rule file reloads without restart; a bad file keeps the previous rules and counts an error', async () => {
@@ -55,7 +53,8 @@ test('the rule file reloads without restart; a bad file keeps the previous rules
     assert.deepEqual([...c.text('mail bob@example.com')], ['PII:email']);
 
     // Edit in place: new tag names, a detector switched off.
-    assert.equal(await waitReload(store, () => writeFileSync(file, 'tags: { email: "PII:contact" }\ndisabled: [phone]\npaths:\n  - glob: "/srv/finance/**"\n    tags: ["PCI:ledger"]\n')), true);
+    writeFileSync(file, 'tags: { email: "PII:contact" }\ndisabled: [phone]\npaths:\n  - glob: "/srv/finance/**"\n    tags: ["PCI:ledger"]\n');
+    await until(() => c.path('/srv/finance/q3.csv').size > 0, 'reload 1');
     assert.deepEqual([...c.text('mail bob@example.com')], ['PII:contact']);
     assert.deepEqual([...c.text('call +44 20 7946 0958')], []);
     assert.deepEqual([...c.path('/srv/patients/42.json')], []);
@@ -63,16 +62,17 @@ test('the rule file reloads without restart; a bad file keeps the previous rules
 
     // A broken file: previous rules stay, error counted.
     const before = (await registry.getSingleMetric('agentrail_stage_errors_total')!.get()).values.find((v) => v.labels.reason === 'rules_invalid')?.value ?? 0;
-    assert.equal(await waitReload(store, () => writeFileSync(file, 'tags: { email: 42 }\n')), false);
+    writeFileSync(file, 'tags: { email: 42 }\n');
+    await until(() => store.reloadErrors >= 1, 'rejected reload');
     assert.deepEqual([...c.text('mail bob@example.com')], ['PII:contact']);
-    assert.equal(store.reloadErrors, 1);
     const after = (await registry.getSingleMetric('agentrail_stage_errors_total')!.get()).values.find((v) => v.labels.reason === 'rules_invalid')?.value ?? 0;
-    assert.equal(after, before + 1);
+    assert.equal(after - before, store.reloadErrors, 'every rejected reload is counted');
 
     // Atomic replace (editors, ConfigMap symlink swaps): rename over the file.
     const tmp = join(dir, 'rules.yaml.tmp');
     writeFileSync(tmp, 'paths:\n  - glob: "/srv/hr/**"\n    tags: ["PII:employee_record"]\n');
-    assert.equal(await waitReload(store, () => renameSync(tmp, file)), true);
+    renameSync(tmp, file);
+    await until(() => c.path('/srv/hr/alice.pdf').size > 0, 'reload after rename');
     assert.deepEqual([...c.path('/srv/hr/alice.pdf')], ['PII:employee_record']);
     assert.deepEqual([...c.text('mail bob@example.com')], ['PII:email']);
   } finally {

@@ -241,3 +241,26 @@ test('a process that started before the sensor is read from /proc: comm, exe, cr
   const id = d(byType('identity.assertion')[0]);
   assert.deepEqual(id.asserted_scope, [`uid:${me.uid}`, `gid:${me.gid}`]);
 });
+
+test('relative opens are resolved against the live cwd; exchanges are wiped after use; bad input is counted and reported', () => {
+  const internal: string[] = [];
+  const { b, byType } = harness({ readProc: true });
+  b.onInternal((e) => internal.push(`${e.stage}/${e.reason}`));
+  b.onRaw(open(process.pid, 1, '.env', 40));
+  b.onRaw(fdio(process.pid, 2, 40, 10, 0));
+  const x = llmExchange(process.pid, 5, 5, { inputTexts: [{ role: 'user', text: 'hello' }], outputText: 'hi there' });
+  const body = x.request!.body;
+  x.incomplete = true;
+  b.onExchange(x);
+  b.onExchange({ stream: x.stream, protocol: 'http1', startNs: 0n, endNs: 0n, incomplete: false });
+  b.flush();
+  const env = d(byType('data.access').find((e) => d(e).resource_uri.endsWith('/.env')));
+  assert.equal(env.resource_uri, `file://${process.cwd()}/.env`);
+  assert.deepEqual(env.sensitivity_tags_resolved, ['secret:env_file']);
+  assert.ok(body.every((v) => v === 0), 'request body zero-filled');
+  assert.equal(x.llm!.outputText, '');
+  const m = d(byType('model.invocation')[0]);
+  assert.equal(m.outcome.status, 'UNKNOWN');
+  assert.ok(byType('error').map(d).some((e) => e.error_class === 'stream_incomplete' && e.originating_event_id === m.event_id));
+  assert.deepEqual(internal, ['event/exchange_empty']);
+});

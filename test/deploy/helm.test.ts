@@ -68,6 +68,7 @@ test('default render: least privilege DaemonSet with the right capabilities, mou
   const c = pod.containers[0];
   assert.deepEqual(c.securityContext.capabilities, { drop: ['ALL'], add: ['BPF', 'PERFMON', 'SYS_RESOURCE', 'SYS_PTRACE'] });
   assert.equal(c.securityContext.allowPrivilegeEscalation, false);
+  assert.deepEqual(c.securityContext.seccompProfile, { type: 'Unconfined' });
   const mount = (p: string) => c.volumeMounts.find((m: any) => m.mountPath === p);
   const vol = (n: string) => pod.volumes.find((v: any) => v.name === n);
   assert.equal(mount('/host/proc')?.readOnly, true);
@@ -167,7 +168,11 @@ test('every value in values.yaml is in values.schema.json, documented, and confi
   assert.deepEqual(missing, []);
   for (const k of Object.keys(schema.properties)) assert.ok(k in values, `schema key ${k} has a default in values.yaml`);
   // One-to-one: the config sections of the chart are exactly those of src/config/schema.ts.
-  assert.deepEqual(Object.keys(schema.properties.config.properties).sort(), Object.keys(configSchema.shape).sort());
+  assert.deepEqual(
+    Object.keys(schema.properties.config.properties).sort(),
+    Object.keys(configSchema.shape).sort(),
+    'a config section was added or removed in src/config/schema.ts: add it to helm/agentrail/values.schema.json (config.properties) and values.yaml (config), then run scripts/render-manifests.sh',
+  );
   parseConfig(values.config);
 
   // Documentation: every top-level value and every leaf outside data maps has a comment above it.

@@ -17,6 +17,9 @@ import addFormatsImport from 'ajv-formats';
 import { cliEntry, distRoot, repoRoot } from '../../src/paths.js';
 import { requireKernel, requireTool } from '../helpers/privileges.js';
 import { makeTestCa, removeTestCa } from '../helpers/tls-server.js';
+import { brokerReachable, brokerState } from '../helpers/kafka.js';
+import kafkajs from 'kafkajs';
+import { readTopic } from '../../src/sink/kafka-reader.js';
 
 const addFormats = addFormatsImport as unknown as (a: Ajv2020) => void;
 type Ev = { id: string; type: string; source: string; data: Record<string, any> };
@@ -82,6 +85,8 @@ test('real SDK agents under the real sensor: five questions answered, no canary 
   const python = join(repoRoot, '.venv', 'bin', 'python');
   if (!requireTool(t, existsSync(python), 'the Python SDK venv (.ci/setup.d/20-python.sh)')) return;
   if (!requireTool(t, spawnSync('curl', ['--version']).status === 0, 'curl')) return;
+  if (!requireTool(t, await brokerReachable(), 'a Kafka broker (npm run kafka:start)')) return;
+  const brokers = brokerState()!.brokers;
 
   const work = mkdtempSync(join(tmpdir(), 'agentrail-e2e-'));
   const ca = makeTestCa(['localhost']);
@@ -127,7 +132,18 @@ test('real SDK agents under the real sensor: five questions answered, no canary 
   // The sensor, on the embedded default (local signed log), health server on a free port.
   const logDir = join(work, 'log');
   const cfgFile = join(work, 'agentrail.yaml');
-  writeFileSync(cfgFile, `observability:\n  httpPort: 0\nseal:\n  checkpoint:\n    events: 50\n`);
+  // Kafka: the sensor ships in binary mode; topics made by `agentrail kafka init`, never auto-created.
+  const topic = `agentrail-e2e-${tag}`;
+  const cli = (args: string[]) => spawnSync(process.execPath, [cliEntry, ...args], { encoding: 'utf8', env: { ...process.env, AGENTRAIL_ROOT: repoRoot } });
+  for (const [tp, ctp] of [[topic, `${topic}-cp`], [`${topic}-structured`, `${topic}-structured-cp`]] as const) {
+    const init = cli(['kafka', 'init', '--brokers', brokers.join(','), '--topic', tp, '--checkpoint-topic', ctp, '--partitions', '3', '--preset', 'pci']);
+    assert.equal(init.status, 0, init.stderr);
+  }
+  writeFileSync(cfgFile, [
+    'observability:', '  httpPort: 0',
+    'seal:', '  checkpoint:', '    events: 50',
+    'sink:', '  kafka:', '    enabled: true', `    brokers: [${JSON.stringify(brokers[0])}]`, `    topic: ${topic}`, `    checkpointTopic: ${topic}-cp`, '',
+  ].join('\n'));
   const sensor = spawn(process.execPath, [cliEntry, 'run', '--pid', String(launcher.pid), '--log-dir', logDir, '--config', cfgFile], {
     env: { ...process.env, AGENTRAIL_ROOT: repoRoot },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -237,6 +253,57 @@ test('real SDK agents under the real sensor: five questions answered, no canary 
       assert.ok(tool.data.return_size > 0);
     });
   }
+
+  await t.test('Kafka: the workload\'s events arrive exactly once, in chain order, with CloudEvents headers; the topic verifies (binary and structured modes)', async () => {
+    const localIds = events.map((e) => e.id);
+    // The sensor shipped binary mode; ship the same log again in structured mode with its own cursor.
+    const ship = cli(['kafka', 'ship', '--log', logDir, '--brokers', brokers.join(','), '--topic', `${topic}-structured`, '--checkpoint-topic', `${topic}-structured-cp`, '--mode', 'structured', '--cursor', 'structured', '--until-shipped']);
+    assert.equal(ship.status, 0, ship.stderr);
+    for (const tp of [topic, `${topic}-structured`]) {
+      const got: string[] = [];
+      let lastSeq = 0;
+      for await (const ev of readTopic({ brokers, topic: tp, timeoutMs: 30_000 })) {
+        got.push(ev.id);
+        const seq = Number(ev.sequence);
+        assert.ok(seq > lastSeq, 'chain order');
+        lastSeq = seq;
+      }
+      assert.deepEqual(got, localIds, `${tp}: every sealed event exactly once, in order`);
+      const v = cli(['verify', `kafka://${brokers[0]}/${tp}`, '--keys', join(logDir, 'keys', 'agentrail.pub')]);
+      assert.equal(v.status, 0, v.stdout + v.stderr);
+    }
+    // Raw records: binary mode carries ce_* headers and the partition key as record key.
+    const kafka = new kafkajs.Kafka({ clientId: 'e2e-check', brokers, logLevel: kafkajs.logLevel.NOTHING });
+    const consumer = kafka.consumer({ groupId: `e2e-${tag}` });
+    await consumer.connect();
+    await consumer.subscribe({ topic, fromBeginning: true });
+    const seen: Array<{ key: string | undefined; headers: Record<string, string> }> = [];
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('timed out reading raw records')), 30_000);
+      void consumer.run({
+        eachMessage: async ({ message }) => {
+          const h: Record<string, string> = {};
+          for (const [k, v] of Object.entries(message.headers ?? {})) h[k] = String(v);
+          seen.push({ key: message.key?.toString(), headers: h });
+          if (seen.length >= events.length) {
+            clearTimeout(timer);
+            resolve();
+          }
+        },
+      });
+    });
+    await consumer.disconnect();
+    const byId = new Map(events.map((e) => [e.id, e as Ev & { partitionkey?: string; sequence?: string }]));
+    for (const r of seen) {
+      assert.equal(r.headers.ce_specversion, '1.0');
+      assert.equal(r.headers['content-type'], 'application/json');
+      const ev = byId.get(r.headers.ce_id!);
+      assert.ok(ev, 'ce_id names a sealed event');
+      assert.equal(r.headers.ce_type, ev.type);
+      assert.equal(r.headers.ce_sequence, ev.sequence);
+      if (ev.partitionkey) assert.equal(r.key, ev.partitionkey, 'record key = partitionkey');
+    }
+  });
 
   await t.test('Q5: identity assertions name the process identity and the API key only by hash', () => {
     const ids = ofType('identity.assertion');

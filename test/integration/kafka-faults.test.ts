@@ -76,14 +76,18 @@ test('broker unreachable for the whole run, then appears; later SIGKILLed mid-st
       }
     })();
     await sleep(1000);
+    const failuresBefore = shipper.stats.failures;
+    const shippedBeforeKill = shipper.stats.shipped;
     broker.kill();
     await sleep(3000);
+    assert.ok(shipper.stats.failures > failuresBefore, 'the kill hit the shipper mid-stream');
     broker.restart();
     await sleep(1000);
     sealing = false;
     await producer;
     await sealer.close();
     assert.equal(await shipper.waitShipped(log.end(), 90_000), true, `after broker restart: ${shipper.stats.lastError}`);
+    assert.ok(shipper.stats.shipped > shippedBeforeKill, 'events sealed during the outage were shipped after the restart');
     await shipper.stop();
     const stats = await assertTopicHoldsLog(dir, brokers, topic);
     t.diagnostic(`records ${stats.records}, duplicates removed ${stats.duplicates}, failed attempts ${shipper.stats.failures}`);

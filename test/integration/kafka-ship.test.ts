@@ -165,3 +165,28 @@ for (const [mode, compression] of [
     }
   });
 }
+
+test('an event larger than the broker accepts is counted and skipped on Kafka (kept locally), shipping goes on', async (t) => {
+  if (!requireTool(t, await brokerReachable(), 'a Kafka broker (npm run kafka:start)')) return;
+  const brokers = brokerState()!.brokers;
+  const topic = `test.toolarge.${randomBytes(4).toString('hex')}`;
+  assert.equal(runCli(['kafka', 'init', '--brokers', brokers.join(','), '--topic', topic, '--checkpoint-topic', `${topic}.cp`, '--preset', 'dev', '--partitions', '1']).status, 0);
+  const { LocalLog } = await import('../../src/sink/local-log.js');
+  const { registry } = await import('../../src/observability/metrics.js');
+  const dropped = async () =>
+    ((await registry.getMetricsAsJSON()).find((m) => m.name === 'agentrail_dropped_total')?.values ?? [])
+      .filter((v) => v.labels.reason === 'kafka_message_too_large')
+      .reduce((a, v) => a + Number(v.value), 0);
+  const before = await dropped();
+  const log = new LocalLog(tmpDir(), { fsync: 'never' });
+  const ev = (id: string, data: unknown) => JSON.stringify({ data, datacontenttype: 'application/json', id, source: 's', specversion: '1.0', time: '2026-01-01T00:00:00.000000Z', type: 'dev.agentrail.error' });
+  log.appendLines([ev('a', { n: 1 }), ev('big', { blob: randomBytes(900 * 1024).toString('base64') }), ev('c', { n: 3 })]);
+  const shipper = new KafkaShipper(log, kafkaSchema.parse({ enabled: true, brokers, topic, checkpointTopic: `${topic}.cp`, compression: 'none', batchMaxBytes: 4 * 1024 * 1024 }));
+  shipper.start();
+  assert.equal(await shipper.waitShipped(log.end(), 60_000), true, String(shipper.stats.lastError));
+  await shipper.stop();
+  const recs = await rawRecords(brokers, topic);
+  assert.deepEqual(recs.map((r) => r.headers['ce_id']), ['a', 'c']);
+  assert.equal((await dropped()) - before, 1, 'the skipped event is counted');
+  log.closeSync();
+});

@@ -241,11 +241,13 @@ for (const c of cases) {
   });
 }
 
-test('TLS capture: a call larger than the default 16 KiB cap is truncated, flagged and keeps its true length', async (t) => {
+for (const capBytes of [undefined, 10_000]) {
+test(`TLS capture: a call larger than the ${capBytes === undefined ? 'default 16 KiB' : capBytes + '-byte'} cap is truncated, flagged and keeps its true length`, async (t) => {
   if (!requireKernel(t)) return;
   if (!requireTool(t, hasTool('curl', ['--version']), 'curl')) return;
   const server = await startRawHttpsServer(ca, () => 1000);
-  const cap = new Capture(); // addon default cap: AR_TLS_CAP_DEFAULT = 16 KiB
+  const cap = new Capture(capBytes); // undefined: the addon default, AR_TLS_CAP_DEFAULT = 16 KiB
+  const limit = capBytes ?? 16384;
   try {
     await cap.start();
     const r = await cap.run('curl', ['-sS', '--http1.1', '--cacert', ca.caPath, '--data-binary', `@${bodyPath}`, '-o', '/dev/null',
@@ -254,14 +256,14 @@ test('TLS capture: a call larger than the default 16 KiB cap is truncated, flagg
     const [ex] = (await server.waitFor(1)) as [RawExchange];
     const streams = [...streamsOf(cap.events, r.pid).values()];
     const calls = streams.flatMap((s) => s.egress);
-    const big = calls.filter((k) => k.callLen > 16384);
-    assert.ok(big.length >= 1, `an SSL_write larger than 16 KiB (calls: ${calls.map((k) => k.callLen).join(',')})`);
+    const big = calls.filter((k) => k.callLen > limit);
+    assert.ok(big.length >= 1, `an SSL_write larger than ${limit} B (calls: ${calls.map((k) => k.callLen).join(',')})`);
     let offset = 0;
     for (const k of calls) {
-      if (k.callLen > 16384) {
+      if (k.callLen > limit) {
         assert.equal(k.flags & 1, 1, 'AR_F_TRUNCATED set');
-        assert.equal(k.data.length, 16384, 'exactly the cap was captured');
-        assert.ok(k.data.equals(ex.received.subarray(offset, offset + 16384)), 'the captured prefix is the real plaintext');
+        assert.equal(k.data.length, limit, 'exactly the cap was captured');
+        assert.ok(k.data.equals(ex.received.subarray(offset, offset + limit)), 'the captured prefix is the real plaintext');
       } else {
         assert.equal(k.flags & 1, 0, 'calls within the cap are not flagged');
         assert.ok(k.data.equals(ex.received.subarray(offset, offset + k.callLen)));
@@ -276,3 +278,4 @@ test('TLS capture: a call larger than the default 16 KiB cap is truncated, flagg
     await server.close();
   }
 });
+}

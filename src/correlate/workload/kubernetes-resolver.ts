@@ -81,7 +81,11 @@ export class KubernetesWorkloadResolver implements WorkloadResolver {
       if (c && now - c.at < this.ttl) return c.id;
     }
     const ref = this.containerRef(pid, cgroupId);
-    if (!ref.containerId && !ref.podUid) return undefined; // not a pod: the next resolver answers
+    if (!ref.containerId && !ref.podUid) {
+      // Not a pod: the next resolver answers. Remember it, so host processes cost no /proc read per event.
+      if (cgroupId !== 0n) this.remember(cgroupId, now, undefined);
+      return undefined;
+    }
     const key = ref.containerId ? `ctr:${ref.containerId}` : `pod:${ref.podUid}`;
     const hit = this.cache.get(key);
     let id: WorkloadIdentity | undefined;
@@ -90,11 +94,13 @@ export class KubernetesWorkloadResolver implements WorkloadResolver {
       id = this.compute(pid, ref);
       this.cache.set(key, { at: now, id });
     }
-    if (cgroupId !== 0n) {
-      if (this.byCgroup.size > 65_536) this.byCgroup.clear(); // bound memory on churning nodes
-      this.byCgroup.set(cgroupId, { at: now, id });
-    }
+    if (cgroupId !== 0n) this.remember(cgroupId, now, id);
     return id;
+  }
+
+  private remember(cgroupId: bigint, at: number, id: WorkloadIdentity | undefined): void {
+    if (this.byCgroup.size > 65_536) this.byCgroup.clear(); // bound memory on churning nodes
+    this.byCgroup.set(cgroupId, { at, id });
   }
 
   private compute(pid: number, ref: CgroupContainerRef): WorkloadIdentity | undefined {
