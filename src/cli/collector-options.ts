@@ -38,6 +38,8 @@ export interface CollectorCli {
   out: string;
   durationMs: number | undefined;
   selection: Selection;
+  /** `-- CMD ARGS…`: a command to launch and trace from its first instruction. */
+  command: string[];
 }
 
 export function usageError(msg: string): AgentrailError {
@@ -51,11 +53,14 @@ export function parseCollectorArgs<E extends Record<string, { type: 'boolean' | 
 ): { cli: CollectorCli; values: Record<string, unknown>; help: boolean } {
   let parsed;
   try {
-    parsed = parseArgs({ args: argv, options: { ...COLLECTOR_OPTIONS, ...extra }, allowPositionals: false, strict: true });
+    parsed = parseArgs({ args: argv, options: { ...COLLECTOR_OPTIONS, ...extra }, allowPositionals: true, strict: true });
   } catch (e) {
     throw usageError((e as Error).message.replace(/\s*\n\s*/g, ' '));
   }
   const v = parsed.values as Record<string, unknown>;
+  // Positionals only after `--`: the command to launch under tracing.
+  if (parsed.positionals.length > 0 && !argv.includes('--')) throw usageError(`unexpected argument ${parsed.positionals[0]} (put a command to trace after --)`);
+  const command = parsed.positionals;
   if (v.help) return { cli: undefined as unknown as CollectorCli, values: v, help: true };
   const config = loadConfigFile(v.config as string | undefined);
   const collector = (v.collector as string | undefined) ?? config.collector.kind;
@@ -85,6 +90,7 @@ export function parseCollectorArgs<E extends Record<string, { type: 'boolean' | 
       out: (v.out as string | undefined) ?? '-',
       durationMs,
       selection,
+      command,
     },
     values: v,
     help: false,

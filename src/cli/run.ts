@@ -6,10 +6,13 @@ import { createSource } from '../source/create-source.js';
 import { COLLECTOR_USAGE, parseCollectorArgs, runUntilStopped, type CollectorCli } from './collector-options.js';
 import type { Command } from './main.js';
 import { LineOutput } from './output.js';
+import { launchStopped } from './launch.js';
 
-const USAGE = `usage: agentrail run [--raw [--raw-payload]] [options]
+const USAGE = `usage: agentrail run [--raw [--raw-payload]] [options] [-- CMD ARGS…]
 
 Without --raw: the agent-action event pipeline (sealed CloudEvents to the local log).
+  -- CMD ARGS…                  launch CMD and trace it (and its children) from its first
+                                instruction; run ends when CMD exits, with CMD's exit code
   --log-dir DIR                 local log directory (default: config sink.local.dir)
   --stdout                      also print every sealed event as one JSON line on stdout
   --raw                         print raw kernel events as JSON lines (64-bit values as strings;
@@ -63,7 +66,7 @@ export const command: Command = {
     if (o.rawPayload && !o.raw) throw new AgentrailError('USAGE', '--raw-payload only applies with --raw');
     if (o.raw) return runRaw(o);
     const { runPipeline } = await import('../pipeline.js');
-    return runPipeline({
+    const base = {
       config: o.config,
       collector: o.collector,
       replay: o.replay,
@@ -72,6 +75,22 @@ export const command: Command = {
       durationMs: o.durationMs,
       ...(typeof values['log-dir'] === 'string' ? { logDir: values['log-dir'] } : {}),
       ...(values.stdout ? { stdout: true } : {}),
+    };
+    if (o.command.length === 0) return runPipeline(base);
+    if (o.replay) throw new AgentrailError('USAGE', '-- CMD cannot be combined with --replay');
+    // Launch the command stopped, trace it from its first instruction, stop when it exits.
+    const launched = await launchStopped(o.command);
+    let code = 0;
+    const stopSignal = launched.exited.then(async (c) => {
+      code = c;
+      await new Promise((r) => setTimeout(r, 500)); // let the last closes and exits drain
     });
+    try {
+      await runPipeline({ ...base, selection: { ...o.selection, pids: [...o.selection.pids, launched.pid] }, onReady: () => launched.resume(), stopSignal });
+    } catch (e) {
+      launched.child.kill('SIGKILL');
+      throw e;
+    }
+    return code;
   },
 };

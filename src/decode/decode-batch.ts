@@ -1,6 +1,6 @@
 import { AR_ABI_VERSION, OP_NAMES } from '../native/abi.js';
 import { countStageError, rawRecords } from '../observability/metrics.js';
-import { HDR_SIZE, readHeader } from './fields.js';
+import { HDR_SIZE } from './fields.js';
 import { isFailure } from './ops/types.js';
 import type { RawEvent } from './raw-event.js';
 import { BY_OP } from './registry.js';
@@ -54,7 +54,7 @@ export function decodeBatch(buf: Buffer, stats?: DecodeStats): RawEvent[] {
     else {
       let ev: RawEvent | { fail: string };
       try {
-        ev = codec.decode(buf, o, size, readHeader(buf, o));
+        ev = codec.decode(buf, o, size);
       } catch {
         ev = { fail: 'decoder_exception' };
       }

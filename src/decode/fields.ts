@@ -9,17 +9,6 @@ import { AR_ABI_VERSION } from '../native/abi.js';
 
 export const HDR_SIZE = 32;
 
-export function readHeader(buf: Buffer, o: number): RawHeader {
-  return {
-    op: buf.readUInt16LE(o),
-    version: buf.readUInt16LE(o + 2),
-    ktimeNs: buf.readBigUInt64LE(o + 8),
-    pid: buf.readUInt32LE(o + 16),
-    tid: buf.readUInt32LE(o + 20),
-    cgroupId: buf.readBigUInt64LE(o + 24),
-  };
-}
-
 /** Write the 32-byte header; `size` is the total record length. */
 export function writeHeader(buf: Buffer, o: number, op: number, size: number, h: Partial<RawHeader>): void {
   buf.writeUInt16LE(op, o);

@@ -10,6 +10,8 @@ export class BodyCollector {
   kept = 0;
   wireBytes = 0;
   truncated = false;
+  /** Bytes beyond the cap were seen (counted once per body by finishBody). */
+  capped = false;
 
   constructor(private readonly cap: number) {}
 
@@ -18,11 +20,12 @@ export class BodyCollector {
     const room = this.cap - this.kept;
     if (room <= 0) {
       this.truncated = true;
+      this.capped = true;
       return;
     }
     // No copy: the stream stage hands over buffers it allocated for this stream alone.
     const take = b.length > room ? b.subarray(0, room) : b;
-    if (b.length > room) this.truncated = true;
+    if (b.length > room) this.truncated = this.capped = true;
     this.parts.push(take);
     this.kept += take.length;
   }
@@ -57,6 +60,7 @@ export function finishBody(
   let decoded = wire;
   let decodedBytes = wire.length;
   let truncated = body.truncated;
+  if (body.capped) stats.drop('protocol', 'body_cap');
   if (enc !== undefined && wire.length > 0) {
     const r = decodeContent(enc, wire, opts.maxDecodedBytes);
     decoded = r.body;

@@ -125,6 +125,8 @@ test('native and bpftrace collectors agree on the process, file and TLS-metadata
     await Promise.all([native.stop(), bt.stop()]);
     await Promise.all([pn, pb]);
 
+    assert.equal(bt.counters().lost, 0, 'bpftrace lost no events');
+    assert.equal(native.counters().recordsDropped, 0, 'the native collector dropped nothing');
     const n = normalize(nativeEvents, dir);
     const b = normalize(btEvents, dir);
     // the workload really did what the comparison is about (no vacuous agreement)

@@ -156,12 +156,22 @@ export function splitChunks(events: readonly RawEvent[], size: number): RawEvent
 export function mergeCalls(events: readonly RawEvent[]): RawEvent[] {
   const out: RawEvent[] = [];
   const whole = (e: RawEvent): e is TlsData => isTls(e) && e.chunkOffset === 0 && e.data.length === e.callLen && (e.flags & 1) === 0;
+  /** Index in `out` of each stream's latest record. */
+  const last = new Map<string, number>();
   for (const e of events) {
-    const prev = out[out.length - 1];
-    if (prev && whole(prev) && whole(e) && streamKey(prev) === streamKey(e) && prev.direction === e.direction) {
+    if (!isTls(e)) {
+      out.push(e);
+      continue;
+    }
+    const i = last.get(streamKey(e));
+    const prev = i === undefined ? undefined : out[i];
+    if (prev && whole(prev) && whole(e) && prev.direction === e.direction) {
       const data = Buffer.concat([prev.data, e.data]);
-      out[out.length - 1] = { ...prev, callLen: data.length, data, ktimeNs: e.ktimeNs };
-    } else out.push(e);
+      out[i!] = { ...prev, callLen: data.length, data };
+    } else {
+      last.set(streamKey(e), out.length);
+      out.push(e);
+    }
   }
   return out;
 }

@@ -21,9 +21,14 @@ export const fdIo: OpCodec<FdIo> = {
   kinds: ['fd.io'],
   struct: S,
   minSize: SIZE,
-  decode(buf, o, _size, h) {
+  decode(buf, o, _size) {
     return {
-      ...h,
+      op: buf.readUInt16LE(o),
+      version: buf.readUInt16LE(o + 2),
+      ktimeNs: buf.readBigUInt64LE(o + 8),
+      pid: buf.readUInt32LE(o + 16),
+      tid: buf.readUInt32LE(o + 20),
+      cgroupId: buf.readBigUInt64LE(o + 24),
       kind: 'fd.io',
       fd: buf.readInt32LE(o + FD),
       fdKind: buf.readUInt32LE(o + FD_KIND),

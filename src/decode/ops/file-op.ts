@@ -20,9 +20,14 @@ export const fileOp: OpCodec<FileOp> = {
   kinds: ['file.op'],
   struct: S,
   minSize: SIZE,
-  decode(buf, o, _size, h) {
+  decode(buf, o, _size) {
     return {
-      ...h,
+      op: buf.readUInt16LE(o),
+      version: buf.readUInt16LE(o + 2),
+      ktimeNs: buf.readBigUInt64LE(o + 8),
+      pid: buf.readUInt32LE(o + 16),
+      tid: buf.readUInt32LE(o + 20),
+      cgroupId: buf.readBigUInt64LE(o + 24),
       kind: 'file.op',
       op_kind: buf.readUInt32LE(o + KIND),
       ret: buf.readInt32LE(o + RET),

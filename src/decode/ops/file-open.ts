@@ -23,10 +23,15 @@ export const fileOpen: OpCodec<FileOpen> = {
   kinds: ['file.open'],
   struct: S,
   minSize: SIZE,
-  decode(buf, o, _size, h) {
+  decode(buf, o, _size) {
     const pathLen = buf.readUInt16LE(o + PATH_LEN);
     return {
-      ...h,
+      op: buf.readUInt16LE(o),
+      version: buf.readUInt16LE(o + 2),
+      ktimeNs: buf.readBigUInt64LE(o + 8),
+      pid: buf.readUInt32LE(o + 16),
+      tid: buf.readUInt32LE(o + 20),
+      cgroupId: buf.readBigUInt64LE(o + 24),
       kind: 'file.open',
       dirfd: buf.readInt32LE(o + DIRFD),
       ret: buf.readInt32LE(o + RET),

@@ -87,11 +87,16 @@ export const netConn: OpCodec<NetConn> = {
   kinds: ['net.connect', 'net.accept'],
   struct: S,
   minSize: SIZE,
-  decode(buf, o, _size, h) {
+  decode(buf, o, _size) {
     const family = buf.readUInt16LE(o + FAMILY);
     return {
-      ...h,
-      kind: h.op === Op.NET_ACCEPT ? 'net.accept' : 'net.connect',
+      op: buf.readUInt16LE(o),
+      version: buf.readUInt16LE(o + 2),
+      ktimeNs: buf.readBigUInt64LE(o + 8),
+      pid: buf.readUInt32LE(o + 16),
+      tid: buf.readUInt32LE(o + 20),
+      cgroupId: buf.readBigUInt64LE(o + 24),
+      kind: buf.readUInt16LE(o) === Op.NET_ACCEPT ? 'net.accept' : 'net.connect',
       fd: buf.readInt32LE(o + FD),
       ret: buf.readInt32LE(o + RET),
       family,

@@ -19,13 +19,18 @@ export const pipeData: OpCodec<PipeData> = {
   kinds: ['pipe.data'],
   struct: S,
   minSize: SIZE,
-  decode(buf, o, size, h) {
+  decode(buf, o, size) {
     const chunkLen = buf.readUInt32LE(o + CHUNK_LEN);
     if (chunkLen > size - SIZE) return { fail: 'chunk_len_past_record' };
     const direction = buf.readUInt32LE(o + DIRECTION);
     if (direction > 1) return { fail: 'bad_direction' };
     return {
-      ...h,
+      op: buf.readUInt16LE(o),
+      version: buf.readUInt16LE(o + 2),
+      ktimeNs: buf.readBigUInt64LE(o + 8),
+      pid: buf.readUInt32LE(o + 16),
+      tid: buf.readUInt32LE(o + 20),
+      cgroupId: buf.readBigUInt64LE(o + 24),
       kind: 'pipe.data',
       pipeIno: buf.readBigUInt64LE(o + PIPE_INO),
       fd: buf.readInt32LE(o + FD),

@@ -35,9 +35,14 @@ export const procExec: OpCodec<ProcExec> = {
   kinds: ['proc.exec'],
   struct: S,
   minSize: SIZE,
-  decode(buf, o, _size, h) {
+  decode(buf, o, _size) {
     return {
-      ...h,
+      op: buf.readUInt16LE(o),
+      version: buf.readUInt16LE(o + 2),
+      ktimeNs: buf.readBigUInt64LE(o + 8),
+      pid: buf.readUInt32LE(o + 16),
+      tid: buf.readUInt32LE(o + 20),
+      cgroupId: buf.readBigUInt64LE(o + 24),
       kind: 'proc.exec',
       ppid: buf.readUInt32LE(o + PPID),
       uid: buf.readUInt32LE(o + UID),

@@ -14,9 +14,14 @@ export const procExit: OpCodec<ProcExit> = {
   kinds: ['proc.exit'],
   struct: S,
   minSize: SIZE,
-  decode(buf, o, _size, h) {
+  decode(buf, o, _size) {
     return {
-      ...h,
+      op: buf.readUInt16LE(o),
+      version: buf.readUInt16LE(o + 2),
+      ktimeNs: buf.readBigUInt64LE(o + 8),
+      pid: buf.readUInt32LE(o + 16),
+      tid: buf.readUInt32LE(o + 20),
+      cgroupId: buf.readBigUInt64LE(o + 24),
       kind: 'proc.exit',
       ppid: buf.readUInt32LE(o + PPID),
       exitCode: buf.readInt32LE(o + EXIT_CODE),
