@@ -13,7 +13,7 @@ import type { Selection } from './source/source.js';
 import { startKubernetesIdentity, type KubernetesIdentity } from './correlate/workload/kubernetes-identity.js';
 import { HealthServer } from './observability/health-server.js';
 import { childLogger } from './observability/logger.js';
-import { countDrop, drops, eventsEmitted, rawRecords, stageErrors } from './observability/metrics.js';
+import { countDrop, drops, rawRecords, stageErrors } from './observability/metrics.js';
 import { AgentrailError } from './errors.js';
 import type { WorkloadResolver } from './correlate/workload-resolver.js';
 
@@ -126,10 +126,7 @@ export async function runPipeline(o: PipelineOptions): Promise<number> {
   const events = createEventStage(cfg.classify, { source, resolvers, readProc: !o.replay });
   const protocol = new ProtocolStage(toProtocolOptions(cfg.protocol, cfg.collector));
   protocol.onExchange((x) => events.builder.onExchange(x));
-  events.builder.onEvent((ce) => {
-    sealer.seal(ce);
-    eventsEmitted.inc({ type: ce.type });
-  });
+  events.builder.onEvent((ce) => sealer.seal(ce));
 
   let sourceReady = false;
   let health: HealthServer | undefined;
@@ -150,7 +147,15 @@ export async function runPipeline(o: PipelineOptions): Promise<number> {
 
   const opened =
     o.opened ??
-    (await createSource({ replay: o.replay, realtime: o.realtime, collector: o.collector, selection: o.selection, config: cfg.collector }));
+    (await createSource({
+      replay: o.replay,
+      realtime: o.realtime,
+      collector: o.collector,
+      selection: o.selection,
+      config: cfg.collector,
+      // In a cluster the pods matching the selector fill the kernel's cgroup allow map as they come.
+      allowEmptySelection: !!k8s?.selection,
+    }));
   if (k8s?.selection && 'addCgroup' in opened.source) {
     const s = opened.source as unknown as { addCgroup(id: bigint): void; removeCgroup(id: bigint): void };
     k8s.selection.onAdd((id) => s.addCgroup(id));

@@ -22,7 +22,14 @@ export class LineOutput {
 
   async write(text: string): Promise<void> {
     if (!text || this.closedByReader) return;
-    if (!this.stream.write(text)) await Promise.race([once(this.stream, 'drain'), once(this.stream, 'close')]);
+    if (this.stream.write(text)) return;
+    try {
+      await Promise.race([once(this.stream, 'drain'), once(this.stream, 'close')]);
+    } catch (e) {
+      // `once` rejects on 'error': a reader that went away (`| head`) ends the output quietly
+      if ((e as NodeJS.ErrnoException).code === 'EPIPE') this.closedByReader = true;
+      else throw new AgentrailError('OUTPUT', `cannot write the output: ${(e as NodeJS.ErrnoException).code ?? 'error'}`, { cause: e });
+    }
   }
 
   async close(): Promise<void> {

@@ -6,7 +6,7 @@
  */
 import { AgentrailError, isAgentrailError } from '../errors.js';
 import { EventTypes, makeEnvelope, type CloudEvent } from '../event/envelope.js';
-import { countDrop, eventsEmitted } from '../observability/metrics.js';
+import { countDrop, eventsEmitted, markCheckpoint } from '../observability/metrics.js';
 import { canonicalBytes, canonicalBytesPrefixed } from './canonical.js';
 import { signBytes, type KeySet } from './keys.js';
 import type { LogLine, SealedEvent, SealedLogSink } from './log-interface.js';
@@ -406,6 +406,7 @@ export class Sealer {
     };
     const out = this.append(ev);
     this.sinceCheckpoint = 0;
+    markCheckpoint();
     return out;
   }
 

@@ -1,7 +1,7 @@
 import type { Producer, TopicMessages } from 'kafkajs';
 import { EventTypes } from '../event/envelope.js';
 import { childLogger } from '../observability/logger.js';
-import { Counter, Gauge, registry, countDrop, countStageError } from '../observability/metrics.js';
+import { Counter, registry, countDrop, countStageError, kafkaPublishLatency, localLogUnshippedBytes } from '../observability/metrics.js';
 import type { KafkaSinkConfig } from '../config/sink.js';
 import { toKafkaRecord } from './cloudevents-kafka.js';
 import { compressionType, describeKafkaError, makeKafka } from './kafka-client.js';
@@ -10,7 +10,6 @@ import { comparePos } from './local-log.js';
 
 const shippedTotal = new Counter({ name: 'agentrail_kafka_shipped_total', help: 'Events acknowledged by Kafka (acks=all)', registers: [registry] });
 const shipErrors = new Counter({ name: 'agentrail_kafka_errors_total', help: 'Failed produce attempts (retried)', registers: [registry] });
-const lagGauge = new Gauge({ name: 'agentrail_kafka_lag_bytes', help: 'Local log bytes not yet acknowledged by Kafka', registers: [registry] });
 
 const log = childLogger('sink');
 
@@ -134,7 +133,7 @@ export class KafkaShipper {
         this.stats.shipped += pending.length;
         this.stats.batches++;
         shippedTotal.inc(pending.length);
-        lagGauge.set(this.logStore.lagBytes());
+        localLogUnshippedBytes.set(this.logStore.lagBytes());
         pending = [];
         backoff = this.cfg.retryInitialMs;
         this.waiters = this.waiters.filter((w) => {
@@ -206,7 +205,9 @@ export class KafkaShipper {
     const topicMessages = [events];
     if (checkpoints.messages.length) topicMessages.push(checkpoints);
     if (events.messages.length === 0) return;
+    const endTimer = kafkaPublishLatency.startTimer();
     await this.producer!.sendBatch({ topicMessages, acks: -1, compression: this.compression, timeout: this.cfg.requestTimeoutMs });
+    endTimer();
   }
 
   /** Stop after the current batch (optionally waiting until everything is shipped). */

@@ -19,7 +19,7 @@ import {
 import { join } from 'node:path';
 import { EventEmitter } from 'node:events';
 import { AgentrailError } from '../errors.js';
-import { countDrop, countStageError, Counter, Gauge, registry } from '../observability/metrics.js';
+import { countDrop, countStageError, Counter, localLogBytes, registry } from '../observability/metrics.js';
 import type { LogLine, SealedEvent, SealedLogSink } from '../seal/log-interface.js';
 
 const CHECKPOINT_MARK = '"type":"dev.agentrail.log.checkpoint"';
@@ -96,7 +96,6 @@ export interface LocalLogOptions {
 const SEG_RE = /^(\d{20})\.jsonl$/;
 const NAME_RE = /^[a-z0-9][a-z0-9._-]*$/;
 
-const bytesGauge = new Gauge({ name: 'agentrail_log_bytes', help: 'Bytes held by the local log', registers: [registry] });
 const appendedTotal = new Counter({ name: 'agentrail_log_appended_total', help: 'Lines appended to the local log', registers: [registry] });
 const gapTotal = new Counter({
   name: 'agentrail_log_gap_total',
@@ -306,7 +305,7 @@ export class LocalLog extends EventEmitter implements SealedLogSink {
   }
 
   private updateGauge(): void {
-    bytesGauge.set(this.totalBytes());
+    localLogBytes.set(this.totalBytes());
   }
 
   /** Start a new segment named after the first sequence it will hold. */

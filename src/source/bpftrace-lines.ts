@@ -17,6 +17,7 @@ import type { FdIo, RawEvent, RawHeader } from '../decode/raw-event.js';
  *   N hdr fd ret sockaddr-hex                               connect
  *   C hdr fd ret family port_be v4 v6a v6b v6c v6d          accept (peer of the new socket)
  *   T hdr ssl dir call_len hexbytes                         SSL_read/SSL_write (first 200 bytes)
+ *   P hdr ino fd len hexbytes                               write() on a pipe/unix stream socket (first 200 bytes)
  * where hdr = ktime_ns pid tid cgroup_id.
  */
 
@@ -240,6 +241,23 @@ export class BpftraceLineParser {
           fd: -1,
           flags: callLen > data.length ? Flag.TRUNCATED : 0,
           callSeq: ++this.callSeq,
+          data,
+        });
+      }
+      case 'P': {
+        const f = fields(s, 9);
+        if (!f) return bad();
+        const data = hex(f[8]);
+        const callLen = Number(f[7]);
+        return ev({
+          ...this.hdr(Op.PIPE_DATA, f),
+          kind: 'pipe.data',
+          pipeIno: BigInt(f[5]!),
+          fd: Number(f[6]),
+          direction: 0,
+          callLen,
+          chunkOffset: 0,
+          flags: callLen > data.length ? Flag.TRUNCATED : 0,
           data,
         });
       }

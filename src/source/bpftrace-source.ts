@@ -32,6 +32,15 @@ const TLS_FUNCS = ['SSL_read', 'SSL_write', 'SSL_read_ex', 'SSL_write_ex'];
 /** Lines bpftrace prints on stderr that are not errors (memlock is irrelevant with memcg accounting). */
 const BENIGN_STDERR = [/RLIMIT_MEMLOCK/, /^WARNING:/, /^\s*$/, /^\s+[~^]+\s*$/, /can lead to undefined behavior/, /^\s+\S.*[+\-*/=]/];
 
+/** Effective capabilities of this process (inherited by bpftrace): CAP_SYS_ADMIN, or CAP_BPF + CAP_PERFMON. */
+export function hasBpftraceCaps(status = readFileSync('/proc/self/status', 'utf8')): boolean {
+  const m = /^CapEff:\s*([0-9a-f]+)/m.exec(status);
+  if (!m) return process.getuid?.() === 0;
+  const eff = BigInt('0x' + m[1]);
+  const has = (bit: number) => (eff >> BigInt(bit)) & 1n;
+  return has(21) === 1n || (has(38) === 1n && has(39) === 1n);
+}
+
 function bpftraceExists(bin: string): boolean {
   const r = spawnSync(bin, ['--version'], { encoding: 'utf8', timeout: 10_000 });
   return r.status === 0 && /bpftrace/i.test(r.stdout);
@@ -141,8 +150,10 @@ export class BpftraceSource implements RawSource {
       throw new AgentrailError('UNAVAILABLE_BPFTRACE', `bpftrace not found or not runnable (${bin})`, {
         hint: 'install it (apt-get install bpftrace) or use --collector native',
       });
-    if (process.getuid?.() !== 0)
-      throw new AgentrailError('PERM_BPFTRACE', 'the bpftrace collector must run as root', { hint: 'run as root, or use --collector native with CAP_BPF and CAP_PERFMON' });
+    if (!hasBpftraceCaps())
+      throw new AgentrailError('PERM_BPFTRACE', 'the bpftrace collector lacks the privileges to load probes (needs root with CAP_SYS_ADMIN, or CAP_BPF and CAP_PERFMON)', {
+        hint: 'run as root, or use --collector native with CAP_BPF and CAP_PERFMON',
+      });
     this.tlsTargets = this.opts.tls === false ? [] : (this.opts.tlsTargets ?? discoverTlsTargets(bin));
     const params = positionalParams(this.opts.selection, process.pid);
     this.tmpDir = mkdtempSync(join(tmpdir(), 'agentrail-bt-'));

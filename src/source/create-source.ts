@@ -14,6 +14,8 @@ export interface SourceChoice {
   collector: 'native' | 'bpftrace';
   selection: Selection;
   config: Readonly<CollectorConfig>;
+  /** Start with nothing selected: selection arrives later (Kubernetes pods matching the selector). */
+  allowEmptySelection?: boolean;
 }
 
 /** A source plus the user-space part of the selection; every batch goes through `filter`. */
@@ -39,7 +41,7 @@ export async function createSource(choice: SourceChoice): Promise<OpenedSource> 
     const f = selectsSomething(sel) ? new SelectionFilter(sel) : undefined;
     return { source, filter: (b) => (f ? f.filterBatch(b) : b), start: async () => {} };
   }
-  if (!selectsSomething(sel))
+  if (!selectsSomething(sel) && !choice.allowEmptySelection)
     throw new AgentrailError('USAGE_NO_SELECTION', 'no processes selected', { hint: 'pass --pid N, --cgroup PATH|ID, --comm NAME or --all' });
   const cfg = choice.config;
   if (choice.collector === 'bpftrace') {

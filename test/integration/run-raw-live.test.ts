@@ -11,6 +11,7 @@ import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnCli } from '../helpers/cli.js';
+import { cliEntry, repoRoot } from '../../src/paths.js';
 import { requireKernel, requireTool } from '../helpers/privileges.js';
 import { addonPath } from '../../src/native/addon.js';
 
@@ -59,5 +60,25 @@ for (const collector of ['native', 'bpftrace'] as const) {
     const io = evs.find((e) => e.kind === 'fd.io' && e.fd === open.ret && e.readBytes === '12345');
     assert.ok(io, 'read byte count as a string');
     assert.ok(evs.some((e) => e.kind === 'proc.exit' && e.exitCode === 0));
+  });
+}
+
+for (const collector of ['native', 'bpftrace'] as const) {
+  test(`run --raw --collector ${collector} without capabilities: one actionable line, exit 77, no stack trace`, { timeout: 120_000 }, (t) => {
+    if (!requireKernel(t, 'root (to drop capabilities with setpriv)')) return;
+    if (!requireTool(t, spawnSync('setpriv', ['--version']).status === 0, 'setpriv (util-linux)')) return;
+    if (collector === 'native' && !requireTool(t, existsSync(addonPath), 'the native addon (npm run build:native)')) return;
+    // uid stays 0 (the checkout stays readable); every capability is dropped
+    const r = spawnSync('setpriv', ['--inh-caps=-all', '--bounding-set=-all', process.execPath, cliEntry, 'run', '--raw', '--all', '--collector', collector, '--duration', '1'], {
+      encoding: 'utf8',
+      env: { ...process.env, AGENTRAIL_ROOT: repoRoot },
+      timeout: 100_000,
+    });
+    assert.equal(r.status, 77, r.stderr);
+    const lines = r.stderr.trim().split('\n');
+    assert.equal(lines.length, 1, r.stderr);
+    assert.match(lines[0]!, collector === 'native' ? /^agentrail run: PERM_BPF: .*CAP_BPF/ : /^agentrail run: PERM_BPFTRACE: .*CAP_BPF and CAP_PERFMON/);
+    assert.doesNotMatch(r.stderr, /\n\s+at /);
+    assert.equal(r.stdout, '');
   });
 }

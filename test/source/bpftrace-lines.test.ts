@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { BpftraceLineParser } from '../../src/source/bpftrace-lines.js';
-import { buildProgram, positionalParams } from '../../src/source/bpftrace-source.js';
+import { buildProgram, hasBpftraceCaps, positionalParams } from '../../src/source/bpftrace-source.js';
 import { decodeBatch } from '../../src/decode/decode-batch.js';
 import { encodeEvent } from '../../src/decode/encode.js';
 import { emptySelection } from '../../src/source/source.js';
@@ -94,4 +94,13 @@ test('positional parameters and the assembled program', () => {
   assert.equal(prog.match(/uretprobe:\/usr\/lib\/x86_64-linux-gnu\/libssl.so.3:SSL_read,/g)?.length, 1);
   assert.ok(!prog.includes('__LIB__'));
   assert.throws(() => buildProgram(['/bad path/lib.so']), /cannot take/);
+});
+
+test('capability check for bpftrace: CAP_SYS_ADMIN, or CAP_BPF and CAP_PERFMON', () => {
+  const st = (hex: string) => `Name:\tnode\nCapInh:\t0000000000000000\nCapEff:\t${hex}\n`;
+  assert.equal(hasBpftraceCaps(st('000001ffffffffff')), true);
+  assert.equal(hasBpftraceCaps(st('0000000000200000')), true, 'CAP_SYS_ADMIN');
+  assert.equal(hasBpftraceCaps(st('000000c000000000')), true, 'CAP_BPF + CAP_PERFMON');
+  assert.equal(hasBpftraceCaps(st('0000008000000000')), false, 'CAP_BPF alone');
+  assert.equal(hasBpftraceCaps(st('0000000000000000')), false);
 });
