@@ -13,7 +13,7 @@ import type { Selection } from './source/source.js';
 import { startKubernetesIdentity, type KubernetesIdentity } from './correlate/workload/kubernetes-identity.js';
 import { HealthServer } from './observability/health-server.js';
 import { childLogger } from './observability/logger.js';
-import { countDrop, drops, rawRecords, stageErrors } from './observability/metrics.js';
+import { countDrop, drops, rawRecords, ringBufferFill, stageErrors } from './observability/metrics.js';
 import { AgentrailError } from './errors.js';
 import type { WorkloadResolver } from './correlate/workload-resolver.js';
 
@@ -168,9 +168,14 @@ export async function runPipeline(o: PipelineOptions): Promise<number> {
   log.info({ source, logDir, collector: o.replay ? 'replay' : o.collector, healthPort }, 'pipeline running');
 
   // Time-driven work: idle stream timeouts, held events, checkpoints by time.
+  let ticks = 0;
   const ticker = setInterval(() => {
     protocol.tick();
     events.builder.tick();
+    if (++ticks % 4 === 0) {
+      const fill = opened.source.counters().ringFillPeak;
+      if (fill !== undefined) ringBufferFill.set({ ring: 'events' }, fill);
+    }
   }, 250);
   ticker.unref();
 

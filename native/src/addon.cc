@@ -236,6 +236,7 @@ class SensorWrap : public Napi::ObjectWrap<SensorWrap> {
     out.Set("batchesDropped", Napi::Number::New(env, double(c.poller.batches_dropped)));
     out.Set("recordsDropped", Napi::Number::New(env, double(c.poller.records_dropped)));
     out.Set("bytesDelivered", Napi::Number::New(env, double(c.poller.bytes_delivered)));
+    out.Set("ringFillPeak", Napi::Number::New(env, c.poller.ring_fill_peak));
     out.Set("periodicFlushes", Napi::Number::New(env, double(c.periodic_flushes)));
     Napi::Object obs = Napi::Object::New(env);
     for (const auto& [k, v] : c.observers) obs.Set(k, Napi::Number::New(env, double(v)));

@@ -1,6 +1,9 @@
 #include "ring_poller.h"
 
+#include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstdlib>
@@ -33,11 +36,33 @@ RingPoller::RingPoller(int events_fd, size_t batch_records, size_t batch_bytes, 
       batch_(batch_bytes < 65536 ? batch_bytes : 65536) {
   rb_ = ring_buffer__new(events_fd, &RingPoller::on_sample, this, nullptr);
   if (!rb_) throw bpf_error("ring_buffer__new", errno, "cannot open the ring buffer");
+  bpf_map_info info{};
+  uint32_t info_len = sizeof(info);
+  page_ = size_t(sysconf(_SC_PAGESIZE));
+  if (bpf_obj_get_info_by_fd(events_fd, &info, &info_len) == 0 && info.max_entries > 0) {
+    void* m = mmap(nullptr, 2 * page_, PROT_READ, MAP_SHARED, events_fd, 0);
+    if (m != MAP_FAILED) {
+      pos_map_ = m;
+      ring_size_ = info.max_entries;
+      consumer_pos_ = static_cast<const volatile uint64_t*>(m);
+      producer_pos_ = reinterpret_cast<const volatile uint64_t*>(static_cast<char*>(m) + page_);
+    }
+  }
+}
+
+void RingPoller::sample_fill() {
+  if (!pos_map_) return;
+  uint64_t pending = *producer_pos_ - *consumer_pos_;
+  auto ppm = uint32_t(pending >= ring_size_ ? 1'000'000 : pending * 1'000'000 / ring_size_);
+  uint32_t cur = fill_peak_ppm_.load(std::memory_order_relaxed);
+  while (ppm > cur && !fill_peak_ppm_.compare_exchange_weak(cur, ppm, std::memory_order_relaxed)) {
+  }
 }
 
 RingPoller::~RingPoller() {
   stop();
   if (rb_) ring_buffer__free(rb_);
+  if (pos_map_) munmap(pos_map_, 2 * page_);
 }
 
 void RingPoller::start() {
@@ -88,6 +113,7 @@ void RingPoller::run() {
     // (ar_wakeup_flags), so drain on every timeout too.
     int err = ring_buffer__poll(rb_, poll_timeout_ms_);
     if (err < 0 && err != -EINTR) break;
+    sample_fill();
     ring_buffer__consume(rb_);
     tick_(batch_);
     if (!batch_.empty() && (ready_() || mono_ns() - batch_started_ns_ >= kMaxBatchDelayNs)) flush();
@@ -98,8 +124,9 @@ void RingPoller::run() {
   for (RecordObserver* o : observers_) o->on_stop();
 }
 
-RingPoller::Stats RingPoller::stats() const {
+RingPoller::Stats RingPoller::stats() {
   Stats s;
+  s.ring_fill_peak = fill_peak_ppm_.exchange(0, std::memory_order_relaxed) / 1e6;
   s.records = records_.load();
   s.batches_delivered = batches_delivered_.load();
   s.batches_dropped = batches_dropped_.load();

@@ -39,6 +39,7 @@ class RingPoller {
     uint64_t batches_dropped = 0;   // JS could not keep up (queue full)
     uint64_t records_dropped = 0;   // records inside dropped batches
     uint64_t bytes_delivered = 0;
+    double ring_fill_peak = 0;      // highest fill (0..1) seen since the previous stats() call
   };
 
   RingPoller(int events_fd, size_t batch_records, size_t batch_bytes, int poll_timeout_ms, Deliver deliver, Ready ready,
@@ -49,7 +50,7 @@ class RingPoller {
 
   void start();
   void stop();  // drains what is left, then joins
-  Stats stats() const;
+  Stats stats();
   // Appends a synthesized record (poll thread only, from Tick).
   void add(Batch& b, const void* data, size_t len);
 
@@ -58,7 +59,17 @@ class RingPoller {
   void run();
   void flush();
 
+  void sample_fill();
+
   ring_buffer* rb_ = nullptr;
+  // Read-only view of the ring's consumer and producer position pages, to
+  // measure its fill without touching libbpf internals.
+  const volatile uint64_t* consumer_pos_ = nullptr;
+  const volatile uint64_t* producer_pos_ = nullptr;
+  void* pos_map_ = nullptr;
+  size_t page_ = 0;
+  uint64_t ring_size_ = 0;
+  std::atomic<uint32_t> fill_peak_ppm_{0};
   size_t batch_records_;
   size_t batch_bytes_;
   int poll_timeout_ms_;

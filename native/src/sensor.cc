@@ -333,7 +333,7 @@ void Sensor::remove_cgroup(uint64_t id) {
   if (it != shared_fds_.end()) bpf_map_delete_elem(it->second, &id);
 }
 
-SensorCounters Sensor::counters() const {
+SensorCounters Sensor::counters() {
   if (!poller_ && objects_.empty()) return last_counters_;
   SensorCounters c;
   int ncpu = libbpf_num_possible_cpus();

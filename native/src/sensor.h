@@ -61,7 +61,7 @@ class Sensor {
   void add_cgroup(uint64_t id);
   void remove_cgroup(uint64_t id);
 
-  SensorCounters counters() const;
+  SensorCounters counters();
   std::vector<std::string> loaded_objects() const;
 
  private:

@@ -37,6 +37,8 @@ export interface SensorCounters {
   batchesDropped: number;
   recordsDropped: number;
   bytesDelivered: number;
+  /** Highest ring buffer fill (0..1) seen since the previous counters() call. */
+  ringFillPeak: number;
   periodicFlushes: number;
   observers: Record<string, number>;
 }

@@ -119,6 +119,7 @@ export class NativeSource implements RawSource {
       batchesDropped: c.batchesDropped,
       recordsDropped: c.recordsDropped,
       bytesDelivered: c.bytesDelivered,
+      ringFillPeak: c.ringFillPeak,
       periodicFlushes: c.periodicFlushes,
       ...this.ctr,
     };

@@ -177,6 +177,14 @@ test('real SDK agents under the real sensor: five questions answered, no canary 
   const byPid = (name: string) => results.find((r) => r.name === name)!.pid;
   const ofType = (type: string, pid?: number) => events.filter((e) => e.type === `dev.agentrail.${type}` && (pid === undefined || e.data.process?.pid === pid));
 
+  await t.test('metrics of a live run: ring fill, checkpoint age, local log size, events by type', () => {
+    assert.match(metrics, /agentrail_ringbuf_fill_ratio\{ring="events"\} [0-9.e-]+/);
+    const age = Number(/agentrail_last_checkpoint_age_seconds ([-0-9.e]+)/.exec(metrics)?.[1]);
+    assert.ok(age >= 0, `a checkpoint was signed (age ${age})`);
+    assert.ok(Number(/agentrail_local_log_bytes ([0-9.e+]+)/.exec(metrics)?.[1]) > 0, 'local log bytes');
+    assert.match(metrics, /agentrail_events_total\{type="dev.agentrail.model.invocation"\} [1-9]/);
+  });
+
   await t.test('every event validates against its JSON Schema', () => {
     const ajv = new Ajv2020({ allErrors: true, strict: false, allowUnionTypes: true });
     addFormats(ajv);
