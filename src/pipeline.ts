@@ -13,7 +13,7 @@ import type { Selection } from './source/source.js';
 import { startKubernetesIdentity, type KubernetesIdentity } from './correlate/workload/kubernetes-identity.js';
 import { HealthServer } from './observability/health-server.js';
 import { childLogger } from './observability/logger.js';
-import { countDrop, drops, rawRecords, ringBufferFill, stageErrors } from './observability/metrics.js';
+import { countDrop, drops, ringBufferFill, stageErrors } from './observability/metrics.js';
 import { AgentrailError } from './errors.js';
 import type { WorkloadResolver } from './correlate/workload-resolver.js';
 
@@ -199,7 +199,6 @@ export async function runPipeline(o: PipelineOptions): Promise<number> {
         continue;
       }
       for (const ev of decodeBatch(opened.filter(batch))) {
-        rawRecords.inc({ op: ev.kind });
         events.builder.onRaw(ev);
         protocol.push(ev);
       }

@@ -76,6 +76,8 @@ export interface ModelInvocationFields {
   output_token_count: number;
   output_sensitivity: string[];
   output_hash: string;
+  /** false when the capture of the answer was cut: output_hash covers only what was seen. */
+  output_complete: boolean;
   tools_requested: ToolRequestedRef[];
   policy_interventions: Array<{ policy_id: string; decision: string; event_id: string | null }>;
   provider: string;

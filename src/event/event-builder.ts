@@ -605,6 +605,7 @@ export class EventBuilder {
       output_token_count: outTok.count,
       output_sensitivity: sortedTags(outTags),
       output_hash,
+      output_complete: !x.incomplete && !x.response?.truncated,
       tools_requested,
       policy_interventions: [],
       provider: llm.provider,

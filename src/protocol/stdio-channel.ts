@@ -143,6 +143,8 @@ export class StdioChannel implements StreamConsumer {
     this.framers = [mk(0), mk(1)];
   }
 
+  private spokeJsonRpc = false;
+
   buffered(): number {
     return this.framers[0].buffered() + this.framers[1].buffered();
   }
@@ -187,7 +189,13 @@ export class StdioChannel implements StreamConsumer {
       return;
     }
     const { messages, invalid } = classifyJsonRpc(v, line.length);
-    if (invalid > 0) this.stats.error('protocol', 'jsonrpc_invalid', invalid);
+    // JSON lines that are not JSON-RPC (IPC, structured logs) are not errors until the
+    // stream has carried JSON-RPC; afterwards a malformed message is.
+    if (messages.length > 0) this.spokeJsonRpc = true;
+    if (invalid > 0) {
+      if (this.spokeJsonRpc) this.stats.error('protocol', 'jsonrpc_invalid', invalid);
+      else this.stats.count('json_not_jsonrpc', invalid);
+    }
     for (const m of messages) {
       const fp = m.kind === 'response' ? '' : `${messages.length > 1 ? `${m.method}|${m.kind === 'request' ? JSON.stringify(m.id) : ''}|` : ''}${createHash('sha1').update(line).digest('base64')}`;
       this.matcher.message(this.ref, dir, this.pid[dir], m, fp, this.ts[dir]);

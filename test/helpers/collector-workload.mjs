@@ -20,8 +20,8 @@ const out = openSync(fileOut, 'w');
 for (let i = 0; i < 10; i++) writeSync(out, Buffer.alloc(1000, 0x61));
 closeSync(out);
 
-// 3. exec a child that exits with 3
-spawnSync('/bin/sh', ['-c', 'exit 3']);
+// 3. exec a child that writes a line into its stdout pipe and exits with 3
+spawnSync('/bin/sh', ['-c', 'echo pipe-payload; exit 3']);
 
 // 4. plain TCP connect
 await new Promise((resolve) => {

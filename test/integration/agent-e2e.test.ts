@@ -225,6 +225,7 @@ test('real SDK agents under the real sensor: five questions answered, no canary 
       const finalText = r.outputs![r.outputs!.length - 1]!;
       const last = models.find((m) => m.data.output_hash === sha(finalText));
       assert.ok(last, `${name}: no model invocation with output_hash = sha256 of the SDK's text (${models.map((m) => m.data.output_hash).join(', ')})`);
+      assert.equal(last.data.output_complete, true);
       // Usage from the API: the mock counts output tokens as words.
       assert.equal(last.data.output_token_count, finalText.match(/\S+\s*/g)!.length);
       assert.ok(last.data.input_sensitivity.includes('PII:email'), `input tags ${last.data.input_sensitivity}`);

@@ -18,7 +18,7 @@ import { Direction, FdKind } from '../../src/native/abi.js';
 const dir = mkdtempSync(join(tmpdir(), 'agentrail-bt-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-test('bpftrace source on a real workload: exec/exit, file open with byte counts, connect, TLS metadata', { timeout: 240_000 }, async (t) => {
+test('bpftrace source on a real workload: exec/exit, file open with byte counts, pipe write, connect, TLS metadata', { timeout: 240_000 }, async (t) => {
   if (!requireKernel(t, 'root, BTF and tracefs for bpftrace')) return;
   if (!requireTool(t, spawnSync('bpftrace', ['--version']).status === 0, 'bpftrace (apt-get install bpftrace)')) return;
   const N = 30_000;
@@ -56,8 +56,13 @@ test('bpftrace source on a real workload: exec/exit, file open with byte counts,
     assert.ok(nodeExec, 'exec of the workload');
     assert.equal(nodeExec.filename, process.execPath);
     assert.deepEqual(nodeExec.args.slice(1, 3), [join(repoRoot, 'test/helpers/collector-workload.mjs'), dataIn]);
-    const shExec = execs.find((e) => e.filename === '/bin/sh' && e.args.join(' ') === '/bin/sh -c exit 3');
-    assert.ok(shExec, 'exec of the child /bin/sh -c "exit 3"');
+    const shExec = execs.find((e) => e.filename === '/bin/sh' && e.args.join(' ') === '/bin/sh -c echo pipe-payload; exit 3');
+    assert.ok(shExec, 'exec of the child /bin/sh -c "echo pipe-payload; exit 3"');
+    const pipe = events.find((e): e is Extract<RawEvent, { kind: 'pipe.data' }> => e.kind === 'pipe.data' && e.pid === shExec.pid);
+    assert.ok(pipe, 'the child wrote into its stdout pipe');
+    assert.equal(pipe.data.toString(), 'pipe-payload\n');
+    assert.equal(pipe.callLen, 13);
+    assert.equal(pipe.fd, 1);
     assert.equal(shExec.ppid, pid);
     const exits = events.filter((e): e is Extract<RawEvent, { kind: 'proc.exit' }> => e.kind === 'proc.exit');
     assert.equal(exits.find((e) => e.pid === shExec.pid)?.exitCode, 3 << 8, 'child exit status 3');

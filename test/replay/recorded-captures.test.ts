@@ -192,6 +192,8 @@ test('damaged recorded captures: no crash, counted errors, error events, no plai
   const garbage = randomBytes(300);
 
   const intactA = ofPid(exp.summary, a!.pid);
+  const cutAnswerMarked = (r: Replay, pid: number) =>
+    r.events.some((e) => e.type === 'dev.agentrail.model.invocation' && (e.data as { process?: { pid?: number } }).process?.pid === pid && (e.data as { output_complete?: boolean }).output_complete === false);
   const variants: Array<{ name: string; events: RawEvent[]; check: (r: Replay, s: CaptureSummary, more: string[]) => void }> = [
     {
       name: 'clean (re-encoded, undamaged): the reference for the counters',
@@ -221,12 +223,18 @@ test('damaged recorded captures: no crash, counted errors, error events, no plai
     {
       name: 'compression bomb (gzip, 64 MiB of text in ~64 KiB) spliced into a response',
       events: spliceResponse(evs, first, http(bomb, 'content-encoding: gzip\r\n')),
-      check: (_r, _s, more) => assert.ok(more.includes('drops:protocol.decompression_cap'), `bounded decompression counted: ${more.join(', ')}`),
+      check: (r, _s, more) => {
+        assert.ok(more.includes('drops:protocol.decompression_cap'), `bounded decompression counted: ${more.join(', ')}`);
+        assert.ok(cutAnswerMarked(r, a!.pid), 'the cut answer is a model invocation marked output_complete: false');
+      },
     },
     {
       name: 'huge body (20 MiB) spliced into a response',
       events: spliceResponse(evs, first, http(huge, '')),
-      check: (_r, _s, more) => assert.ok(more.includes('drops:protocol.body_cap'), `cut body counted: ${more.join(', ')}`),
+      check: (r, _s, more) => {
+        assert.ok(more.includes('drops:protocol.body_cap'), `cut body counted: ${more.join(', ')}`);
+        assert.ok(cutAnswerMarked(r, a!.pid), 'the cut answer is a model invocation marked output_complete: false');
+      },
     },
     {
       name: 'invalid UTF-8 in a JSON body',
