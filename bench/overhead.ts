@@ -15,7 +15,7 @@
  * CPU is reported separately.
  *
  * Run (root): npm run build:ts && node dist/bench/overhead.js [--rounds 7] [--requests 300] [--file-reads 200]
- *   [--up 16384] [--down 65536] [--objects tls,process,...] [--no-decode]
+ *   [--up 16384] [--down 65536] [--objects tls,process,...] [--no-decode] [--tls-cap BYTES]
  */
 import { spawn } from 'node:child_process';
 import { writeFileSync, rmSync } from 'node:fs';
@@ -39,6 +39,8 @@ export interface OverheadOptions {
   objects?: string[];
   /** Do not decode batches in JS (isolates the kernel + poll-thread cost). */
   noDecode?: boolean;
+  /** Sensor tlsCap (default: the addon's, 16 KiB). */
+  tlsCap?: number;
 }
 
 type Mode = 'untraced' | 'loaded' | 'traced';
@@ -133,7 +135,11 @@ export async function runOverhead(opts: OverheadOptions): Promise<OverheadResult
           samples.untraced.push(await runChild(env));
           continue;
         }
-        const sensor = createSensor(opts.objects ? { flushIntervalMs: 1000, objects: opts.objects } : { flushIntervalMs: 1000 });
+        const sensor = createSensor({
+          flushIntervalMs: 1000,
+          ...(opts.objects ? { objects: opts.objects } : {}),
+          ...(opts.tlsCap !== undefined ? { tlsCap: opts.tlsCap } : {}),
+        });
         let records = 0;
         let tlsBytes = 0;
         sensor.start((buf, n) => {
@@ -235,6 +241,7 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   const oi = process.argv.indexOf('--objects');
   if (oi > 0 && process.argv[oi + 1]) opts.objects = process.argv[oi + 1]!.split(',');
   if (process.argv.includes('--no-decode')) opts.noDecode = true;
+  if (process.argv.includes('--tls-cap')) opts.tlsCap = arg('tls-cap', 16384);
   const load0 = loadavg()[0]!;
   runOverhead(opts)
     .then((r) => {

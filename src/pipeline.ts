@@ -123,6 +123,13 @@ export async function runPipeline(o: PipelineOptions): Promise<number> {
     resolvers.push(k8s.resolver);
   }
 
+  if (k8s?.selection && o.collector === 'bpftrace' && !o.replay) {
+    await k8s.stop();
+    throw new AgentrailError('CONFIG_COLLECTOR', 'Kubernetes agent selection needs the native collector (bpftrace cannot add pods after it starts)', {
+      hint: 'set collector.kind: native',
+    });
+  }
+
   const events = createEventStage(cfg.classify, { source, resolvers, readProc: !o.replay });
   const protocol = new ProtocolStage(toProtocolOptions(cfg.protocol, cfg.collector));
   protocol.onExchange((x) => events.builder.onExchange(x));

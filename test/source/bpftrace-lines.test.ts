@@ -11,7 +11,7 @@ import { Flag, FlushReason } from '../../src/native/abi.js';
 const pf = (data: string) => JSON.stringify({ type: 'printf', data: data + '\n' });
 const hexOf = (b: Buffer) => [...b].map((x) => x.toString(16).padStart(2, '0')).join(' ');
 
-test('bpftrace lines → raw events (exec with argv, fork, exit, open, fd counters, connect, accept, TLS)', () => {
+test('bpftrace lines → raw events (exec with argv, fork, exit, open, fd counters, connect, accept, TLS, pipe)', () => {
   const p = new BpftraceLineParser();
   const argv = Buffer.from('/bin/sh\0-c\0exit 3\0');
   const req = Buffer.from('POST / HTTP/1.1\r\n\\x41');
@@ -28,6 +28,7 @@ test('bpftrace lines → raw events (exec with argv, fork, exit, open, fd counte
     pf(`N\t107\t42\t42\t9\t5\t-115\t${hexOf(Buffer.from([2, 0, 0x1f, 0x90, 127, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0]))}`),
     pf('C\t108\t42\t42\t9\t6\t6\t2\t' + ((0x1f90 & 0xff) * 256 + (0x1f90 >> 8)) + '\t' + 0x0100007f + '\t0\t0\t0\t0'),
     pf(`T\t109\t42\t42\t9\t139637976748032\t0\t5000\t${hexOf(req)}`),
+    pf(`P\t110\t42\t42\t9\t297828\t1\t11\t${hexOf(Buffer.from('hello pipe\n'))}`),
     JSON.stringify({ type: 'lost_events', data: { events: 3 } }),
     pf('Z\tnot a known tag'),
     '{not json',
@@ -39,9 +40,9 @@ test('bpftrace lines → raw events (exec with argv, fork, exit, open, fd counte
   assert.equal(p.stats.badLines, 2);
   assert.deepEqual(
     evs.map((e) => e.kind),
-    ['proc.exec', 'proc.fork', 'proc.fork', 'proc.exit', 'file.open', 'fd.io', 'net.connect', 'net.accept', 'tls.data'],
+    ['proc.exec', 'proc.fork', 'proc.fork', 'proc.exit', 'file.open', 'fd.io', 'net.connect', 'net.accept', 'tls.data', 'pipe.data'],
   );
-  const [exec, fork, thread, exit, open, io, conn, acc, tls] = evs;
+  const [exec, fork, thread, exit, open, io, conn, acc, tls, pipe] = evs;
   assert.ok(exec?.kind === 'proc.exec');
   assert.deepEqual(exec.args, ['/bin/sh', '-c', 'exit 3']);
   assert.equal(exec.argc, 3);
@@ -59,6 +60,8 @@ test('bpftrace lines → raw events (exec with argv, fork, exit, open, fd counte
   assert.ok(tls.data.equals(req), 'hex bytes decode exactly, backslashes included');
   assert.equal(tls.callLen, 5000);
   assert.equal(tls.flags & Flag.TRUNCATED, Flag.TRUNCATED);
+  assert.ok(pipe?.kind === 'pipe.data' && pipe.pipeIno === 297828n && pipe.fd === 1 && pipe.callLen === 11 && pipe.flags === 0);
+  assert.equal(pipe.data.toString(), 'hello pipe\n');
   // every event survives the ABI encoding used by the source
   for (const e of evs) assert.deepEqual(decodeBatch(encodeEvent(e)), [e]);
 });
