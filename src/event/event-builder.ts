@@ -313,11 +313,16 @@ export class EventBuilder {
     const ev = { ...raw, path: this.absPath(raw.pid, raw.path, raw.dirfd) };
     const proc = this.proc(ev.pid, ev.cgroupId, ev.ktimeNs);
     const tags = this.cls.path(ev.path);
-    if (tags.size === 0 && this.ignored(ev.path)) return;
+    // A new fd with this number means the old one was closed, even if no fd.io said so
+    // (the kernel reports a close only for fds that moved bytes): finish it first, so
+    // bytes of the new file are never added to the old one.
+    const k = `${ev.pid}:${ev.ret}`;
     if (ev.ret >= 0) {
-      const k = `${ev.pid}:${ev.ret}`;
       const prev = this.fds.get(k);
       if (prev) this.finishFile(k, prev, ev.ktimeNs);
+    }
+    if (tags.size === 0 && this.ignored(ev.path)) return;
+    if (ev.ret >= 0) {
       this.fds.set(k, { pid: ev.pid, path: ev.path, flags: ev.flags, openNs: ev.ktimeNs, read: 0n, written: 0n });
       this.markAction(proc.session, ev.ktimeNs, 'file', [hashOf(ev.path), hashOf(basename(ev.path))]);
       return;

@@ -17,3 +17,18 @@ test('createEventStage wires config defaults; events flow; strict config rejects
   st.close();
   assert.deepEqual(types.sort(), ['dev.agentrail.data.access', 'dev.agentrail.data.access', 'dev.agentrail.identity.assertion']);
 });
+
+test('fd reuse: bytes of a suppressed file never land on an earlier file that closed without moving bytes', () => {
+  const st = createEventStage(classifySchema.parse({}), { source: 'agentrail://n/1', readProc: false });
+  const events: Array<{ type: string; data: Record<string, any> }> = [];
+  st.builder.onEvent((e) => events.push(e as never));
+  st.builder.onRaw(exec(20, 1, 1, '/usr/bin/python3', ['python3']));
+  // A directory listed on fd 5: the kernel reports no fd.io for it (no read/write bytes).
+  st.builder.onRaw(open(20, 2, '/srv/data', 5));
+  // fd 5 reused by a module load (suppressed by the default globs), which reads 6481 bytes.
+  st.builder.onRaw(open(20, 3, '/opt/py/lib/python3.11/json/__pycache__/decoder.cpython-311.pyc', 5));
+  st.builder.onRaw(fdio(20, 4, 5, 6481, 0));
+  st.close();
+  const access = events.filter((e) => e.type === 'dev.agentrail.data.access' && e.data.access_mode !== 'execute');
+  assert.deepEqual(access.map((e) => [e.data.resource_uri, e.data.byte_count]), [['file:///srv/data', 0]]);
+});

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Runs every benchmark one after the other (as root, after `npm run build`,
+# with the Kafka broker of `npm run kafka:start` for bench/kafka), and keeps
+# each output in bench-results/<name>.txt. The README's table comes from here.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+out=bench-results
+mkdir -p "$out"
+export AGENTRAIL_LOG_LEVEL=${AGENTRAIL_LOG_LEVEL:-warn}
+run() {
+  local name=$1; shift
+  echo "== $name: $*"
+  "$@" 2>&1 | tee "$out/$name.txt" | grep -v '^{"level"' | tail -n 40
+}
+run native-throughput node dist/bench/native-throughput.js 5
+run bpftrace-vs-native node dist/bench/bpftrace-vs-native.js 3 5000
+run overhead node dist/bench/overhead.js --rounds 11
+run raw-decode node dist/bench/raw-decode.js 2
+run decode node dist/bench/decode.js --mb 64
+run pipeline node dist/bench/pipeline.js --seconds 3
+run seal node dist/bench/seal.js 50000
+run kafka node dist/bench/kafka.js 20000 2000 10
+run k8s-identity node dist/bench/k8s-identity.js
+run tls-attach-race node dist/bench/tls-attach-race.js --runs 20
