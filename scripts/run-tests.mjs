@@ -21,7 +21,8 @@ if (chosen.length === 0) {
   process.exit(1);
 }
 const concurrency = process.env.AGENTRAIL_TEST_CONCURRENCY ?? '1';
-const r = spawnSync(process.execPath, ['--test', `--test-concurrency=${concurrency}`, '--test-reporter=spec', ...chosen], {
+// A hung test fails after 10 minutes instead of eating CI's whole budget.
+const r = spawnSync(process.execPath, ['--test', `--test-concurrency=${concurrency}`, '--test-timeout=600000', '--test-reporter=spec', ...chosen], {
   stdio: 'inherit',
 });
 process.exit(r.status ?? 1);

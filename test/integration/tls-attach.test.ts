@@ -9,7 +9,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { requireKernel, requireTool } from '../helpers/privileges.js';
@@ -44,19 +44,29 @@ test('TLS attach: a libssl first mapped by a traced process is probed from its m
   const server = await startRawHttpsServer(ca, () => 20_000);
   const events: RawEvent[] = [];
   const sensor = createSensor({ flushIntervalMs: 0 });
+  const kids: ChildProcess[] = [];
   try {
     sensor.start((buf) => {
       if (buf) for (const e of decodeBatch(buf)) events.push(e);
     });
     const deadline = Date.now() + 10_000;
     while ((sensor.counters().observers.tls_files_attached ?? 0) === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
-    const before = sensor.counters().observers.tls_files_attached ?? 0;
+    // The start scan attaches several files (libssl, /usr/bin/node, the running node binary when
+    // it is another one): wait until it settles before counting.
+    let before = sensor.counters().observers.tls_files_attached ?? 0;
+    for (;;) {
+      await new Promise((r) => setTimeout(r, 300));
+      const now = sensor.counters().observers.tls_files_attached ?? 0;
+      if (now === before) break;
+      before = now;
+    }
     assert.ok(before > 0, 'well-known TLS libraries attached at start');
 
     const child = spawn('sh', ['-c', 'read _go; exec "$@"', 'sh', 'python3', '-c', pyClient], {
       stdio: ['pipe', 'pipe', 'pipe'],
       env: { ...process.env, LD_LIBRARY_PATH: ca.dir, SSL_COPY: copy, CA: ca.caPath, URL: `https://localhost:${server.port}/dyn` },
     });
+    kids.push(child);
     const pid = child.pid!;
     sensor.addPid(pid);
     let out = '';
@@ -93,6 +103,7 @@ test('TLS attach: a libssl first mapped by a traced process is probed from its m
       stdio: ['pipe', 'ignore', 'ignore'],
       env: { ...process.env, LD_LIBRARY_PATH: ca.dir },
     });
+    kids.push(second);
     sensor.addPid(second.pid!);
     second.stdin.end('\n');
     assert.equal(await new Promise<number | null>((res) => second.on('exit', (c) => res(c))), 0);
@@ -102,6 +113,7 @@ test('TLS attach: a libssl first mapped by a traced process is probed from its m
     assert.equal(sensor.counters().observers.tls_files_attached, before + 1, 'attach once per (device, inode)');
     assert.equal(sensor.counters().observers.tls_attach_failures, 0);
   } finally {
+    for (const k of kids) if (k.exitCode === null) k.kill('SIGKILL'); // a failed assertion must not leave a client waiting on stdin
     sensor.stop();
     await server.close();
     removeTestCa(ca);
