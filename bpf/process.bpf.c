@@ -11,8 +11,22 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 SEC("tp_btf/sched_process_exec")
 int BPF_PROG(handle_exec, struct task_struct *task, pid_t old_pid, struct linux_binprm *bprm)
 {
-	if (!ar_traced())
-		return 0;
+	if (!ar_traced()) {
+		/* --comm: the new image's name selects the process (and, by fork, its children). */
+		struct ar_comm_key k = {};
+		bpf_get_current_comm(k.comm, sizeof(k.comm));
+		if (!bpf_map_lookup_elem(&ar_comms, &k))
+			return 0;
+		__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+		struct ar_config *cfg = ar_cfg();
+		if (!cfg || tgid == cfg->self_pid)
+			return 0;
+		__u8 one = 1;
+		if (bpf_map_update_elem(&ar_pids, &tgid, &one, BPF_ANY)) {
+			ar_drop(AR_DROP_MAP_FULL);
+			return 0;
+		}
+	}
 	struct ar_proc_exec *r = ar_reserve(sizeof(*r));
 	if (!r)
 		return 0;

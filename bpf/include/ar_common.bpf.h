@@ -48,6 +48,18 @@ struct {
 	__type(value, __u8);
 } ar_cgroups SEC(".maps");
 
+/* Executable names (comm, NUL-padded) whose exec starts tracing: --comm in the
+ * kernel, so untraced processes still pay only a lookup at exec. */
+struct ar_comm_key {
+	char comm[AR_COMM_LEN];
+};
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 64);
+	__type(key, struct ar_comm_key);
+	__type(value, __u8);
+} ar_comms SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 1);

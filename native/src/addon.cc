@@ -114,6 +114,10 @@ class SensorWrap : public Napi::ObjectWrap<SensorWrap> {
       Napi::Array a = o.Get("pids").As<Napi::Array>();
       for (uint32_t i = 0; i < a.Length(); i++) opts.pids.push_back(a.Get(i).As<Napi::Number>().Uint32Value());
     }
+    if (o.Has("comms") && o.Get("comms").IsArray()) {
+      Napi::Array a = o.Get("comms").As<Napi::Array>();
+      for (uint32_t i = 0; i < a.Length(); i++) opts.comms.push_back(a.Get(i).As<Napi::String>().Utf8Value());
+    }
     if (o.Has("cgroups") && o.Get("cgroups").IsArray()) {
       Napi::Array a = o.Get("cgroups").As<Napi::Array>();
       for (uint32_t i = 0; i < a.Length(); i++) opts.cgroups.push_back(to_u64(a.Get(i)));

@@ -124,7 +124,7 @@ void Sensor::load_all() {
     }
     if (name == "file") fdstats_fd_ = bpf_object__find_map_fd_by_name(obj, "file_fdstats");
   }
-  for (const char* m : {"ar_events", "ar_pids", "ar_cgroups", "ar_config"}) {
+  for (const char* m : {"ar_events", "ar_pids", "ar_cgroups", "ar_comms", "ar_config"}) {
     if (!shared_fds_.count(m))
       throw SensorError("BPF_INVALID", ENOENT, "load", std::string("no object declares the shared map ") + m,
                         "rebuild the BPF objects: npm run build:bpf");
@@ -148,6 +148,12 @@ void Sensor::write_config() {
   for (uint64_t cg : opts_.cgroups)
     if (bpf_map_update_elem(shared_fds_["ar_cgroups"], &cg, &one, BPF_ANY))
       throw bpf_error("add cgroup", errno, "cannot add cgroup " + std::to_string(cg));
+  for (const std::string& comm : opts_.comms) {
+    char key[AR_COMM_LEN] = {};  // the kernel's comm: at most 15 bytes, NUL-padded
+    std::memcpy(key, comm.data(), std::min(comm.size(), sizeof(key) - 1));
+    if (bpf_map_update_elem(shared_fds_["ar_comms"], key, &one, BPF_ANY))
+      throw bpf_error("add comm", errno, "cannot add comm " + comm);
+  }
 }
 
 void Sensor::start(RingPoller::Deliver deliver, RingPoller::Ready ready) {

@@ -28,6 +28,7 @@ struct SensorOptions {
   bool trace_all = false;
   std::vector<uint32_t> pids;
   std::vector<uint64_t> cgroups;
+  std::vector<std::string> comms;  // executable names whose exec starts tracing (in the kernel)
   uint32_t tls_cap = AR_TLS_CAP_DEFAULT;
   uint32_t pipe_cap = 16384;
   uint32_t flush_interval_ms = 1000;  // periodic fd-counter flush; 0 = never

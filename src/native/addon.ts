@@ -15,6 +15,8 @@ export interface SensorOptions {
   pids?: number[];
   /** cgroup v2 ids. */
   cgroups?: bigint[];
+  /** Executable names (kernel comm, ≤ 15 bytes) whose exec starts tracing, in the kernel. */
+  comms?: string[];
   tlsCap?: number;
   pipeCap?: number;
   /** Periodic flush of the in-kernel fd counters; 0 = only on close/exit. */

@@ -30,9 +30,7 @@ export interface OpenedSource {
 /**
  * The one place that turns CLI/config choices into a source (used by
  * `run --raw`, `record` and the pipeline). Live collectors need a selection;
- * `--comm` is matched in the kernel by bpftrace, and in user space for the
- * native collector (which then traces everything in the kernel and adds each
- * matching pid to its pid map).
+ * both collectors match `--comm` in the kernel at exec.
  */
 export async function createSource(choice: SourceChoice): Promise<OpenedSource> {
   const sel = choice.selection;
@@ -48,20 +46,19 @@ export async function createSource(choice: SourceChoice): Promise<OpenedSource> 
     const source = new BpftraceSource({ selection: sel, bpftracePath: cfg.bpftracePath });
     return { source, filter: (b) => b, start: () => source.start() };
   }
-  // Loaded lazily: the addon is only needed for the native collector.
+  // Loaded lazily: the addon is only needed for the native collector. --comm is matched
+  // in the kernel at exec (ar_comms), so untraced processes never reach user space.
   const { NativeSource } = await import('./native-source.js');
-  const commMode = sel.comms.length > 0 && !sel.all;
   const native = new NativeSource({
-    selection: commMode ? { ...sel, all: true } : sel,
+    selection: sel,
     tlsCap: cfg.tlsCap,
     pipeCap: cfg.pipeCap,
     flushIntervalMs: cfg.flushIntervalMs,
     ringBytes: cfg.ringBytes,
   });
-  const f = commMode ? new SelectionFilter(sel, (pid) => native.addPid(pid)) : undefined;
   return {
     source: native,
-    filter: (b) => (f ? f.filterBatch(b) : b),
+    filter: (b) => b,
     start: async () => native.start(),
   };
 }

@@ -1,7 +1,7 @@
 import { createSensor, type NativeSensor, type SensorOptions } from '../native/addon.js';
 import type { RawSource, Selection } from './source.js';
 
-export interface NativeSourceOptions extends Partial<Omit<SensorOptions, 'traceAll' | 'pids' | 'cgroups'>> {
+export interface NativeSourceOptions extends Partial<Omit<SensorOptions, 'traceAll' | 'pids' | 'cgroups' | 'comms'>> {
   selection: Selection;
   /**
    * Batches buffered in JS before the source starts dropping (the consumer
@@ -37,6 +37,7 @@ export class NativeSource implements RawSource {
       traceAll: selection.all,
       pids: selection.pids,
       cgroups: selection.cgroupIds,
+      comms: selection.comms,
     });
   }
 
