@@ -75,7 +75,7 @@ test('SIGKILL while writing (until a kill tore a line, 3..10 rounds): each resta
     }
   }
   process.stderr.write(`# crash test: ${sawTorn}/${round} kills left a torn line\n`);
-  // The writer issues 16-byte write(2) calls, so most kills land inside a line.
+  // The writer issues 1-byte write(2) calls, so nearly every kill lands inside a line.
   assert.ok(sawTorn > 0, 'at least one SIGKILL tore a line (and it was repaired)');
 });
 
