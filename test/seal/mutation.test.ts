@@ -98,6 +98,10 @@ test('one changed byte of each field is detected with the right reason and index
 
 test('any random single-byte change anywhere is detected at that line or the next', async () => {
   const enc = lines.map((l) => Buffer.from(l, 'utf8'));
+  const lastCheckpointBefore = (end: number): number => {
+    for (let i = end - 1; i >= 0; i--) if ((JSON.parse(lines[i]!) as { type: string }).type === 'dev.agentrail.log.checkpoint') return i;
+    return -1;
+  };
   await fc.assert(
     fc.asyncProperty(fc.nat(enc.length - 1), fc.nat(1 << 20), fc.integer({ min: 0, max: 255 }), async (li, pos, byte) => {
       const orig = enc[li]!;
@@ -109,11 +113,22 @@ test('any random single-byte change anywhere is detected at that line or the nex
       ls[li] = m;
       const r = await verify(ls);
       assert.equal(r.ok, false, `line ${li} byte ${p} → ${byte} undetected`);
-      // The last checkpoint losing its type makes the log end unsigned from the stop event (li - 1).
-      assert.ok([li, li + 1].includes(r.failure!.index) || (li === enc.length - 1 && r.failure!.index === li - 1), `line ${li}: reported ${r.failure!.reason} at ${r.failure!.index}`);
+      // A change to the last checkpoint that keeps it valid JSON but no longer a checkpoint (its
+      // type string edited) leaves every event after the previous checkpoint unsigned: reported as
+      // UNSIGNED_TAIL at the first of them.
+      const tailStart = lastCheckpointBefore(enc.length - 1) + 1;
+      const atTail = li === enc.length - 1 && r.failure!.reason === 'UNSIGNED_TAIL' && r.failure!.index === tailStart;
+      assert.ok([li, li + 1].includes(r.failure!.index) || atTail, `line ${li}: reported ${r.failure!.reason} at ${r.failure!.index}`);
     }),
     { numRuns: 400 },
   );
+  // The case the property once found: the final checkpoint's type edited inside the string.
+  const li = enc.length - 1;
+  const m = Buffer.from(lines[li]!.replace('"type":"dev.agentrail.log.checkpoint"', '"type":"dev.agentrail.log.checkpoin "'), 'utf8');
+  assert.notDeepEqual(m, enc[li]);
+  const r = await verify([...enc.slice(0, li), m]);
+  assert.equal(r.failure?.reason, 'UNSIGNED_TAIL');
+  assert.equal(r.failure?.index, lastCheckpointBefore(li) + 1);
 });
 
 test('delete, insert, reorder, duplicate', async () => {
