@@ -1,4 +1,4 @@
-import { accessSync, chmodSync, constants, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { Config } from './config/schema.js';
@@ -6,7 +6,7 @@ import { toProtocolOptions } from './config/protocol.js';
 import { decodeBatch } from './decode/decode-batch.js';
 import { createEventStage } from './event/stage.js';
 import { ProtocolStage } from './protocol/protocol-stage.js';
-import { generateKey, KeySet, Sealer } from './seal/index.js';
+import { generateKey, KeySet, openSealerFromConfig } from './seal/index.js';
 import { openSink } from './sink/index.js';
 import { createSource, type OpenedSource } from './source/create-source.js';
 import type { Selection } from './source/source.js';
@@ -43,8 +43,11 @@ export interface PipelineOptions {
  * instance (the chain must continue), distinct per node.
  */
 function sensorSource(cfg: Readonly<Config>): string {
-  const node = cfg.kubernetes.nodeName || process.env.NODE_NAME || hostname();
-  return `agentrail://${node}/sensor`;
+  return `agentrail://${nodeName(cfg)}/sensor`;
+}
+
+function nodeName(cfg: Readonly<Config>): string {
+  return cfg.kubernetes.nodeName || process.env.NODE_NAME || hostname();
 }
 
 /**
@@ -59,10 +62,9 @@ function defaultKeys(cfg: Readonly<Config>, logDir: string): KeySet {
   const verifier = join(dir, 'agentrail.pub');
   if (!existsSync(signer)) {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
-    const k = generateKey(`agentrail-${(cfg.kubernetes.nodeName || hostname()).replace(/[^A-Za-z0-9._-]/g, '-')}`);
+    const k = generateKey(`agentrail-${nodeName(cfg).replace(/[^A-Za-z0-9._-]/g, '-')}`);
     writeFileSync(signer, k.signer + '\n', { mode: 0o600 });
     writeFileSync(verifier, k.verifier + '\n', { mode: 0o644 });
-    chmodSync(signer, 0o600);
     log.warn({ signer, verifier }, 'no seal.keys configured: generated a signing key next to the log (configure a key from a Secret in production)');
   }
   return KeySet.fromFiles([{ file: signer }]);
@@ -95,17 +97,7 @@ export async function runPipeline(o: PipelineOptions): Promise<number> {
 
   // sink first: the local log is the write-ahead log and must be writable.
   const sink = openSink({ ...cfg.sink, local: { ...cfg.sink.local, dir: logDir }, stdout: o.stdout ?? cfg.sink.stdout });
-  const sealer = await Sealer.open({
-    sink: sink.sealedSink,
-    source,
-    keys: defaultKeys(cfg, logDir),
-    ...(cfg.seal.origin ? { origin: cfg.seal.origin } : {}),
-    checkpointEvents: cfg.seal.checkpoint.events,
-    checkpointIntervalMs: cfg.seal.checkpoint.intervalMs,
-    eventSignatures: cfg.seal.eventSignatures,
-    maxTruncateBytes: cfg.seal.recovery.maxTruncateBytes,
-    startInfo: { collector: o.replay ? 'replay' : o.collector, node: cfg.kubernetes.nodeName || process.env.NODE_NAME || hostname() },
-  });
+  const sealer = await openSealerFromConfig(cfg.seal, sink.sealedSink, source, { collector: o.replay ? 'replay' : o.collector, node: nodeName(cfg) }, defaultKeys(cfg, logDir));
   sink.onGap((g) =>
     sealer.recordGap({
       reason: 'disk-bound',

@@ -13,12 +13,19 @@ export type { LogLine, SealedEvent, SealedLogSink } from './log-interface.js';
 export { FileLogSink } from './file-sink.js';
 export { KeySet, generateKey } from './keys.js';
 
-export function openSealerFromConfig(cfg: SealConfig, sink: SealedLogSink, source: string, startInfo?: Record<string, unknown>): Promise<Sealer> {
+export function openSealerFromConfig(
+  cfg: SealConfig,
+  sink: SealedLogSink,
+  source: string,
+  startInfo?: Record<string, unknown>,
+  /** Default: the files of `cfg.keys`. */
+  keys: KeySet = KeySet.fromFiles(cfg.keys),
+): Promise<Sealer> {
   return Sealer.open({
     sink,
     source,
     ...(cfg.origin ? { origin: cfg.origin } : {}),
-    keys: KeySet.fromFiles(cfg.keys),
+    keys,
     checkpointEvents: cfg.checkpoint.events,
     checkpointIntervalMs: cfg.checkpoint.intervalMs,
     eventSignatures: cfg.eventSignatures,

@@ -20,11 +20,7 @@ export class SelectionFilter {
   /** Records left out because they belong to unselected processes (not drops). */
   filtered = 0;
 
-  constructor(
-    private readonly sel: Selection,
-    /** Called once per newly selected pid (the native source adds it to the kernel pid map). */
-    private readonly onSelect?: (pid: number) => void,
-  ) {
+  constructor(private readonly sel: Selection) {
     for (const p of sel.pids) this.traced.add(p);
     this.cgroups = new Set(sel.cgroupIds);
     this.comms = new Set(sel.comms);
@@ -38,7 +34,6 @@ export class SelectionFilter {
   private select(pid: number): void {
     if (this.traced.has(pid)) return;
     this.traced.add(pid);
-    this.onSelect?.(pid);
   }
 
   filterBatch(buf: Buffer): Buffer {
