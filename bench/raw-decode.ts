@@ -16,7 +16,7 @@ const samples: RawEvent[] = [
   { ...h(Op.PROC_FORK), kind: 'proc.fork', childPid: 5, childTid: 5, isThread: false },
   { ...h(Op.FILE_OPEN), kind: 'file.open', dirfd: -100, ret: 3, flags: 0, mode: 0, syscall: 2, path: '/home/agent/project/src/main.py', pathTruncated: false },
   { ...h(Op.FD_IO), kind: 'fd.io', fd: 3, fdKind: 1, readBytes: 4096n, writeBytes: 0n, readCalls: 2, writeCalls: 0, reason: 1, firstNs: 1n, lastNs: 2n, ino: 9n },
-  { ...h(Op.NET_CONNECT), kind: 'net.connect', fd: 5, ret: 0, family: 2, port: 443, addr: '10.0.0.1' },
+  { ...h(Op.NET_CONNECT), kind: 'net.connect', fd: 5, ret: 0, family: 2, port: 443, sockType: 1, addr: '10.0.0.1' },
   { ...h(Op.TLS_DATA), kind: 'tls.data', sslPtr: 0x7f00n, direction: 0, callLen: 512, chunkOffset: 0, fd: 5, flags: 0, callSeq: 1n, data: Buffer.alloc(512, 0x41) },
 ];
 

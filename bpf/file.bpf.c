@@ -207,6 +207,20 @@ AR_IO_PAIR(recvfrom, 0)
 AR_IO_PAIR(sendto, 1)
 AR_IO_PAIR(recvmsg, 0)
 AR_IO_PAIR(sendmsg, 1)
+/* sendfile and splice move bytes without a user buffer: counted on the
+ * destination fd (a socket, for an upload from a file). */
+AR_IO_PAIR(sendfile64, 1)
+
+SEC("tracepoint/syscalls/sys_enter_splice")
+int handle_enter_splice(struct trace_event_raw_sys_enter *ctx)
+{
+	return io_enter((int)ctx->args[2], 1);
+}
+SEC("tracepoint/syscalls/sys_exit_splice")
+int handle_exit_splice(struct trace_event_raw_sys_exit *ctx)
+{
+	return io_exit(ctx->ret);
+}
 
 static __always_inline void emit_fdio(struct ar_fdkey *k, struct ar_fdstat *s, __u32 reason)
 {

@@ -40,6 +40,7 @@ enum ar_op {
 
 	AR_OP_NET_CONNECT = 20,
 	AR_OP_NET_ACCEPT = 21,
+	AR_OP_NET_PEEK = 22,  /* first bytes written on a connected socket, or a DNS answer */
 
 	AR_OP_TLS_DATA = 30,
 	AR_OP_TLS_PAIR = 31, /* an SSL* was paired with a socket fd */
@@ -171,8 +172,28 @@ struct ar_net_conn {         /* AR_OP_NET_CONNECT and AR_OP_NET_ACCEPT */
 	__s32 ret;            /* 0/fd, or -errno (EINPROGRESS counts as success) */
 	__u16 family;         /* AF_INET, AF_INET6, AF_UNIX */
 	__u16 port;           /* host byte order */
-	__u32 _pad;
+	__u16 sock_type;      /* SOCK_STREAM (1), SOCK_DGRAM (2); 0 if unknown */
+	__u16 _pad;
 	__u8 addr[16];        /* IPv4 in the first 4 bytes */
+};
+
+#define AR_PEEK_MAX 2048 /* bytes of a first write / DNS answer kept */
+
+enum ar_peek_kind {
+	AR_PEEK_FIRST_WRITE = 1, /* the first bytes a process wrote on a connected stream socket */
+	AR_PEEK_DNS_ANSWER = 2,  /* a datagram read from a socket connected to port 53 */
+};
+
+/* The egress floor: enough of a connection's first bytes to name its peer
+ * (TLS ClientHello SNI/ALPN, an HTTP request's Host) and the DNS answers that
+ * map addresses to names, whatever TLS library the process uses. */
+struct ar_net_peek {
+	struct ar_hdr hdr;
+	__s32 fd;
+	__u32 kind;           /* enum ar_peek_kind */
+	__u32 call_len;       /* true length of the write (or of the read, for DNS) */
+	__u32 data_len;       /* bytes following this struct (<= AR_PEEK_MAX) */
+	/* __u8 data[data_len], then zero padding to 8 bytes */
 };
 
 /* --- TLS plaintext ------------------------------------------------------------ */
@@ -261,6 +282,7 @@ AR_STATIC_ASSERT(sizeof(struct ar_file_open) == 56 + AR_PATH_MAX, "ar_file_open"
 AR_STATIC_ASSERT(sizeof(struct ar_fd_io) == 96, "ar_fd_io");
 AR_STATIC_ASSERT(sizeof(struct ar_file_op) == 64 + 2 * AR_PATH_MAX, "ar_file_op");
 AR_STATIC_ASSERT(sizeof(struct ar_net_conn) == 64, "ar_net_conn");
+AR_STATIC_ASSERT(sizeof(struct ar_net_peek) == 48, "ar_net_peek");
 AR_STATIC_ASSERT(sizeof(struct ar_tls_data) == 72, "ar_tls_data");
 AR_STATIC_ASSERT(sizeof(struct ar_tls_pair) == 48, "ar_tls_pair");
 AR_STATIC_ASSERT(sizeof(struct ar_pipe_data) == 64, "ar_pipe_data");

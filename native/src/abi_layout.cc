@@ -41,7 +41,10 @@ std::vector<StructLayout> abi_layout() {
               AR_F(ar_file_op, _pad) AR_F(ar_file_op, path) AR_F(ar_file_op, path2) AR_END
 
       AR_S(ar_net_conn) AR_F(ar_net_conn, hdr) AR_F(ar_net_conn, fd) AR_F(ar_net_conn, ret) AR_F(ar_net_conn, family)
-          AR_F(ar_net_conn, port) AR_F(ar_net_conn, _pad) AR_F(ar_net_conn, addr) AR_END
+          AR_F(ar_net_conn, port) AR_F(ar_net_conn, sock_type) AR_F(ar_net_conn, _pad) AR_F(ar_net_conn, addr) AR_END
+
+      AR_S(ar_net_peek) AR_F(ar_net_peek, hdr) AR_F(ar_net_peek, fd) AR_F(ar_net_peek, kind) AR_F(ar_net_peek, call_len)
+          AR_F(ar_net_peek, data_len) AR_END
 
       AR_S(ar_tls_data) AR_F(ar_tls_data, hdr) AR_F(ar_tls_data, ssl_ptr) AR_F(ar_tls_data, direction)
           AR_F(ar_tls_data, call_len) AR_F(ar_tls_data, chunk_offset) AR_F(ar_tls_data, chunk_len) AR_F(ar_tls_data, fd)

@@ -7,6 +7,7 @@
 
 #include <cerrno>
 #include <cstdlib>
+#include <future>
 #include <ctime>
 
 #include "errors.h"
@@ -65,9 +66,15 @@ RingPoller::~RingPoller() {
   if (pos_map_) munmap(pos_map_, 2 * page_);
 }
 
+// Returns once the observers' on_start has run (TLS libraries present at start
+// are attached), so a command launched stopped by `agentrail run -- CMD` is
+// resumed only when its first TLS call can be captured.
 void RingPoller::start() {
   stop_ = false;
-  thread_ = std::thread([this] { run(); });
+  std::promise<void> begun;
+  std::future<void> ready = begun.get_future();
+  thread_ = std::thread([this, p = std::move(begun)]() mutable { run(p); });
+  ready.wait();
 }
 
 void RingPoller::stop() {
@@ -106,8 +113,13 @@ void RingPoller::flush() {
   }
 }
 
-void RingPoller::run() {
-  begin_();
+void RingPoller::run(std::promise<void>& begun) {
+  try {
+    begin_();
+  } catch (...) {
+    // An observer failing at start must not keep start() waiting.
+  }
+  begun.set_value();
   while (!stop_.load(std::memory_order_relaxed)) {
     // Producers submit without waking us until enough data is pending
     // (ar_wakeup_flags), so drain on every timeout too.

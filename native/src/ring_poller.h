@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <future>
 #include <thread>
 #include <vector>
 
@@ -56,7 +57,7 @@ class RingPoller {
 
  private:
   static int on_sample(void* ctx, void* data, size_t len);
-  void run();
+  void run(std::promise<void>& begun);
   void flush();
 
   void sample_fill();

@@ -20,9 +20,11 @@ export interface ProcMmapExec extends RawHeader { kind: 'proc.mmap_exec'; dev: b
 export interface FileOpen extends RawHeader { kind: 'file.open'; dirfd: number; ret: number; flags: number; mode: number; syscall: number; path: string; pathTruncated: boolean }
 export interface FdIo extends RawHeader { kind: 'fd.io'; fd: number; fdKind: number; readBytes: bigint; writeBytes: bigint; readCalls: number; writeCalls: number; reason: number; firstNs: bigint; lastNs: bigint; ino: bigint }
 export interface FileOp extends RawHeader { kind: 'file.op'; op_kind: number; ret: number; fd: number; mode: number; length: bigint; path: string; path2: string }
-export interface NetConn extends RawHeader { kind: 'net.connect' | 'net.accept'; fd: number; ret: number; family: number; port: number; addr: string }
+export interface NetConn extends RawHeader { kind: 'net.connect' | 'net.accept'; fd: number; ret: number; family: number; port: number; sockType: number; addr: string }
+/** First bytes written on a connected stream socket (peekKind 1) or a DNS answer read (2): the egress floor. */
+export interface NetPeek extends RawHeader { kind: 'net.peek'; fd: number; peekKind: number; callLen: number; data: Buffer }
 export interface TlsData extends RawHeader { kind: 'tls.data'; sslPtr: bigint; direction: 0 | 1; callLen: number; chunkOffset: number; fd: number; flags: number; callSeq: bigint; data: Buffer }
 export interface TlsPair extends RawHeader { kind: 'tls.pair'; sslPtr: bigint; fd: number; how: number }
 export interface PipeData extends RawHeader { kind: 'pipe.data'; pipeIno: bigint; fd: number; direction: 0 | 1; callLen: number; chunkOffset: number; flags: number; data: Buffer }
 
-export type RawEvent = ProcExec | ProcFork | ProcExit | ProcMmapExec | FileOpen | FdIo | FileOp | NetConn | TlsData | TlsPair | PipeData;
+export type RawEvent = ProcExec | ProcFork | ProcExit | ProcMmapExec | FileOpen | FdIo | FileOp | NetConn | NetPeek | TlsData | TlsPair | PipeData;

@@ -8,12 +8,13 @@ import { fileOpen } from './ops/file-open.js';
 import { fdIo } from './ops/fd-io.js';
 import { fileOp } from './ops/file-op.js';
 import { netConn } from './ops/net-conn.js';
+import { netPeek } from './ops/net-peek.js';
 import { tlsData } from './ops/tls-data.js';
 import { tlsPair } from './ops/tls-pair.js';
 import { pipeData } from './ops/pipe-data.js';
 
 /** Every op codec, one module each (DESIGN.md §1: a registry keyed by op). */
-export const CODECS: readonly OpCodec<any>[] = [procExec, procFork, procExit, procMmapExec, fileOpen, fdIo, fileOp, netConn, tlsData, tlsPair, pipeData];
+export const CODECS: readonly OpCodec<any>[] = [procExec, procFork, procExit, procMmapExec, fileOpen, fdIo, fileOp, netConn, netPeek, tlsData, tlsPair, pipeData];
 
 /** op number → codec. A sparse array indexed by op is the fastest lookup in the hot loop. */
 export const BY_OP: ReadonlyArray<OpCodec | undefined> = (() => {

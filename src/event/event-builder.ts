@@ -4,6 +4,8 @@ import picomatch from 'picomatch';
 import { classifyPrompt } from '../classify/prompt-class.js';
 import { credentialsFromHeaders, grantedScopeFor, withinGranted } from '../correlate/credentials.js';
 import { ProcessTable, readLiveProcess, type Proc, type Session } from '../correlate/process-table.js';
+import { ConnectionTracker, countFinished, type Connection } from '../correlate/connections.js';
+import { egressAccessFields } from './egress-access.js';
 import { parseTraceparent } from '../correlate/trace-context.js';
 import { HostWorkloadResolver, type WorkloadIdentity, type WorkloadResolver } from '../correlate/workload-resolver.js';
 import { readlinkSync } from 'node:fs';
@@ -177,6 +179,8 @@ export class EventBuilder {
   private readonly toWall: (k: bigint) => bigint;
   private readonly nowMs: () => number;
   private readonly fds = new FdTable();
+  /** The egress floor: connections named and measured from the kernel alone. */
+  private readonly conns = new ConnectionTracker();
   private readonly windows = new Map<string, ToolWindow[]>();
   private readonly turns = new Map<string, Turn>();
   private readonly seenResults = new Map<string, Set<string>>();
@@ -231,11 +235,19 @@ export class EventBuilder {
         case 'file.open':
           return this.onOpen(ev);
         case 'fd.io':
+          this.finishConnection(this.conns.onFdIo(ev));
           return this.onFdIo(ev);
         case 'file.op':
           return this.onFileOp(ev);
         case 'net.connect':
+          this.finishConnection(this.conns.onConnect(ev));
           return this.onConnect(ev);
+        case 'net.peek':
+          return this.conns.onPeek(ev);
+        case 'tls.data':
+          return this.conns.onTlsData(ev);
+        case 'tls.pair':
+          return this.conns.onTlsPair(ev);
         default:
           return; // TLS/pipe data belong to the stream stage; accept/mmap carry nothing for the log here
       }
@@ -271,6 +283,7 @@ export class EventBuilder {
     if (ev.isThread) return;
     const proc = this.procs.get(ev.pid);
     for (const [k, f] of this.fds.of(ev.pid)) this.finishFile(k, f, ev.ktimeNs);
+    for (const c of this.conns.onExit(ev.pid, ev.ktimeNs)) this.finishConnection(c);
     if (!proc) return;
     this.procs.exit(ev.pid, ev.ktimeNs);
     const code = (ev.exitCode >> 8) & 0xff;
@@ -385,6 +398,16 @@ export class EventBuilder {
       bytes_written: Number(f.written),
       content_hash: null,
     }, 'SUCCESS');
+  }
+
+  /** A finished connection → one egress data.access (the floor: where, how many bytes, how much was seen). */
+  private finishConnection(c: Connection | undefined): void {
+    if (!c) return;
+    countFinished(c);
+    const proc = this.proc(c.pid, c.cgroupId, c.openNs);
+    const hashes = [hashOf(c.addr), ...(c.serverName ? [hashOf(c.serverName)] : [])];
+    const f = egressAccessFields(c, this.cls);
+    this.holdDataAccess(proc, c.openNs, hashes, newEventId(this.ms(c.openNs)), f, 'SUCCESS', f.network.duration_ms);
   }
 
   private onFileOp(raw: Extract<RawEvent, { kind: 'file.op' }>): void {
@@ -1001,6 +1024,7 @@ export class EventBuilder {
   flush(): void {
     this.releaseAll();
     for (const [k, f] of this.fds.all()) this.finishFile(k, f, this.lastKtime);
+    for (const c of this.conns.drain(this.lastKtime)) this.finishConnection(c);
     this.releaseAll();
     for (const s of [...this.windows.keys()]) {
       const any = this.windows.get(s)?.[0];

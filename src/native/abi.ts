@@ -27,6 +27,9 @@ export const AR_ARGS_MAX = 512;
 export const AR_COMM_LEN = 16;
 export const AR_PAYLOAD_CHUNK = 4096;
 export const AR_TLS_CAP_DEFAULT = 16384;
+export const AR_PEEK_MAX = 2048;
+/** enum ar_peek_kind */
+export const PeekKind = { FIRST_WRITE: 1, DNS_ANSWER: 2 } as const;
 
 /** enum ar_op — op numbers are never reused. */
 export const Op = {
@@ -39,6 +42,7 @@ export const Op = {
   FILE_OP: 12,
   NET_CONNECT: 20,
   NET_ACCEPT: 21,
+  NET_PEEK: 22,
   TLS_DATA: 30,
   TLS_PAIR: 31,
   PIPE_DATA: 40,
@@ -56,6 +60,7 @@ export const OP_NAMES: Readonly<Record<number, string>> = Object.freeze({
   [Op.FILE_OP]: 'file.op',
   [Op.NET_CONNECT]: 'net.connect',
   [Op.NET_ACCEPT]: 'net.accept',
+  [Op.NET_PEEK]: 'net.peek',
   [Op.TLS_DATA]: 'tls.data',
   [Op.TLS_PAIR]: 'tls.pair',
   [Op.PIPE_DATA]: 'pipe.data',
@@ -111,7 +116,8 @@ export const ABI_LAYOUT: Readonly<AbiLayout> = Object.freeze({
     size: 64 + 2 * AR_PATH_MAX,
     fields: { hdr: 0, kind: 32, ret: 36, fd: 40, mode: 44, length: 48, path_len: 56, path2_len: 58, _pad: 60, path: 64, path2: 64 + AR_PATH_MAX },
   },
-  ar_net_conn: { size: 64, fields: { hdr: 0, fd: 32, ret: 36, family: 40, port: 42, _pad: 44, addr: 48 } },
+  ar_net_conn: { size: 64, fields: { hdr: 0, fd: 32, ret: 36, family: 40, port: 42, sock_type: 44, _pad: 46, addr: 48 } },
+  ar_net_peek: { size: 48, fields: { hdr: 0, fd: 32, kind: 36, call_len: 40, data_len: 44 } },
   ar_tls_data: {
     size: 72,
     fields: { hdr: 0, ssl_ptr: 32, direction: 40, call_len: 44, chunk_offset: 48, chunk_len: 52, fd: 56, flags: 60, call_seq: 64 },
@@ -135,6 +141,7 @@ export const OP_STRUCT: Readonly<Record<number, string>> = Object.freeze({
   [Op.FILE_OP]: 'ar_file_op',
   [Op.NET_CONNECT]: 'ar_net_conn',
   [Op.NET_ACCEPT]: 'ar_net_conn',
+  [Op.NET_PEEK]: 'ar_net_peek',
   [Op.TLS_DATA]: 'ar_tls_data',
   [Op.TLS_PAIR]: 'ar_tls_pair',
   [Op.PIPE_DATA]: 'ar_pipe_data',

@@ -64,3 +64,14 @@ function queryKeys(q: string): string[] {
   }
   return out;
 }
+
+/**
+ * URI of a connection seen only by the kernel: `tls://name:port` when the
+ * first bytes were a ClientHello, `http://name:port` for a plaintext request,
+ * `dns://addr:53`, else `tcp://` or `udp://`. A host label that a detector
+ * flags (a secret smuggled out as a DNS label) is hashed like a path segment.
+ */
+export function connectionUri(scheme: string, host: string, port: number, cls?: Classifier): string {
+  const h = host.includes(':') ? `[${host}]` : host.split('.').map((l) => (l && cls && cls.text(l).size > 0 ? hseg(l) : l)).join('.');
+  return `${scheme}://${h}:${port}`;
+}

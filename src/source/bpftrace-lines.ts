@@ -207,7 +207,7 @@ export class BpftraceLineParser {
         if (family === AF_INET) sa.copy(a, 0, 4, 8);
         else if (family === AF_INET6) sa.copy(a, 0, 8, 24);
         else if (family === AF_UNIX) sa.copy(a, 0, 2, 18);
-        return ev({ ...this.hdr(Op.NET_CONNECT, f), kind: 'net.connect', fd: Number(f[5]), ret: Number(f[6]) | 0, family, port, addr: formatAddr(family, a) });
+        return ev({ ...this.hdr(Op.NET_CONNECT, f), kind: 'net.connect', fd: Number(f[5]), ret: Number(f[6]) | 0, family, port, sockType: 0, addr: formatAddr(family, a) });
       }
       case 'C': {
         const f = fields(s, 14);
@@ -223,6 +223,7 @@ export class BpftraceLineParser {
           ret: Number(f[6]) | 0,
           family,
           port: bswap16(Number(f[8]) & 0xffff),
+          sockType: 0,
           addr: family === AF_INET || family === AF_INET6 ? formatAddr(family, a) : '',
         });
       }

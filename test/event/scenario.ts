@@ -23,7 +23,7 @@ export function fdio(pid: number, tMs: number, fd: number, read: number, write: 
   return { ...hdr(pid, tMs), kind: 'fd.io', fd, fdKind: 1, readBytes: BigInt(read), writeBytes: BigInt(write), readCalls: 1, writeCalls: write ? 1 : 0, reason, firstNs: 0n, lastNs: 0n, ino: 7n };
 }
 export function connect(pid: number, tMs: number, ret: number, addr = '127.0.0.1', port = 5432): RawEvent {
-  return { ...hdr(pid, tMs), kind: 'net.connect', fd: 9, ret, family: 2, port, addr };
+  return { ...hdr(pid, tMs), kind: 'net.connect', fd: 9, ret, family: 2, port, sockType: 1, addr };
 }
 
 export function http(o: { method?: string; path?: string; authority?: string; headers?: Array<[string, string]>; body?: string }, res?: { status: number; body?: string; headers?: Array<[string, string]> }, tMs = 0, durMs = 5): { request: HttpMessage; response?: HttpMessage } {

@@ -14,8 +14,9 @@ export function sampleEvents(): RawEvent[] {
     { ...h(Op.FILE_OPEN), kind: 'file.open', dirfd: -100, ret: 3, flags: 0o100000, mode: 0, syscall: 2, path: '/etc/hostname', pathTruncated: false },
     { ...h(Op.FD_IO), kind: 'fd.io', fd: 3, fdKind: 1, readBytes: 4096n, writeBytes: 0n, readCalls: 3, writeCalls: 0, reason: 1, firstNs: 10n, lastNs: 20n, ino: 99n },
     { ...h(Op.FILE_OP), kind: 'file.op', op_kind: 2, ret: 0, fd: -1, mode: 0, length: 0n, path: '/tmp/a', path2: '/tmp/b' },
-    { ...h(Op.NET_CONNECT), kind: 'net.connect', fd: 5, ret: 0, family: AF_INET, port: 443, addr: '127.0.0.1' },
-    { ...h(Op.NET_ACCEPT), kind: 'net.accept', fd: 6, ret: 6, family: AF_INET6, port: 8443, addr: '::1' },
+    { ...h(Op.NET_CONNECT), kind: 'net.connect', fd: 5, ret: 0, family: AF_INET, port: 443, sockType: 1, addr: '127.0.0.1' },
+    { ...h(Op.NET_PEEK), kind: 'net.peek', fd: 5, peekKind: 1, callLen: 517, data: Buffer.from([0x16, 0x03, 0x01, 0x02, 0x00]) },
+    { ...h(Op.NET_ACCEPT), kind: 'net.accept', fd: 6, ret: 6, family: AF_INET6, port: 8443, sockType: 1, addr: '::1' },
     { ...h(Op.TLS_PAIR), kind: 'tls.pair', sslPtr: 0x7f0012345678n, fd: 5, how: 2 },
     { ...h(Op.TLS_DATA), kind: 'tls.data', sslPtr: 0x7f0012345678n, direction: 0, callLen: 18, chunkOffset: 0, fd: 5, flags: 0, callSeq: 1n, data: Buffer.from('GET / HTTP/1.1\r\n\r\n') },
     { ...h(Op.TLS_DATA), kind: 'tls.data', sslPtr: 0x7f0012345678n, direction: 1, callLen: 17, chunkOffset: 0, fd: 5, flags: 0, callSeq: 2n, data: Buffer.from('HTTP/1.1 200 OK\r\n') },
@@ -54,6 +55,9 @@ export const arbitraryByKind: Record<RawEvent['kind'], fc.Arbitrary<RawEvent>> =
     .map(([h, op_kind, ret, fd, mode, length, path, path2]) => ({ ...h, kind: 'file.op' as const, op_kind, ret, fd, mode, length, path, path2 })),
   'net.connect': netArb(Op.NET_CONNECT, 'net.connect'),
   'net.accept': netArb(Op.NET_ACCEPT, 'net.accept'),
+  'net.peek': fc
+    .tuple(hdr(Op.NET_PEEK), s32, fc.constantFrom(1, 2), u32, fc.uint8Array({ maxLength: 2048 }))
+    .map(([h, fd, peekKind, callLen, data]) => ({ ...h, kind: 'net.peek' as const, fd, peekKind, callLen, data: Buffer.from(data) })),
   'tls.data': fc
     .tuple(hdr(Op.TLS_DATA), u64, fc.constantFrom(0 as const, 1 as const), u32, u32, s32, u32, u64, fc.uint8Array({ maxLength: 4096 }))
     .map(([h, sslPtr, direction, callLen, chunkOffset, fd, flags, callSeq, data]) => ({ ...h, kind: 'tls.data' as const, sslPtr, direction, callLen, chunkOffset, fd, flags, callSeq, data: Buffer.from(data) })),
@@ -66,11 +70,11 @@ export const arbitraryByKind: Record<RawEvent['kind'], fc.Arbitrary<RawEvent>> =
 function netArb(op: number, kind: 'net.connect' | 'net.accept'): fc.Arbitrary<RawEvent> {
   const addrBytes = fc.uint8Array({ minLength: 16, maxLength: 16 }).map((a) => Buffer.from(a));
   return fc
-    .tuple(hdr(op), s32, s32, fc.constantFrom(AF_INET, AF_INET6, AF_UNIX, 0, 17), u16, addrBytes, fc.stringMatching(/^[a-z0-9/._]{0,15}$/))
-    .map(([h, fd, ret, family, port, bytes, unixPath]) => {
+    .tuple(hdr(op), s32, s32, fc.constantFrom(AF_INET, AF_INET6, AF_UNIX, 0, 17), u16, addrBytes, fc.stringMatching(/^[a-z0-9/._]{0,15}$/), fc.constantFrom(0, 1, 2))
+    .map(([h, fd, ret, family, port, bytes, unixPath, sockType]) => {
       if (family === AF_INET) bytes.fill(0, 4);
       const addr = family === AF_UNIX ? unixPath : formatAddr(family, bytes);
-      return { ...h, kind, fd, ret, family, port, addr };
+      return { ...h, kind, fd, ret, family, port, sockType, addr };
     });
 }
 

@@ -9,6 +9,7 @@ const FD = off(S, 'fd');
 const RET = off(S, 'ret');
 const FAMILY = off(S, 'family');
 const PORT = off(S, 'port');
+const SOCK_TYPE = off(S, 'sock_type');
 const ADDR = off(S, 'addr');
 
 export const AF_UNIX = 1;
@@ -101,6 +102,7 @@ export const netConn: OpCodec<NetConn> = {
       ret: buf.readInt32LE(o + RET),
       family,
       port: buf.readUInt16LE(o + PORT),
+      sockType: buf.readUInt16LE(o + SOCK_TYPE),
       addr: formatAddr(family, buf.subarray(o + ADDR, o + ADDR + 16)),
     };
   },
@@ -111,6 +113,7 @@ export const netConn: OpCodec<NetConn> = {
     b.writeInt32LE(ev.ret | 0, RET);
     b.writeUInt16LE(ev.family & 0xffff, FAMILY);
     b.writeUInt16LE(ev.port & 0xffff, PORT);
+    b.writeUInt16LE((ev.sockType ?? 0) & 0xffff, SOCK_TYPE);
     parseAddr(ev.family, ev.addr).copy(b, ADDR);
     return b;
   },
