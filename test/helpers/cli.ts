@@ -21,3 +21,19 @@ export function spawnCli(args: string[], opts: SpawnOptions = {}) {
     env: { ...process.env, AGENTRAIL_ROOT: repoRoot, ...(opts.env ?? {}) },
   });
 }
+
+/** Run the real CLI to completion without blocking this process (its servers keep answering). */
+export function runCliAsync(args: string[], opts: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  const child = spawnCli(args, { env: opts.env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const out: Buffer[] = [];
+  const err: Buffer[] = [];
+  child.stdout?.on('data', (d: Buffer) => out.push(d));
+  child.stderr?.on('data', (d: Buffer) => err.push(d));
+  const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 120_000);
+  return new Promise((resolve) =>
+    child.on('close', (status) => {
+      clearTimeout(timer);
+      resolve({ status, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() });
+    }),
+  );
+}
