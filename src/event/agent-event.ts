@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { EventTypes, isoMicros, makeEnvelope, newEventId, type CloudEvent } from './envelope.js';
+import { wellFormed } from './well-formed.js';
 import type { ParamSchema } from '../redact/param-schema.js';
 
 /**
@@ -185,7 +186,8 @@ export function spanIdOf(eventId: string): string {
 export function buildAgentEvent<F extends object>(o: BuildOptions, fields: F): CloudEvent<CommonFields & F> {
   const id = o.id ?? newEventId(Number(o.timeNs / 1_000_000n));
   const ts = isoMicros(o.timeNs);
-  const data = { event_id: id, ts, ...o.common, ...fields } as CommonFields & F;
+  // Normalised at the event boundary: a lone surrogate must not turn an action into a log.gap.
+  const data = wellFormed({ event_id: id, ts, ...o.common, ...fields }) as CommonFields & F;
   return makeEnvelope({
     type: o.type,
     source: o.source,

@@ -31,6 +31,7 @@ import {
   type ToolInvocationFields,
   type ToolRequestedRef,
 } from './agent-event.js';
+import { MALFORMED_URI_MARK, decodeUriComponentSafe } from '../protocol/uri-decode.js';
 import { EventTypes, newEventId, nowNs, type CloudEvent } from './envelope.js';
 
 /**
@@ -1182,7 +1183,10 @@ function sanitizeClass(s: string): string {
 function redactUri(u: string, cls: Classifier): string {
   const m = /^([a-z][a-z0-9+.-]*):\/\/([^/?#]*)([^?#]*)(\?[^#]*)?/i.exec(u);
   if (!m) return u.startsWith('/') ? fileUri(u, cls) : `mcp:${sha256Hex(u).slice(0, 16)}`;
-  if (m[1]!.toLowerCase() === 'file') return fileUri(decodeURIComponent(m[3] ?? ''), cls);
+  if (m[1]!.toLowerCase() === 'file') {
+    const p = decodeUriComponentSafe(m[3] ?? '');
+    return p.malformed ? fileUri(p.value, cls) + MALFORMED_URI_MARK : fileUri(p.value, cls);
+  }
   const scheme = m[1]!.toLowerCase();
   const r = httpResourceUri('https', m[2] ?? '', `${m[3] || '/'}${m[4] ?? ''}`, cls);
   return r.uri.replace(/^https:/, `${scheme}:`);

@@ -2,6 +2,7 @@ import type { LlmCall } from '../exchange.js';
 import { parseAwsEventStream } from '../aws-event-stream.js';
 import { tryJson } from '../jsonrpc.js';
 import { anthropicMessage, anthropicRequest, anthropicStream } from './anthropic.js';
+import { decodeUriComponentSafe } from '../uri-decode.js';
 import { type LlmContext, arr, baseCall, httpError, num, obj, resJson, str } from './context.js';
 
 type Op = 'invoke' | 'invoke-with-response-stream' | 'converse' | 'converse-stream';
@@ -15,7 +16,7 @@ export function matchBedrock(ctx: LlmContext): Op | undefined {
 
 export function decodeBedrock(ctx: LlmContext, op: Op, counters: { errors: number }): LlmCall {
   const b = ctx.reqJson!;
-  const model = decodeURIComponent(/^\/model\/([^/]+)\//.exec(ctx.path)?.[1] ?? '');
+  const model = decodeUriComponentSafe(/^\/model\/([^/]+)\//.exec(ctx.path)?.[1] ?? '').value;
   const stream = op.endsWith('stream');
   const call = baseCall('bedrock', op.startsWith('converse') ? (stream ? 'converseStream' : 'converse') : stream ? 'invokeStream' : 'invoke', model, stream);
   const status = ctx.res?.status ?? 0;

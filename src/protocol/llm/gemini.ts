@@ -1,4 +1,5 @@
 import type { LlmCall } from '../exchange.js';
+import { decodeUriComponentSafe } from '../uri-decode.js';
 import { type LlmContext, arr, baseCall, httpError, isEventStream, num, obj, resJson, sseJson, str } from './context.js';
 
 /**
@@ -14,7 +15,7 @@ export function matchGemini(ctx: LlmContext): 'generateContent' | 'streamGenerat
 
 export function decodeGemini(ctx: LlmContext, op: 'generateContent' | 'streamGenerateContent'): LlmCall {
   const b = ctx.reqJson!;
-  const model = decodeURIComponent(/models\/([^/:]+):/.exec(ctx.path)?.[1] ?? '');
+  const model = decodeUriComponentSafe(/models\/([^/:]+):/.exec(ctx.path)?.[1] ?? '').value;
   const call = baseCall('gemini', op, model, op === 'streamGenerateContent');
   const sys = obj(b.systemInstruction ?? b.system_instruction);
   if (sys) call.inputTexts.push({ role: 'system', text: partsText(sys.parts) });

@@ -1,4 +1,5 @@
 import type { LlmCall } from '../exchange.js';
+import { decodeUriComponentSafe } from '../uri-decode.js';
 import { type LlmContext, arr, baseCall, contentText, httpError, isEventStream, num, obj, parseArgs, resJson, sseJson, str } from './context.js';
 
 /**
@@ -17,7 +18,7 @@ export function matchOpenAi(ctx: LlmContext): 'chat.completions' | 'responses' |
 
 function azureDeployment(path: string): string | undefined {
   const m = /\/openai\/deployments\/([^/]+)\//.exec(path);
-  return m ? decodeURIComponent(m[1]!) : undefined;
+  return m ? decodeUriComponentSafe(m[1]!).value : undefined;
 }
 
 function toolsOffered(b: Record<string, unknown>): string[] {
