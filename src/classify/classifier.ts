@@ -1,8 +1,14 @@
 import { DETECTORS } from './detectors.js';
 import { RuleStore } from './rules.js';
+import { countDrop } from '../observability/metrics.js';
 
-/** Cap on the characters one call scans; the tail beyond is counted, not read. */
+/** Characters scanned per window; longer text is scanned window by window. */
 export const DEFAULT_SCAN_CAP = 1 << 20;
+/** Overlap between windows, so a secret spanning a window boundary is still found. */
+const WINDOW_OVERLAP = 8192;
+/** Past this many characters the tail is not scanned: tagged `unscanned:tail` and counted. */
+export const DEFAULT_FULL_SCAN_LIMIT = 64 << 20;
+export const UNSCANNED_TAG = 'unscanned:tail';
 
 /**
  * Sensitivity tags (`CLASS:kind`) for text, paths and structured values,
@@ -11,18 +17,38 @@ export const DEFAULT_SCAN_CAP = 1 << 20;
  */
 export class Classifier {
   readonly store: RuleStore;
-  constructor(store?: RuleStore, private readonly scanCap = DEFAULT_SCAN_CAP) {
+  constructor(
+    store?: RuleStore,
+    private readonly scanCap = DEFAULT_SCAN_CAP,
+    private readonly fullScanLimit = DEFAULT_FULL_SCAN_LIMIT,
+  ) {
     this.store = store ?? new RuleStore();
   }
 
+  /**
+   * Content tags of text. Long text is scanned in overlapping windows so the
+   * detectors' cost stays linear and no secret hides behind a size cap; only
+   * past fullScanLimit is the tail left unscanned, and then it says so.
+   */
   text(text: string, into: Set<string> = new Set()): Set<string> {
     if (!text) return into;
     const r = this.store.rules;
-    const t = text.length > this.scanCap ? text.slice(0, this.scanCap) : text;
     const opts = { entropyThreshold: r.entropyThreshold, entropyMinLength: r.entropyMinLength };
-    for (const d of DETECTORS) {
-      if (!r.enabled.has(d.id)) continue;
-      if (d.count(t, opts) > 0) into.add(r.tagFor.get(d.id) ?? d.tag);
+    const end = Math.min(text.length, this.fullScanLimit);
+    if (end < text.length) {
+      into.add(UNSCANNED_TAG);
+      countDrop('classify', 'unscanned_tail');
+    }
+    const pending = DETECTORS.filter((d) => r.enabled.has(d.id));
+    for (let off = 0; off < end && pending.length; off += this.scanCap) {
+      const t = off === 0 && end <= this.scanCap ? text : text.slice(off, Math.min(end, off + this.scanCap + WINDOW_OVERLAP));
+      for (let i = pending.length - 1; i >= 0; i--) {
+        const d = pending[i]!;
+        if (d.count(t, opts) > 0) {
+          into.add(r.tagFor.get(d.id) ?? d.tag);
+          pending.splice(i, 1); // found: later windows need not run it again
+        }
+      }
     }
     return into;
   }

@@ -99,3 +99,26 @@ test('health terms and ICD-10 codes', () => {
 test('clean text carries no tags', () => {
   assert.deepEqual(tags('Please summarize the quarterly report in three bullet points.'), []);
 });
+
+test('text longer than one scan window is scanned in full: a secret past 1 MiB, or across a window boundary, is found', async () => {
+  const { Classifier, DEFAULT_SCAN_CAP } = await import('../../src/classify/classifier.js');
+  const cls = new Classifier();
+  const filler = 'lorem ipsum dolor sit amet '.repeat(Math.ceil((DEFAULT_SCAN_CAP * 1.5) / 27));
+  assert.deepEqual([...cls.text(filler + ' contact: victim@example.com ')], ['PII:email']);
+  // Straddling the first window's end.
+  const cut = DEFAULT_SCAN_CAP - 8;
+  const straddle = 'x '.repeat(cut / 2) + 'victim@example.com ' + 'y '.repeat(1000);
+  assert.ok(cls.text(straddle).has('PII:email'));
+});
+
+test('past the full-scan limit the tail is tagged unscanned:tail and counted, never silently skipped', async () => {
+  const { Classifier, UNSCANNED_TAG } = await import('../../src/classify/classifier.js');
+  const { drops } = await import('../../src/observability/metrics.js');
+  const before = (await drops.get()).values.find((v) => v.labels.reason === 'unscanned_tail')?.value ?? 0;
+  const cls = new Classifier(undefined, 1024, 4096);
+  const tags = cls.text('a '.repeat(4000) + 'victim@example.com');
+  assert.ok(tags.has(UNSCANNED_TAG));
+  assert.ok(!tags.has('PII:email'), 'the email sits past the limit: not scanned, and said so');
+  const after = (await drops.get()).values.find((v) => v.labels.reason === 'unscanned_tail')?.value ?? 0;
+  assert.equal(after, before + 1);
+});
