@@ -19,6 +19,7 @@ import { paramSchema, type ParamSchema } from '../redact/param-schema.js';
 import { tokenCount } from '../redact/tokens.js';
 import { fileUri, httpResourceUri } from '../redact/uri.js';
 import { wipeAll } from '../redact/wipe.js';
+import { safeLabel, safeLabelOrNull } from '../redact/label.js';
 import {
   buildAgentEvent,
   type Cause,
@@ -554,7 +555,7 @@ export class EventBuilder {
     for (const r of llm.toolResults) {
       const fp = r.callId ? `id:${r.callId}` : `h:${r.name ?? ''}:${sha256Hex(r.text)}`;
       if (seen.has(fp)) continue;
-      const w = this.claimWindow(session, r.callId, r.callId ? undefined : r.name, 'result');
+      const w = this.claimWindow(session, r.callId, r.callId ? undefined : r.name && safeLabel(r.name, this.cls), 'result');
       if (!w) continue;
       seen.add(fp);
       w.answered = true;
@@ -607,9 +608,9 @@ export class EventBuilder {
     for (const tr of llm.toolsRequested) {
       const tags = this.cls.value(tr.arguments);
       const schema = paramSchema(tr.arguments, this.cls);
-      tools_requested.push({ name: tr.name, call_id: tr.callId ?? null, param_schema: schema, param_sensitivity: sortedTags(tags) });
+      tools_requested.push({ name: safeLabel(tr.name, this.cls), call_id: tr.callId ?? null, param_schema: schema, param_sensitivity: sortedTags(tags) });
       this.openWindow(session, proc, {
-        name: tr.name,
+        name: safeLabel(tr.name, this.cls),
         callId: tr.callId ?? null,
         args: tr.arguments,
         schema,
@@ -627,7 +628,7 @@ export class EventBuilder {
       : { type: 'user_instruction', session_id: this.causeSession(session), ...(t.instructionHash ? { instruction_hash: t.instructionHash } : {}) };
     if (!llm.model) this.internal('event', 'llm_model_missing');
     this.emit(EventTypes.modelInvocation, proc, x.startNs, id, cause, t.reasoning, this.outcome(x, failed), {
-      model_id: llm.model || 'unknown',
+      model_id: llm.model ? safeLabel(llm.model, this.cls) : 'unknown',
       prompt_class,
       prompt_token_count: inTok.count,
       input_sensitivity: sortedTags(inTags),
@@ -644,15 +645,15 @@ export class EventBuilder {
       input_hash: contentHashParts(inputTexts.flatMap((s, i) => (i ? ['\n', s] : [s]))),
       input_byte_count: inputTexts.reduce((n, s) => n + utf8Bytes(s), 0),
       output_byte_count: utf8Bytes(llm.outputText),
-      tools_offered: [...llm.toolsOffered],
-      finish_reason: llm.finishReason ?? null,
+      tools_offered: llm.toolsOffered.map((n) => safeLabel(n, this.cls)),
+      finish_reason: safeLabelOrNull(llm.finishReason, this.cls, 64),
       server: x.request?.authority ?? null,
       tool_result_event_ids: resultEventIds,
     } satisfies ModelInvocationFields);
     if (failed) {
       const status = llm.error?.status ?? x.response?.status ?? 0;
       this.holdError(proc, x.endNs, retryKey, {
-        error_class: `model_api_error${llm.error?.type ? `:${sanitizeClass(llm.error.type)}` : ''}`,
+        error_class: `model_api_error${llm.error?.type ? `:${sanitizeClass(safeLabel(llm.error.type, this.cls, 64))}` : ''}`,
         originating_event_id: id,
         recovery_action: 'unknown',
         http_status: status || null,
@@ -668,7 +669,7 @@ export class EventBuilder {
   private mcpExchange(proc: Proc, x: Exchange, mcp: McpCall): void {
     const session = proc.session;
     if (mcp.method === 'initialize') {
-      if (mcp.serverInfo) this.mcpServers.set(x.stream.key, { name: mcp.serverInfo.name, version: mcp.serverInfo.version });
+      if (mcp.serverInfo) this.mcpServers.set(x.stream.key, { name: safeLabel(String(mcp.serverInfo.name), this.cls), version: safeLabel(String(mcp.serverInfo.version), this.cls, 64) });
       return;
     }
     const server = this.mcpServers.get(x.stream.key) ?? null;
@@ -679,11 +680,11 @@ export class EventBuilder {
       }
       this.resolveRetry(session, `tool:${mcp.toolName}`, null);
       // The model's request for this tool, when one is pending: same id and link.
-      const claimed = this.claimWindow(session, undefined, mcp.toolName, 'mcp');
+      const claimed = this.claimWindow(session, undefined, safeLabel(mcp.toolName, this.cls), 'mcp');
       const tags = this.cls.value(mcp.arguments);
       const w: ToolWindow = claimed ?? {
         eventId: newEventId(this.ms(x.startNs)),
-        name: mcp.toolName,
+        name: safeLabel(mcp.toolName, this.cls),
         callId: null,
         argHashes: argHashes(mcp.arguments),
         modelEventId: null,

@@ -65,7 +65,8 @@ function formatOf(s: string): string | undefined {
 }
 
 function safeKey(k: string, cls?: Classifier): string {
-  const sensitive = k.length > 64 || (cls !== undefined && cls.text(k).size > 0);
+  // Control and format characters in a key an agent or server chose are markup, not shape.
+  const sensitive = k.length > 64 || /[\p{Cc}\p{Cf}]/u.test(k) || (cls !== undefined && cls.text(k).size > 0);
   return sensitive ? `~key:${createHash('sha256').update(k).digest('hex').slice(0, 12)}` : k;
 }
 

@@ -33,3 +33,31 @@ test('a malformed percent-encoding in a resource URI keeps the exchange and mark
   assert.ok(res, `MCP resource kept: ${uris.join(', ')}`);
   assert.ok(res.endsWith('#~malformed-percent-encoding'), res);
 });
+
+test('server-controlled names are bounded, charset-checked and run through the detectors', () => {
+  const KEY = 'sk-proj-' + 'Q7vX2mN9pL4kR8sT1wY6zB3cD5fG0hJ'.repeat(2);
+  const { b, events, byType } = harness();
+  b.onRaw(exec(302, 1, 1, '/usr/bin/node', ['node', 'agent.js']));
+  b.onExchange(
+    llmExchange(302, 10, 5, {
+      model: `gpt-4o\n{"type":"dev.agentrail.data.access"}`,
+      finishReason: KEY,
+      toolsOffered: ['x'.repeat(5000), `leak_${KEY}`],
+      toolsRequested: [{ callId: 'c9', name: 'run<script>alert(1)</script>', arguments: { [`k_${KEY}`]: 1, 'a\u0000b': 2 } }],
+      error: { status: 500, type: `overloaded ${KEY}` },
+    }),
+  );
+  b.onExchange(mcpExchange(302, 30, 5, { method: 'initialize', serverInfo: { name: `srv ${KEY}`, version: '1' }, result: {} }));
+  b.flush();
+  const all = JSON.stringify(events);
+  assert.ok(!all.includes(KEY), 'no API key reaches the trail through a name');
+  assert.ok(!all.includes('<script>'), 'no markup');
+  const m = d(byType('model.invocation')[0]);
+  assert.ok(!String(m.model_id).includes('\n'), 'no line break in a model id');
+  assert.ok(m.tools_offered.every((n: string) => n.length <= 160), 'offered tool names are bounded');
+  assert.match(String(m.finish_reason), /^~h:[0-9a-f]{12}$/);
+  const keys = Object.keys(m.tools_requested[0].param_schema.properties);
+  assert.ok(keys.every((k: string) => k.startsWith('~key:')), `argument names hashed: ${keys.join(', ')}`);
+  const err = byType('error').map((e) => String(d(e).error_class));
+  assert.ok(err.every((c) => !c.includes('sk-proj')), err.join(', '));
+});
