@@ -30,6 +30,8 @@ export interface PipelineOptions {
   logDir?: string;
   /** Also print sealed events to stdout (sink.stdout). */
   stdout?: boolean;
+  /** Also write every sealed event as a JSON line to this stream (`run --out FILE`). */
+  copyTo?: NodeJS.WritableStream;
   /** Called once the source produces (probes attached), with the health port. */
   onReady?: (info: { healthPort: number | undefined; logDir: string }) => void;
   /** Resolves to stop the pipeline (besides --duration, SIGINT, SIGTERM). */
@@ -96,7 +98,7 @@ export async function runPipeline(o: PipelineOptions): Promise<number> {
   const source = sensorSource(cfg);
 
   // sink first: the local log is the write-ahead log and must be writable.
-  const sink = openSink({ ...cfg.sink, local: { ...cfg.sink.local, dir: logDir }, stdout: o.stdout ?? cfg.sink.stdout });
+  const sink = openSink({ ...cfg.sink, local: { ...cfg.sink.local, dir: logDir }, stdout: o.stdout ?? cfg.sink.stdout }, o.copyTo);
   const sealer = await openSealerFromConfig(cfg.seal, sink.sealedSink, source, { collector: o.replay ? 'replay' : o.collector, node: nodeName(cfg) }, defaultKeys(cfg, logDir));
   sink.onGap((g) =>
     sealer.recordGap({

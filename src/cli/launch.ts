@@ -27,9 +27,14 @@ function isStopped(pid: number): boolean {
   }
 }
 
-export async function launchStopped(command: string[]): Promise<Launched> {
+/**
+ * `stdoutToStderr`: when agentrail itself writes events to stdout, the traced
+ * command's stdout goes to stderr instead, so the command can never print
+ * lines that pass for events in the event stream.
+ */
+export async function launchStopped(command: string[], opts: { stdoutToStderr?: boolean } = {}): Promise<Launched> {
   if (command.length === 0) throw new AgentrailError('USAGE', 'no command after --');
-  const child = spawn('/bin/sh', ['-c', 'kill -STOP $$; exec "$@"', 'agentrail-launch', ...command], { stdio: 'inherit' });
+  const child = spawn('/bin/sh', ['-c', 'kill -STOP $$; exec "$@"', 'agentrail-launch', ...command], { stdio: opts.stdoutToStderr ? ['inherit', 2, 'inherit'] : 'inherit' });
   const pid = child.pid;
   if (pid === undefined) throw new AgentrailError('USAGE_LAUNCH', `cannot start ${command[0]}`);
   const exited = new Promise<number>((resolve) =>

@@ -1,3 +1,4 @@
+import { once } from 'node:events';
 import { AgentrailError } from '../errors.js';
 import { logger } from '../observability/logger.js';
 import { decodeBatch } from '../decode/decode-batch.js';
@@ -7,6 +8,9 @@ import { COLLECTOR_USAGE, parseCollectorArgs, runUntilStopped, type CollectorCli
 import type { Command } from './main.js';
 import { LineOutput } from './output.js';
 import { launchStopped } from './launch.js';
+import { Classifier } from '../classify/classifier.js';
+import { redactRawStrings } from '../redact/raw-strings.js';
+import { openEventCopy } from './event-copy.js';
 
 const USAGE = `usage: agentrail run [--raw [--raw-payload]] [options] [-- CMD ARGS…]
 
@@ -19,7 +23,9 @@ Without --raw: the agent-action event pipeline (sealed CloudEvents to the local 
                                 TLS/pipe payloads only as {len, sha256})
   --raw-payload                 with --raw: ALSO print payloads as base64. This writes captured
                                 plaintext (prompts, API keys, tokens) to the output: debugging only
-  --out FILE|-                  where the JSON lines go (default -, stdout)
+  --out FILE|-                  where the JSON lines go: raw events with --raw (default -, stdout);
+                                without --raw, a copy of every sealed event (- = --stdout)
+                                When events go to stdout, the traced command's stdout goes to stderr.
 ${COLLECTOR_USAGE}`;
 
 export interface RunOptions extends CollectorCli {
@@ -27,17 +33,38 @@ export interface RunOptions extends CollectorCli {
   rawPayload: boolean;
 }
 
-/** `agentrail run --raw`: source → selection → decode → JSON lines. */
+/**
+ * `agentrail run --raw [-- CMD]`: source → selection → decode → JSON lines.
+ * Without --raw-payload, argv and paths go through the content detectors too:
+ * a bearer token or key on a command line is printed as a hash, never as is.
+ */
 async function runRaw(o: RunOptions): Promise<number> {
-  const opened = await createSource({ replay: o.replay, realtime: o.realtime, collector: o.collector, selection: o.selection, config: o.config.collector });
+  if (o.command.length && o.replay) throw new AgentrailError('USAGE', '-- CMD cannot be combined with --replay');
+  const launched = o.command.length ? await launchStopped(o.command, { stdoutToStderr: o.out === '-' }) : undefined;
+  const selection = launched ? { ...o.selection, pids: [...o.selection.pids, launched.pid] } : o.selection;
+  let opened;
+  try {
+    opened = await createSource({ replay: o.replay, realtime: o.realtime, collector: o.collector, selection, config: o.config.collector });
+  } catch (e) {
+    launched?.child.kill('SIGKILL');
+    throw e;
+  }
   const out = new LineOutput(o.out);
+  const cls = o.rawPayload ? undefined : new Classifier();
   await opened.start();
+  launched?.resume();
   logger.info({ source: opened.source.name }, 'source ready');
+  let code = 0;
+  void launched?.exited.then(async (c) => {
+    code = c;
+    await new Promise((r) => setTimeout(r, 500)); // let the last closes and exits drain
+    await opened.source.stop();
+  });
   const body = (async () => {
     for await (const batch of opened.source.batches()) {
       const events = decodeBatch(opened.filter(batch));
       let text = '';
-      for (const ev of events) text += rawEventToJson(ev, { payload: o.rawPayload }) + '\n';
+      for (const ev of events) text += rawEventToJson(cls ? redactRawStrings(ev, cls) : ev, { payload: o.rawPayload }) + '\n';
       await out.write(text);
       if (out.closedByReader) {
         await opened.source.stop();
@@ -50,7 +77,7 @@ async function runRaw(o: RunOptions): Promise<number> {
   } finally {
     await out.close();
   }
-  return 0;
+  return code;
 }
 
 export const command: Command = {
@@ -74,12 +101,19 @@ export const command: Command = {
       selection: o.selection,
       durationMs: o.durationMs,
       ...(typeof values['log-dir'] === 'string' ? { logDir: values['log-dir'] } : {}),
-      ...(values.stdout ? { stdout: true } : {}),
+      ...(values.stdout || values.out === '-' ? { stdout: true } : {}),
+      // --out FILE in event mode: every sealed event also goes to FILE as a JSON line.
+      ...(typeof values.out === 'string' && values.out !== '-' ? { copyTo: openEventCopy(values.out) } : {}),
     };
-    if (o.command.length === 0) return runPipeline(base);
+    const closeCopy = async () => {
+      if (!base.copyTo) return;
+      base.copyTo.end();
+      await once(base.copyTo, 'close').catch(() => undefined);
+    };
+    if (o.command.length === 0) return runPipeline(base).finally(closeCopy);
     if (o.replay) throw new AgentrailError('USAGE', '-- CMD cannot be combined with --replay');
     // Launch the command stopped, trace it from its first instruction, stop when it exits.
-    const launched = await launchStopped(o.command);
+    const launched = await launchStopped(o.command, { stdoutToStderr: !!base.stdout });
     let code = 0;
     const stopSignal = launched.exited.then(async (c) => {
       code = c;
@@ -90,6 +124,8 @@ export const command: Command = {
     } catch (e) {
       launched.child.kill('SIGKILL');
       throw e;
+    } finally {
+      await closeCopy();
     }
     return code;
   },

@@ -39,10 +39,11 @@ export interface OpenSink {
   close(opts?: { drainMs?: number }): Promise<void>;
 }
 
-export function openSink(cfg: SinkConfig): OpenSink {
+export function openSink(cfg: SinkConfig, copyTo?: NodeJS.WritableStream): OpenSink {
   const l = cfg.local;
   const localLog = new LocalLog(l.dir, { fsync: l.fsync, segmentBytes: l.segmentBytes, retentionBytes: l.retentionBytes, retentionMs: l.retentionMs, maxBytes: l.maxBytes });
-  const sealedSink: SealedLogSink = cfg.stdout ? new TeeSink(localLog, [new StdoutSink()]) : localLog;
+  const copies = [...(cfg.stdout ? [new StdoutSink()] : []), ...(copyTo ? [new StdoutSink(copyTo as unknown as import('node:stream').Writable)] : [])];
+  const sealedSink: SealedLogSink = copies.length ? new TeeSink(localLog, copies) : localLog;
   const shipper = cfg.kafka.enabled ? new KafkaShipper(localLog, cfg.kafka) : undefined;
   localLog.on('shedding', (on: boolean) => log.warn({ ...localLog.state(), shedding: on }, on ? 'disk bound pressure: shedding raw events at the source' : 'disk bound pressure over'));
   return {
