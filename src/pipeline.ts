@@ -170,12 +170,22 @@ export async function runPipeline(o: PipelineOptions): Promise<number> {
 
   // Time-driven work: idle stream timeouts, held events, checkpoints by time.
   let ticks = 0;
+  let exitCode = 0;
+  let blind: string | undefined;
+  health?.addReadinessCheck('ring_buffer_polled', () => blind ?? true);
   const ticker = setInterval(() => {
     protocol.tick();
     events.builder.tick();
     if (++ticks % 4 === 0) {
-      const fill = opened.source.counters().ringFillPeak;
-      if (fill !== undefined) ringBufferFill.set({ ring: 'events' }, fill);
+      const c = opened.source.counters();
+      if (c.ringFillPeak !== undefined) ringBufferFill.set({ ring: 'events' }, c.ringFillPeak);
+      if (c.pollFatalErrno && !blind) {
+        // The poll thread gave up: nothing more reaches the pipeline. Not ready, one line, non-zero exit.
+        blind = `ring buffer poll failed (errno ${c.pollFatalErrno}) after ${c.pollErrors} attempts`;
+        log.error({ errno: c.pollFatalErrno, attempts: c.pollErrors }, 'ring buffer poll failed: the sensor cannot see the kernel any more; stopping');
+        exitCode = EXIT_SOURCE_FAILED;
+        void stop();
+      }
     }
   }, 250);
   ticker.unref();
@@ -218,5 +228,8 @@ export async function runPipeline(o: PipelineOptions): Promise<number> {
     // The run's counted errors and drops (by stage.reason), so a replay's summary needs no scrape.
     log.info({ counters: opened.source.counters(), stageErrors: await counterTotals(stageErrors), drops: await counterTotals(drops) }, 'pipeline stopped');
   }
-  return 0;
+  return exitCode;
 }
+
+/** Exit code when the kernel source failed for good (EX_IOERR). */
+export const EXIT_SOURCE_FAILED = 74;

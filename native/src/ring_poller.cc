@@ -7,7 +7,9 @@
 
 #include <cerrno>
 #include <cstdlib>
+#include <chrono>
 #include <future>
+#include <string>
 #include <ctime>
 
 #include "errors.h"
@@ -120,11 +122,27 @@ void RingPoller::run(std::promise<void>& begun) {
     // An observer failing at start must not keep start() waiting.
   }
   begun.set_value();
+  // A failing poll is retried for about a second, then the loop gives up and
+  // says so (poll_fatal_errno): JS marks the sensor not ready, logs one line
+  // and exits non-zero. It never just stops delivering.
+  // AGENTRAIL_FAILPOINT=ring_poll injects the failure, for the tests.
+  const char* fp = std::getenv("AGENTRAIL_FAILPOINT");
+  const bool fail_poll = fp && std::string(fp) == "ring_poll";
+  int consecutive = 0;
   while (!stop_.load(std::memory_order_relaxed)) {
     // Producers submit without waking us until enough data is pending
     // (ar_wakeup_flags), so drain on every timeout too.
-    int err = ring_buffer__poll(rb_, poll_timeout_ms_);
-    if (err < 0 && err != -EINTR) break;
+    int err = fail_poll ? -EBADF : ring_buffer__poll(rb_, poll_timeout_ms_);
+    if (err < 0 && err != -EINTR) {
+      poll_errors_.fetch_add(1, std::memory_order_relaxed);
+      if (++consecutive >= 20) {
+        poll_fatal_errno_.store(-err);
+        break;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      continue;
+    }
+    consecutive = 0;
     sample_fill();
     ring_buffer__consume(rb_);
     tick_(batch_);
@@ -144,6 +162,8 @@ RingPoller::Stats RingPoller::stats() {
   s.batches_dropped = batches_dropped_.load();
   s.records_dropped = records_dropped_.load();
   s.bytes_delivered = bytes_delivered_.load();
+  s.poll_errors = poll_errors_.load();
+  s.poll_fatal_errno = poll_fatal_errno_.load();
   return s;
 }
 

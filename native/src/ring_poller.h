@@ -39,6 +39,8 @@ class RingPoller {
     uint64_t batches_delivered = 0;
     uint64_t batches_dropped = 0;   // JS could not keep up (queue full)
     uint64_t records_dropped = 0;   // records inside dropped batches
+    uint64_t poll_errors = 0;       // ring_buffer__poll failures (retried)
+    int poll_fatal_errno = 0;       // set when polling gave up: the sensor is blind
     uint64_t bytes_delivered = 0;
     double ring_fill_peak = 0;      // highest fill (0..1) seen since the previous stats() call
   };
@@ -84,6 +86,8 @@ class RingPoller {
   uint64_t batch_started_ns_ = 0;  // when the oldest record of batch_ was added
   std::atomic<bool> stop_{false};
   std::atomic<uint64_t> records_{0}, batches_delivered_{0}, batches_dropped_{0}, records_dropped_{0}, bytes_delivered_{0};
+  std::atomic<uint64_t> poll_errors_{0};
+  std::atomic<int> poll_fatal_errno_{0};
 };
 
 }  // namespace agentrail

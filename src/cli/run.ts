@@ -120,7 +120,9 @@ export const command: Command = {
       await new Promise((r) => setTimeout(r, 500)); // let the last closes and exits drain
     });
     try {
-      await runPipeline({ ...base, selection: { ...o.selection, pids: [...o.selection.pids, launched.pid] }, onReady: () => launched.resume(), stopSignal });
+      const rc = await runPipeline({ ...base, selection: { ...o.selection, pids: [...o.selection.pids, launched.pid] }, onReady: () => launched.resume(), stopSignal });
+      // The sensor failed (blind): say so by the exit code, whatever CMD does.
+      if (rc !== 0) return rc;
     } catch (e) {
       launched.child.kill('SIGKILL');
       throw e;

@@ -39,6 +39,9 @@ export interface SensorCounters {
   batchesDropped: number;
   recordsDropped: number;
   bytesDelivered: number;
+  /** ring_buffer__poll failures, retried; and the errno when polling gave up (0 while healthy). */
+  pollErrors: number;
+  pollFatalErrno: number;
   /** Highest ring buffer fill (0..1) seen since the previous counters() call. */
   ringFillPeak: number;
   periodicFlushes: number;

@@ -122,6 +122,8 @@ export class NativeSource implements RawSource {
       bytesDelivered: c.bytesDelivered,
       ringFillPeak: c.ringFillPeak,
       periodicFlushes: c.periodicFlushes,
+      pollErrors: c.pollErrors,
+      pollFatalErrno: c.pollFatalErrno,
       ...this.ctr,
     };
     for (const [family, reasons] of Object.entries(c.drops))
