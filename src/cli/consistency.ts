@@ -42,7 +42,7 @@ export const command: Command = {
       } catch (e) {
         throw new AgentrailError('IO_READ', `cannot read ${values.log}`, { cause: e });
       }
-      const report = await verifyLog(readLines(files), { keys, keepLeaves: true, allowUnsignedTail: true });
+      const report = await verifyLog(readLines(files), { keys, keepLeaves: true, allowUnsignedTail: true, allowTruncatedStart: true });
       if (!report.ok) {
         const f = report.failure!;
         process.stdout.write(`FAIL ${f.reason} at index ${f.index}: ${f.detail} [class ${f.class}, exit ${f.exitCode}]\n`);

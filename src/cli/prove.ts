@@ -36,7 +36,7 @@ export const command: Command = {
       throw new AgentrailError('IO_READ', `cannot read ${values.log}`, { cause: e });
     }
     const keys = values.keys ? await loadKeyringFile(values.keys) : [];
-    const report = await verifyLog(readLines(files), { keys, keepLeaves: true, allowUnsignedTail: true, skipSignatures: !values.keys });
+    const report = await verifyLog(readLines(files), { keys, keepLeaves: true, allowUnsignedTail: true, allowTruncatedStart: true, skipSignatures: !values.keys });
     if (!report.ok) {
       const f = report.failure!;
       process.stderr.write(`agentrail prove: the log does not verify: ${f.reason} at index ${f.index}: ${f.detail}\n`);

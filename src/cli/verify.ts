@@ -7,14 +7,17 @@ import { CONSISTENCY_FORMAT, verifyConsistencyProofFile, verifyInclusionProofFil
 import type { Failure } from '../verify/reasons.js';
 import type { Command } from './main.js';
 
-const HELP = `usage: agentrail verify SOURCE --keys FILE [--json] [--allow-unsigned-tail] [--checkpoint NOTE]... [--progress] [--config FILE] [--origin ORIGIN]
+const HELP = `usage: agentrail verify SOURCE --keys FILE [--json] [--allow-unsigned-tail] [--allow-truncated-start] [--checkpoint NOTE]... [--progress] [--config FILE] [--origin ORIGIN]
        agentrail verify --proof FILE --keys FILE [--json]
 
 SOURCE is a local log directory (<dir>/segments/*.jsonl), a file export (one canonical event per line)
 or a Kafka topic kafka://host:port/topic (all partitions, deduped by id, in chain order).
 Checks canonical bytes, sequence, prevhash chain, Merkle roots of every checkpoint, checkpoint
 signatures (keyring FILE, see docs/integrity.md) and, with --checkpoint, that the log contains the
-given externally kept signed checkpoints. --proof checks an inclusion or consistency proof offline.
+given externally kept signed checkpoints. A log must start at sequence 1, or at events bound by a
+trusted checkpoint (--checkpoint) whose signed chain head the log reaches; --allow-truncated-start
+accepts a log whose oldest segments retention removed, and says its start is unverified.
+--proof checks an inclusion or consistency proof offline.
 Exit codes: 0 ok, 10 format, 11 sequence, 12 chain, 13 merkle, 14 signature, 15 consistency,
 16 truncation, 17 proof, 2 usage, 1 I/O.`;
 
@@ -55,6 +58,7 @@ export const command: Command = {
         proof: { type: 'string' },
         progress: { type: 'boolean' },
         'allow-unsigned-tail': { type: 'boolean' },
+        'allow-truncated-start': { type: 'boolean' },
         checkpoint: { type: 'string', multiple: true },
         config: { type: 'string' },
         origin: { type: 'string' },
@@ -98,6 +102,7 @@ export const command: Command = {
       keys,
       witnesses,
       allowUnsignedTail: !!values['allow-unsigned-tail'],
+      allowTruncatedStart: !!values['allow-truncated-start'],
       ...(values.origin ? { origin: values.origin } : {}),
       ...(showProgress
         ? {
@@ -117,6 +122,7 @@ export const command: Command = {
       process.stdout.write(
         `OK ${source}: ${report.lines} events (sequence ${report.startSequence}..${report.lastSequence}), ${report.checkpoints} checkpoints` +
           (cp ? `, last checkpoint tree size ${cp.treeSize} root ${cp.root} signed by ${cp.keyName}` : '') +
+          `, start bound by ${report.startBound === 'genesis' ? 'the genesis (sequence 1)' : report.startBound === 'trusted-checkpoint' ? 'a trusted checkpoint' : 'nothing (--allow-truncated-start)'}` +
           '\n',
       );
       for (const w of report.warnings) process.stdout.write(`warning: ${w}\n`);

@@ -15,6 +15,8 @@ import { leafHash, leafHashPrefixed, MerkleFrontier, ZERO_HASH } from './merkle.
 export const SEALER_VERSION = '1';
 /** Checkpoint note extension line: `agentrail-event <id> <time>` of the checkpoint event itself. */
 export const CHECKPOINT_EXTENSION = 'agentrail-event';
+/** Checkpoint note extension line: `agentrail-head <hex>`, the chain head the checkpoint covers. */
+export const HEAD_EXTENSION = 'agentrail-head';
 const ZERO_HEX = ZERO_HASH.toString('hex');
 // In canonical JSON the top-level keys are sorted and no object-valued attribute follows `prevhash`,
 // `sequence` or `type`, so the last occurrence of these markers is the top-level attribute (a `"`
@@ -393,9 +395,11 @@ export class Sealer {
     const size = this.tree.size;
     const root = this.tree.root();
     const ev = makeEnvelope({ type: EventTypes.logCheckpoint, source: this.source, data: {} as Record<string, unknown> });
-    // The extension line binds the checkpoint event's own id and time to the signature, so even the
-    // last checkpoint of a log (which no later tree covers) has no unsigned attribute.
-    const body = `${this.origin}\n${size}\n${root.toString('base64')}\n${CHECKPOINT_EXTENSION} ${ev.id} ${ev.time}\n`;
+    // The extension lines bind the checkpoint event's own id and time, and the chain head (the leaf
+    // hash of the last event covered, which is this event's prevhash), to the signature: so even the
+    // last checkpoint of a log has no unsigned attribute, and every event before it is bound through
+    // the prevhash chain even when the log's oldest segments are gone.
+    const body = `${this.origin}\n${size}\n${root.toString('base64')}\n${CHECKPOINT_EXTENSION} ${ev.id} ${ev.time}\n${HEAD_EXTENSION} ${this.last.toString('hex')}\n`;
     const sig = Buffer.concat([key.keyIdBytes, signBytes(key, Buffer.from(body, 'utf8'))]).toString('base64');
     ev.data = {
       origin: this.origin,

@@ -20,6 +20,7 @@ import { join } from 'node:path';
 import { EventEmitter } from 'node:events';
 import { AgentrailError } from '../errors.js';
 import { countDrop, countStageError, Counter, localLogBytes, registry } from '../observability/metrics.js';
+import { lockLogDir, type DirLock } from './dir-lock.js';
 import type { LogLine, SealedEvent, SealedLogSink } from '../seal/log-interface.js';
 
 const CHECKPOINT_MARK = '"type":"dev.agentrail.log.checkpoint"';
@@ -187,6 +188,7 @@ export class LocalLog extends EventEmitter implements SealedLogSink {
   private pendingSeq: number | undefined;
   private flushScheduled = false;
   private writeError: unknown;
+  private lock: DirLock | undefined;
 
   constructor(dir: string, options: LocalLogOptions = {}) {
     super();
@@ -217,6 +219,8 @@ export class LocalLog extends EventEmitter implements SealedLogSink {
         hint: 'set sink.local.dir to a writable directory',
       });
     }
+    // One writer per directory: a second sensor stops here with one line.
+    this.lock = lockLogDir(dir);
     this.recover();
     if (typeof this.opts.fsync === 'number') {
       this.timer = setInterval(() => this.sync(), this.opts.fsync);
@@ -834,6 +838,7 @@ export class LocalLog extends EventEmitter implements SealedLogSink {
       closeSync(this.fd);
       this.fd = undefined;
     }
+    this.lock?.release();
     this.removeAllListeners();
   }
 }

@@ -12,6 +12,8 @@ import { failure, type Failure } from './reasons.js';
 export const CHECKPOINT_TYPE = 'dev.agentrail.log.checkpoint';
 export const ZERO_HASH_HEX = '0'.repeat(64);
 export const CHECKPOINT_EXTENSION = 'agentrail-event';
+/** Note extension `agentrail-head <hex>`: the leaf hash of the last event the checkpoint covers (= its prevhash). */
+export const HEAD_EXTENSION = 'agentrail-head';
 export const CHECKPOINT_SCHEMA = 'https://agentrail.dev/schemas/v1/log.checkpoint.json';
 
 /**
@@ -27,6 +29,12 @@ export interface VerifyOptions {
   origin?: string;
   /** A live log legitimately ends with events not yet covered by a checkpoint. */
   allowUnsignedTail?: boolean;
+  /**
+   * Accept a log whose first surviving event is after sequence 1 (retention removed the oldest
+   * segments) without a trusted checkpoint binding its start. Off by default: such a start is
+   * indistinguishable from deleted evidence, so the report says `startBound: 'unverified'`.
+   */
+  allowTruncatedStart?: boolean;
   /** External signed checkpoints (e.g. from the Kafka checkpoint topic) the log must contain. */
   witnesses?: readonly string[];
   /** Keep every leaf hash and event in memory (for `prove` / `consistency`). */
@@ -56,6 +64,8 @@ export interface VerifyReport {
   lastSequence?: string;
   /** Sequence of the first checkpoint from which the Merkle tree is verified (1 when the log is complete). */
   anchoredFrom?: string;
+  /** What vouches for the first event: the genesis (sequence 1), a trusted external checkpoint, or nothing (--allow-truncated-start). */
+  startBound?: 'genesis' | 'trusted-checkpoint' | 'unverified';
   lastCheckpoint?: Omit<CheckpointInfo, 'event' | 'note'>;
   unsignedTail: number;
   failure?: Failure;
@@ -97,13 +107,19 @@ export async function verifyLog(lines: AsyncIterable<LineInput> | Iterable<LineI
   let tree: CompactTree | undefined;
   let firstUnsigned = -1;
   let anchorSize = 0;
-  const witnesses = new Map<number, { root: Uint8Array; note: string }>();
+  const witnesses = new Map<number, { root: Uint8Array; note: string; head?: string }>();
+  // Events before the first checkpoint of a log that starts after sequence 1: no tree covers them;
+  // they are bound only through the prevhash chain to a checkpoint that signs the chain head.
+  let unanchoredPrefix = 0;
+  // A trusted checkpoint whose head lies inside the log: the leaf of event `size` must equal `head`.
+  let startAnchor: { size: number; head: string } | undefined;
   for (const w of opts.witnesses ?? []) {
     const v = verifyNote(w, opts.keys);
     if (!v.ok) return fail(failure(-1, v.reason, `external checkpoint: ${v.detail}`));
     try {
       const cp = parseCheckpointText(v.text);
-      witnesses.set(cp.size, { root: cp.root, note: w });
+      const head = cp.extensions.find((x) => x.startsWith(`${HEAD_EXTENSION} `))?.slice(HEAD_EXTENSION.length + 1);
+      witnesses.set(cp.size, { root: cp.root, note: w, ...(head ? { head } : {}) });
     } catch (e) {
       return fail(failure(-1, 'BAD_NOTE', `external checkpoint: ${(e as Error).message}`));
     }
@@ -175,8 +191,25 @@ export async function verifyLog(lines: AsyncIterable<LineInput> | Iterable<LineI
         if (ev.prevhash !== ZERO_HASH_HEX) return fail(failure(index, 'PREVHASH_MISMATCH', 'first event must have the all-zero prevhash', seqS));
         tree = new CompactTree();
         report.anchoredFrom = '1';
+        report.startBound = 'genesis';
       } else {
-        report.warnings.push(`log starts at sequence ${seqS} (earlier segments removed); Merkle checks start at the first checkpoint`);
+        // A trusted checkpoint (kept elsewhere) whose signed chain head is at or after the deleted
+        // prefix binds the start: the chain from the first surviving event must reach that head.
+        const trusted = [...witnesses.entries()].filter(([n, w]) => w.head !== undefined && n >= seq - 1).sort((x, y) => x[0] - y[0])[0];
+        if (trusted) {
+          witnesses.delete(trusted[0]);
+          report.startBound = 'trusted-checkpoint';
+          if (trusted[0] === seq - 1) {
+            if (ev.prevhash !== trusted[1].head) return fail(failure(index, 'CONSISTENCY_FAILED', `the first event does not continue the trusted checkpoint of size ${trusted[0]}`, seqS));
+          } else {
+            startAnchor = { size: trusted[0], head: trusted[1].head! };
+          }
+        } else if (opts.allowTruncatedStart) {
+          report.startBound = 'unverified';
+          report.warnings.push(`log starts at sequence ${seqS} (earlier segments removed) and nothing trusted binds its start (--allow-truncated-start)`);
+        } else {
+          return fail(failure(index, 'TRUNCATED_START', `log starts at sequence ${seqS}, not 1: give a trusted checkpoint of size ${seq - 1} (--checkpoint) or --allow-truncated-start`, seqS));
+        }
       }
     } else {
       if (seq !== lastSeq + 1) {
@@ -189,6 +222,10 @@ export async function verifyLog(lines: AsyncIterable<LineInput> | Iterable<LineI
       if (ev.prevhash !== bytesToHex(lastLeaf!)) return fail(failure(index, 'PREVHASH_MISMATCH', 'prevhash is not the leaf hash of the previous line', seqS));
     }
     const leaf = leafHash(bytes);
+    if (startAnchor && seq === startAnchor.size) {
+      if (bytesToHex(leaf) !== startAnchor.head) return fail(failure(index, 'CONSISTENCY_FAILED', `event ${seqS} is not the chain head signed by the trusted checkpoint`, seqS));
+      startAnchor = undefined;
+    }
 
     if (ev.eventsig !== undefined && !opts.skipSignatures) {
       let blob: Uint8Array;
@@ -256,9 +293,13 @@ export async function verifyLog(lines: AsyncIterable<LineInput> | Iterable<LineI
       if (cp.origin !== origin) return fail(failure(index, 'ORIGIN_MISMATCH', 'signed note origin differs from the log origin', seqS));
       const CP_KEYS = ['data', 'datacontenttype', 'dataschema', 'id', 'prevhash', 'sequence', 'source', 'specversion', 'time', 'type'];
       const envKeys = Object.keys(ev).filter((k) => k !== 'eventsig').sort();
+      // Extensions: the checkpoint event's own id and time; and (since format 1.1) the chain head,
+      // which must be this event's prevhash: it binds every event before it through the chain.
+      const head = cp.extensions[1]?.startsWith(`${HEAD_EXTENSION} `) ? cp.extensions[1].slice(HEAD_EXTENSION.length + 1) : undefined;
       if (
-        cp.extensions.length !== 1 ||
+        cp.extensions.length !== (head === undefined ? 1 : 2) ||
         cp.extensions[0] !== `${CHECKPOINT_EXTENSION} ${ev.id} ${ev.time}` ||
+        (head !== undefined && head !== ev.prevhash) ||
         envKeys.join() !== CP_KEYS.join() ||
         ev.dataschema !== CHECKPOINT_SCHEMA ||
         ev.datacontenttype !== 'application/json' ||
@@ -273,6 +314,12 @@ export async function verifyLog(lines: AsyncIterable<LineInput> | Iterable<LineI
         ? ({ ok: true, key: { name: parseNote(d.note).signatures[0]!.name } } as const)
         : verifyNote(d.note, opts.keys, Number.isNaN(t) ? undefined : t);
       if (!v.ok) return fail(failure(index, v.reason, v.detail, seqS));
+      if (unanchoredPrefix > 0) {
+        if (head === undefined) {
+          return fail(failure(index, 'UNBOUND_PREFIX', `${unanchoredPrefix} event(s) before the first surviving checkpoint are covered by no signature (its note does not sign the chain head)`, seqS));
+        }
+        unanchoredPrefix = 0;
+      }
       report.checkpoints++;
       const info: CheckpointInfo = { index, sequence: seqS, treeSize: size, root: toBase64(root), note: d.note, keyName: v.key.name, event: ev };
       const { event: _e, note: _n, ...brief } = info;
@@ -285,6 +332,8 @@ export async function verifyLog(lines: AsyncIterable<LineInput> | Iterable<LineI
       tree.append(leaf);
       const wf = checkWitness();
       if (wf) return fail(wf);
+    } else if (!isCheckpoint) {
+      unanchoredPrefix++;
     }
     report.leaves?.push(leaf);
     report.ids?.set(ev.id, index);
@@ -298,6 +347,7 @@ export async function verifyLog(lines: AsyncIterable<LineInput> | Iterable<LineI
   }
   opts.onProgress?.(report.lines, report.bytes);
   if (report.lines === 0) return fail(failure(0, 'EMPTY_LOG', 'no lines'));
+  if (startAnchor) return fail(failure(report.lines, 'TRUNCATED', `the trusted checkpoint of size ${startAnchor.size} is past the end of the log`));
   for (const [size] of witnesses) {
     if (size < anchorSize) {
       report.warnings.push(`external checkpoint of size ${size} predates the first verifiable checkpoint (earlier segments removed)`);

@@ -35,6 +35,8 @@ export const REASONS = {
   CONSISTENCY_FAILED: 'CONSISTENCY', // an external checkpoint or proof is not consistent with the log
   UNSIGNED_TAIL: 'TRUNCATION', // events after the last checkpoint (a cut tail, or a live log: --allow-unsigned-tail)
   TRUNCATED: 'TRUNCATION', // an external checkpoint is larger than the log
+  TRUNCATED_START: 'TRUNCATION', // the log starts after sequence 1 and nothing trusted binds its start (--allow-truncated-start)
+  UNBOUND_PREFIX: 'TRUNCATION', // events before the first surviving checkpoint, which does not sign the chain head
   BAD_PROOF_FILE: 'PROOF',
   PROOF_EVENT_MISMATCH: 'PROOF', // the proof's event is not the leaf it claims
   INCLUSION_PROOF_INVALID: 'PROOF',

@@ -45,10 +45,11 @@ export async function sealEvents(sealer: Sealer, count: number, every = 50): Pro
   await sealer.flush();
 }
 
-export async function verifyDir(dir: string, allowUnsignedTail = false) {
-  return verifyLog(readSource(dir), { keys: verifierKeys, allowUnsignedTail });
+/** allowTruncatedStart: retention removed the oldest segments (verify --allow-truncated-start). */
+export async function verifyDir(dir: string, allowUnsignedTail = false, allowTruncatedStart = false) {
+  return verifyLog(readSource(dir), { keys: verifierKeys, allowUnsignedTail, allowTruncatedStart });
 }
 
-export async function verifyLines(lines: AsyncIterable<LineInput> | Iterable<LineInput>, allowUnsignedTail = false) {
-  return verifyLog(lines, { keys: verifierKeys, allowUnsignedTail });
+export async function verifyLines(lines: AsyncIterable<LineInput> | Iterable<LineInput>, allowUnsignedTail = false, allowTruncatedStart = false) {
+  return verifyLog(lines, { keys: verifierKeys, allowUnsignedTail, allowTruncatedStart });
 }
