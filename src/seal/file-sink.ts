@@ -7,6 +7,7 @@
  */
 import { closeSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readFileSync, readdirSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
+import { Quarantine, type QuarantineInfo } from './quarantine.js';
 import type { LogLine, SealedEvent, SealedLogSink } from './log-interface.js';
 
 export const SEGMENT_RE = /^[0-9]{20}\.jsonl$/;
@@ -62,9 +63,15 @@ export class FileLogSink implements SealedLogSink {
     }
   }
 
+  private quarantined: QuarantineInfo | undefined;
+  lastQuarantine(): QuarantineInfo | undefined {
+    return this.quarantined;
+  }
+
   truncateTail(lines: number): number {
     let removed = 0;
     let left = lines;
+    const q = new Quarantine(join(this.segDir, '..'));
     const segs = this.segments();
     while (left > 0 && segs.length > 0) {
       const name = segs.pop()!;
@@ -79,11 +86,13 @@ export class FileLogSink implements SealedLogSink {
         s = nl < 0 ? data.length : nl + 1;
       }
       if (starts.length <= left) {
+        q.add(data);
         removed += data.length;
         left -= starts.length;
         unlinkSync(path);
       } else {
         const cut = starts[starts.length - left]!;
+        q.add(data.subarray(cut));
         removed += data.length - cut;
         const fd = openSync(path, 'r+');
         ftruncateSync(fd, cut);
@@ -92,6 +101,7 @@ export class FileLogSink implements SealedLogSink {
         left = 0;
       }
     }
+    this.quarantined = q.commit();
     return removed;
   }
 

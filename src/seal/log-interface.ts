@@ -1,4 +1,5 @@
 import type { CloudEvent } from '../event/envelope.js';
+import type { QuarantineInfo } from './quarantine.js';
 
 /**
  * The contract between the sealer and whatever stores sealed events (docs/integrity.md §2).
@@ -36,6 +37,8 @@ export interface SealedLogSink {
    * once, before the first append. Returns the number of bytes removed.
    */
   truncateTail(lines: number): number | Promise<number>;
+  /** Where the bytes removed by the last truncateTail() were kept (quarantine), if the sink keeps them. */
+  lastQuarantine?(): QuarantineInfo | undefined;
   /**
    * Append `canonical` + '\n'. Synchronous and in call order: buffer internally if needed;
    * write errors surface from flush(). Segment rotation is the sink's business (name = first

@@ -7,8 +7,12 @@
 import { AgentrailError, isAgentrailError } from '../errors.js';
 import { EventTypes, makeEnvelope, type CloudEvent } from '../event/envelope.js';
 import { countDrop, eventsEmitted, markCheckpoint } from '../observability/metrics.js';
+import { childLogger } from '../observability/logger.js';
+
+const log = childLogger('seal');
 import { canonicalBytes, canonicalBytesPrefixed } from './canonical.js';
 import { signBytes, type KeySet } from './keys.js';
+import type { QuarantineInfo } from './quarantine.js';
 import type { LogLine, SealedEvent, SealedLogSink } from './log-interface.js';
 import { leafHash, leafHashPrefixed, MerkleFrontier, ZERO_HASH } from './merkle.js';
 
@@ -69,7 +73,12 @@ export interface SealerOptions {
   startInfo?: Record<string, unknown>;
 }
 
-export type GapReason = 'torn-tail' | 'invalid-tail' | 'disk-bound' | 'dropped';
+/**
+ * torn-tail: a crash cut the last line; invalid-tail: unsigned lines failed their checks;
+ * quarantined: signed history failed its checks (tampering or corruption): `verify` keeps failing;
+ * unproven-tail: lines after a clean stop's final checkpoint, which this sensor did not write.
+ */
+export type GapReason = 'torn-tail' | 'invalid-tail' | 'quarantined' | 'unproven-tail' | 'disk-bound' | 'dropped';
 
 export interface GapInfo {
   reason: GapReason;
@@ -80,6 +89,8 @@ export interface GapInfo {
   toSequence?: number;
   /** Fixed vocabulary only (a reason code), never captured content. */
   detail?: string;
+  /** Where the removed bytes were kept, byte for byte. */
+  quarantine?: QuarantineInfo;
 }
 
 export interface RecoveryReport {
@@ -174,7 +185,7 @@ export class Sealer {
     let lastSeq = 0;
     let last: Buffer = ZERO_HASH;
     let valid = 0;
-    let bad: { reason: string; lines: number; bytes: number; torn: boolean } | undefined;
+    let bad: { reason: string; lines: number; bytes: number; torn: boolean; signed?: boolean } | undefined;
     // Lines from the last checkpoint (inclusive) on, copied, with the state before the first of them.
     let tail: { bytes: Buffer; seq: number; leaf: Buffer }[] = [];
     let before = { seq: 0, last: ZERO_HASH as Buffer, tree: undefined as MerkleFrontier | undefined };
@@ -187,6 +198,8 @@ export class Sealer {
         bad.lines++;
         bad.bytes += line.bytes.length + (line.terminated ? 1 : 0);
         bad.torn = false;
+        // A checkpoint after the bad line: the damage is inside signed history.
+        if (Buffer.from(line.bytes.buffer, line.bytes.byteOffset, line.bytes.length).lastIndexOf(CHECKPOINT_MARK) >= 0) bad.signed = true;
         continue;
       }
       const buf = Buffer.from(line.bytes.buffer, line.bytes.byteOffset, line.bytes.length);
@@ -238,7 +251,7 @@ export class Sealer {
         });
       }
       if (why) {
-        bad = { reason: why, lines: 1, bytes: line.bytes.length + (line.terminated ? 1 : 0), torn: !line.terminated };
+        bad = { reason: why, lines: 1, bytes: line.bytes.length + (line.terminated ? 1 : 0), torn: !line.terminated, signed: buf.lastIndexOf(CHECKPOINT_MARK) >= 0 };
         // A prevhash break means this line or the previous one was altered; neither is signed yet, so both go.
         if (why === 'PREVHASH_MISMATCH' && valid > 0) cutAt = tail.length - 1;
         continue;
@@ -266,13 +279,25 @@ export class Sealer {
       if (typeof why !== 'string') continue;
       const cut = tail.slice(p);
       const cutBytes = cut.reduce((n, x) => n + x.bytes.length + 1, 0);
-      bad = { reason: why, lines: cut.length + (bad?.lines ?? 0), bytes: cutBytes + (bad?.bytes ?? 0), torn: false };
+      bad = { reason: why, lines: cut.length + (bad?.lines ?? 0), bytes: cutBytes + (bad?.bytes ?? 0), torn: false, signed: bad?.signed ?? false };
       valid -= cut.length;
       lastSeq = p > 0 ? tail[p - 1]!.seq : before.seq;
       last = p > 0 ? tail[p - 1]!.leaf : before.last;
       tree = before.tree ? MerkleFrontier.restore(before.tree.size, before.tree.frontier) : undefined;
       for (const x of tail.slice(0, p)) tree?.append(x.leaf);
       break;
+    }
+    // Lines after a clean stop's final checkpoint were not written by this sensor (it stopped):
+    // never adopt and sign them; quarantine them (laundering by restart).
+    if (!bad && stopBeforeLastCheckpoint && tail.length > 1) {
+      const extra = tail.slice(1);
+      bad = { reason: 'AFTER_CLEAN_STOP', lines: extra.length, bytes: extra.reduce((n, x) => n + x.bytes.length + 1, 0), torn: false };
+      valid -= extra.length;
+      lastSeq = tail[0]!.seq;
+      last = tail[0]!.leaf;
+      tree = before.tree ? MerkleFrontier.restore(before.tree.size, before.tree.frontier) : undefined;
+      tree?.append(tail[0]!.leaf);
+      tail = tail.slice(0, 1);
     }
     const lastIsCheckpoint = tail.length === 1 && valid > 0 && tail[0]!.bytes.lastIndexOf(CHECKPOINT_MARK) >= 0;
     this.recovery = {
@@ -295,13 +320,17 @@ export class Sealer {
       this.recovery.truncatedBytes = removed;
       this.recovery.badReason = bad.reason;
       this.recovery.cleanShutdown = false;
-      countDrop('seal', bad.torn && bad.lines === 1 ? 'torn_tail' : 'invalid_tail', bad.lines);
+      const reason: GapReason = bad.torn && bad.lines === 1 ? 'torn-tail' : bad.signed ? 'quarantined' : bad.reason === 'AFTER_CLEAN_STOP' ? 'unproven-tail' : 'invalid-tail';
+      countDrop('seal', reason.replace('-', '_'), bad.lines);
+      const q = this.o.sink.lastQuarantine?.();
       gap = {
-        reason: bad.torn && bad.lines === 1 ? 'torn-tail' : 'invalid-tail',
+        reason,
         lostLines: bad.lines,
         lostBytes: removed,
         detail: bad.reason,
+        ...(q ? { quarantine: q } : {}),
       };
+      if (reason !== 'torn-tail') log.warn({ reason, lines: bad.lines, bytes: removed, quarantine: q?.file, check: bad.reason }, 'recovery moved lines it cannot vouch for into the quarantine; verify will report them');
       if (lastSeq > 0) gap.fromSequence = lastSeq + 1;
     }
     if (lastSeq > 0 && !tree) {
@@ -361,6 +390,11 @@ export class Sealer {
     if (g.fromSequence !== undefined) data.fromSequence = String(g.fromSequence);
     if (g.toSequence !== undefined) data.toSequence = String(g.toSequence);
     if (g.detail !== undefined) data.detail = g.detail;
+    if (g.quarantine) {
+      data.quarantineFile = g.quarantine.file;
+      data.quarantineBytes = String(g.quarantine.bytes);
+      data.quarantineSha256 = g.quarantine.sha256;
+    }
     return this.append(makeEnvelope({ type: EventTypes.logGap, source: this.source, data }));
   }
 

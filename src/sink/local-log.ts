@@ -21,6 +21,7 @@ import { EventEmitter } from 'node:events';
 import { AgentrailError } from '../errors.js';
 import { countDrop, countStageError, Counter, localLogBytes, registry } from '../observability/metrics.js';
 import { lockLogDir, type DirLock } from './dir-lock.js';
+import { Quarantine, type QuarantineInfo } from '../seal/quarantine.js';
 import type { LogLine, SealedEvent, SealedLogSink } from '../seal/log-interface.js';
 
 const CHECKPOINT_MARK = '"type":"dev.agentrail.log.checkpoint"';
@@ -189,6 +190,11 @@ export class LocalLog extends EventEmitter implements SealedLogSink {
   private flushScheduled = false;
   private writeError: unknown;
   private lock: DirLock | undefined;
+  private quarantined: QuarantineInfo | undefined;
+
+  lastQuarantine(): QuarantineInfo | undefined {
+    return this.quarantined;
+  }
 
   constructor(dir: string, options: LocalLogOptions = {}) {
     super();
@@ -426,6 +432,7 @@ export class LocalLog extends EventEmitter implements SealedLogSink {
     if (this.opts.readOnly) throw new AgentrailError('SINK_CLOSED', 'local log is read-only');
     let removed = 0;
     let left = lines;
+    const q = new Quarantine(this.dir);
     while (left > 0) {
       const segs = this.segments();
       const s = segs.at(-1);
@@ -443,6 +450,14 @@ export class LocalLog extends EventEmitter implements SealedLogSink {
       const keep = cut === 0 ? size : starts[starts.length - cut]!;
       left -= cut;
       removed += size - keep;
+      if (size > keep) {
+        // Never delete evidence: the removed bytes go to the quarantine first.
+        const fdq = openSync(path, 'r');
+        const buf = Buffer.alloc(size - keep);
+        readSync(fdq, buf, 0, buf.length, keep);
+        closeSync(fdq);
+        q.add(buf);
+      }
       if (s === this.active && this.fd !== undefined) {
         closeSync(this.fd);
         this.fd = undefined;
@@ -461,6 +476,7 @@ export class LocalLog extends EventEmitter implements SealedLogSink {
       }
     }
     this.tornBytes = 0;
+    this.quarantined = q.commit();
     const last = this.segments().at(-1);
     if (last) {
       this.active = last;

@@ -74,7 +74,12 @@ export interface VerifyReport {
   /** With keepLeaves: event ids → line index. */
   ids?: Map<string, number>;
   checkpointList?: CheckpointInfo[];
+  /** Signed log.gap records of recoveries that set lines aside: where the bytes are kept. */
+  quarantines?: Array<{ index: number; sequence: string; reason: string; file?: string; bytes?: string; sha256?: string }>;
 }
+
+/** Gap reasons that mean lines were set aside that the sensor cannot vouch for: never a clean verify. */
+const QUARANTINE_REASONS = new Set(['quarantined', 'unproven-tail', 'invalid-tail']);
 
 const SEQ_RE = /^[1-9][0-9]*$/;
 
@@ -239,6 +244,19 @@ export async function verifyLog(lines: AsyncIterable<LineInput> | Iterable<LineI
       if (r !== 'ok') return fail(failure(index, r === 'UNKNOWN_KEY' ? 'UNKNOWN_KEY' : 'EVENT_SIGNATURE_INVALID', `per-event signature: ${r}`, seqS));
     }
 
+    if (ev.type === 'dev.agentrail.log.gap') {
+      const d = (ev.data ?? {}) as Record<string, unknown>;
+      if (typeof d.reason === 'string' && QUARANTINE_REASONS.has(d.reason)) {
+        (report.quarantines ??= []).push({
+          index,
+          sequence: seqS,
+          reason: d.reason,
+          ...(typeof d.quarantineFile === 'string' ? { file: d.quarantineFile } : {}),
+          ...(typeof d.quarantineBytes === 'string' ? { bytes: d.quarantineBytes } : {}),
+          ...(typeof d.quarantineSha256 === 'string' ? { sha256: d.quarantineSha256 } : {}),
+        });
+      }
+    }
     const isCheckpoint = ev.type === CHECKPOINT_TYPE;
     if (isCheckpoint) {
       const d = ev.data as Record<string, unknown> | undefined;
@@ -362,6 +380,14 @@ export async function verifyLog(lines: AsyncIterable<LineInput> | Iterable<LineI
       );
     }
     report.warnings.push(`${report.unsignedTail} event(s) after the last checkpoint are not yet signed`);
+  }
+  // Everything verified, but a recovery set lines aside: the tampering (or corruption) it found
+  // before the restart stays reported, with where its bytes are kept.
+  const q = report.quarantines?.[0];
+  if (q) {
+    return fail(
+      failure(q.index, 'QUARANTINED', `a recovery set aside ${q.bytes ?? '?'} bytes (${q.reason}) it cannot vouch for${q.file ? `: kept in ${q.file} sha256 ${q.sha256}` : ''}${report.quarantines!.length > 1 ? ` (+${report.quarantines!.length - 1} more)` : ''}`, q.sequence),
+    );
   }
   report.ok = true;
   return report;

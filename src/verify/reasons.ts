@@ -36,6 +36,7 @@ export const REASONS = {
   UNSIGNED_TAIL: 'TRUNCATION', // events after the last checkpoint (a cut tail, or a live log: --allow-unsigned-tail)
   TRUNCATED: 'TRUNCATION', // an external checkpoint is larger than the log
   TRUNCATED_START: 'TRUNCATION', // the log starts after sequence 1 and nothing trusted binds its start (--allow-truncated-start)
+  QUARANTINED: 'TRUNCATION', // a recovery moved tampered, corrupt or unprovable lines into the quarantine (signed log.gap)
   UNBOUND_PREFIX: 'TRUNCATION', // events before the first surviving checkpoint, which does not sign the chain head
   BAD_PROOF_FILE: 'PROOF',
   PROOF_EVENT_MISMATCH: 'PROOF', // the proof's event is not the leaf it claims

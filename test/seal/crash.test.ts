@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { appendFileSync, readFileSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { createHash } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { parseKeyring } from '../../src/verify/keyring.js';
 import { verifyLog } from '../../src/verify/log-verifier.js';
@@ -99,7 +100,13 @@ test('a torn last line is truncated, counted and recorded as log.gap with its by
   assert.match(await registry.metrics(), /agentrail_dropped_total\{stage="seal",reason="torn_tail"\}/);
   const evs = logLines(dir).map((l) => JSON.parse(l));
   const gap = evs.find((e) => e.type === 'dev.agentrail.log.gap');
-  assert.deepEqual(gap.data, { reason: 'torn-tail', lostLines: 1, lostBytes: String(Buffer.byteLength(fragment)), fromSequence: String(n + 1), detail: 'TORN_LINE' });
+  const { quarantineFile, quarantineBytes, quarantineSha256, ...rest } = gap.data;
+  assert.deepEqual(rest, { reason: 'torn-tail', lostLines: 1, lostBytes: String(Buffer.byteLength(fragment)), fromSequence: String(n + 1), detail: 'TORN_LINE' });
+  // The torn bytes are kept, byte for byte, where the signed gap says.
+  const kept = readFileSync(join(dir, quarantineFile));
+  assert.equal(kept.toString(), fragment);
+  assert.equal(quarantineBytes, String(kept.length));
+  assert.equal(quarantineSha256, createHash('sha256').update(kept).digest('hex'));
   assert.equal(gap.sequence, String(n + 1));
   assert.equal(evs[evs.indexOf(gap) + 1].type, 'dev.agentrail.sensor.start');
   assert.equal(evs[evs.indexOf(gap) + 1].data.reason, 'crash-recovery');
@@ -175,7 +182,12 @@ test('recovery fully re-checks the unsigned tail: a non-canonical last line and 
   const gap = after.map((l) => JSON.parse(l)).find((e) => e.type === 'dev.agentrail.log.gap');
   assert.equal(gap.data.reason, 'invalid-tail');
   assert.equal(gap.data.lostLines, n - k);
-  assert.equal((await verifyLog(readSource(dir), { keys: ring })).ok, true);
+  assert.ok(readFileSync(join(dir, gap.data.quarantineFile), 'utf8').includes('"bytes":"9'), 'the altered line is kept in the quarantine');
+  // Lines the sensor could not vouch for were set aside: verify keeps saying so, and where they are.
+  const v = await verifyLog(readSource(dir), { keys: ring });
+  assert.equal(v.ok, false);
+  assert.equal(v.failure?.reason, 'QUARANTINED');
+  assert.match(v.failure!.detail, new RegExp(gap.data.quarantineFile));
 
   // Only a non-canonical last line: cut by the full check of the tail.
   const dir2 = tmp();
@@ -190,7 +202,7 @@ test('recovery fully re-checks the unsigned tail: a non-canonical last line and 
   assert.equal(r2.recovery.badReason, 'NOT_CANONICAL');
   assert.equal(r2.recovery.truncatedLines, 1);
   await r2.close();
-  assert.equal((await verifyLog(readSource(dir2), { keys: ring })).ok, true);
+  assert.equal((await verifyLog(readSource(dir2), { keys: ring })).failure?.reason, 'QUARANTINED');
 });
 
 test('an event that is not JSON is counted and recorded as log.gap (dropped), the chain continues', async () => {
@@ -207,4 +219,55 @@ test('an event that is not JSON is counted and recorded as log.gap (dropped), th
   const ring = parseKeyring(readFileSync(keys.keyring, 'utf8'));
   assert.equal((await verifyLog(readSource(dir), { keys: ring })).ok, true);
   assert.match(await registry.metrics(), /agentrail_dropped_total\{stage="seal",reason="not_json"\} 1/);
+});
+
+test('laundering by restart: an event appended after a clean stop is never adopted and signed; verify keeps failing', async () => {
+  const keys = makeKeys();
+  const ring = parseKeyring(readFileSync(keys.keyring, 'utf8'));
+  const dir = await buildLog(30, keys);
+  const seg = segmentFiles(dir).at(-1)!;
+  const lines = readFileSync(seg, 'utf8').split('\n').slice(0, -1);
+  // A key-less attacker appends a correctly chained forged event after the final checkpoint.
+  const last = lines.at(-1)!;
+  const forged = JSON.parse(lines.find((l) => l.includes('"type":"dev.agentrail.tool.invocation"'))!) as Record<string, unknown>;
+  forged.id = '01JFORGED0000000000000000Z';
+  forged.sequence = String(Number((JSON.parse(last) as { sequence: string }).sequence) + 1);
+  forged.prevhash = createHash('sha256').update(Buffer.from([0])).update(last).digest('hex');
+  const { jcs } = await import('../../src/verify/jcs.js');
+  appendFileSync(seg, jcs(forged) + '\n');
+  assert.equal((await verifyLog(readSource(dir), { keys: ring })).failure?.reason, 'UNSIGNED_TAIL');
+  const s = await openSealer(dir, keys);
+  for (let i = 0; i < 3; i++) s.seal(toolEvent(i));
+  await s.close();
+  const after = logLines(dir);
+  assert.ok(!after.some((l) => l.includes('01JFORGED')), 'the forged event is not in the log any more');
+  const gap = after.map((l) => JSON.parse(l)).find((e) => e.type === 'dev.agentrail.log.gap');
+  assert.equal(gap.data.reason, 'unproven-tail');
+  assert.ok(readFileSync(join(dir, gap.data.quarantineFile), 'utf8').includes('01JFORGED'), 'but kept byte for byte in the quarantine');
+  const v = await verifyLog(readSource(dir), { keys: ring });
+  assert.equal(v.failure?.reason, 'QUARANTINED', 'the restart did not launder the forgery into a clean log');
+});
+
+test('a flipped byte in signed history: the restart quarantines the region instead of deleting it, and verify keeps reporting it', async () => {
+  const keys = makeKeys();
+  const ring = parseKeyring(readFileSync(keys.keyring, 'utf8'));
+  const dir = await buildLog(60, keys, { checkpointEvents: 10 });
+  const seg = segmentFiles(dir).at(-1)!;
+  const text = readFileSync(seg, 'utf8');
+  const lines = text.split('\n').slice(0, -1);
+  const k = Math.floor(lines.length / 2);
+  lines[k] = lines[k]!.replace('"bytes":"', '"bytes":"7');
+  writeFileSync(seg, lines.join('\n') + '\n');
+  assert.equal((await verifyLog(readSource(dir), { keys: ring })).failure?.reason, 'PREVHASH_MISMATCH');
+  const s = await openSealer(dir, keys);
+  await s.close();
+  const evs = logLines(dir).map((l) => JSON.parse(l));
+  const gap = evs.find((e) => e.type === 'dev.agentrail.log.gap');
+  assert.equal(gap.data.reason, 'quarantined', 'damage inside signed history');
+  const kept = readFileSync(join(dir, gap.data.quarantineFile), 'utf8');
+  assert.ok(kept.includes('"bytes":"7'), 'the tampered line is kept');
+  assert.ok(kept.split('\n').filter((l) => l.includes('dev.agentrail.log.checkpoint')).length >= 1, 'with the signed checkpoints after it');
+  const v = await verifyLog(readSource(dir), { keys: ring });
+  assert.equal(v.ok, false, 'detectable tampering never becomes a clean log');
+  assert.equal(v.failure?.reason, 'QUARANTINED');
 });
