@@ -12,8 +12,9 @@
  * AR_PAYLOAD_CHUNK bytes). Full chunks are read straight into a reserved
  * ring-buffer record; the last, partial chunk is built in a per-CPU scratch
  * map and copied with bpf_ringbuf_output so the record is only as long as its
- * chunk. The first ar_config.tls_cap bytes of a call are captured (at most
- * TLS_MAX_CHUNKS chunks); call_len keeps the true length, AR_F_TRUNCATED and
+ * chunk. The first ar_config.tls_cap bytes of a call are captured (default
+ * AR_TLS_CAP_DEFAULT = 2 MiB, at most TLS_MAX_CHUNKS chunks, emitted by
+ * bpf_loop so the cap costs no verifier budget); call_len keeps the true length, AR_F_TRUNCATED and
  * the AR_DROP_PAYLOAD_TRUNCATED counter mark the cut.
  *
  * Pairing SSL* -> socket fd (AR_OP_TLS_PAIR):
@@ -27,7 +28,7 @@
 
 char LICENSE[] SEC("license") = "GPL";
 
-#define TLS_MAX_CHUNKS 64 /* hard upper bound of tls_cap: 64 * 4 KiB = 256 KiB */
+#define TLS_MAX_CHUNKS 4096 /* hard upper bound of tls_cap: 4096 * 4 KiB = 16 MiB */
 
 /* ---- maps of this family ---- */
 
@@ -149,6 +150,87 @@ static __always_inline __s32 set_pair(__u64 id, __u64 ssl, __s32 fd, __u32 how)
 	return fd;
 }
 
+struct chunk_ctx {
+	__u64 id;
+	__u64 ssl;
+	__u64 buf;
+	__u64 captured;
+	__u64 total;
+	__u64 seq;
+	__u32 dir;
+	__s32 fd;
+	__u32 flags;
+	__u32 _pad;
+};
+
+/* One chunk of a call: returns 1 (stop) on the first failure, so a call is
+ * never emitted with a hole in the middle, only cut short (and counted). */
+static long emit_chunk(__u64 i, void *arg)
+{
+	struct chunk_ctx *cx = arg;
+	__u32 zero = 0;
+	__u64 off = i * AR_PAYLOAD_CHUNK;
+	__u64 n = cx->captured > off ? cx->captured - off : 0;
+	if (n > AR_PAYLOAD_CHUNK)
+		n = AR_PAYLOAD_CHUNK;
+	__u32 call_len = cx->total > 0xffffffffULL ? 0xffffffffU : (__u32)cx->total;
+
+	if (n == AR_PAYLOAD_CHUNK) {
+		/* full chunk: fixed size, read straight into the ring buffer (one copy) */
+		struct tls_full *r = bpf_ringbuf_reserve(&ar_events, sizeof(*r), 0);
+		if (!r) {
+			ar_drop(AR_DROP_RINGBUF_FULL);
+			return 1;
+		}
+		if (bpf_probe_read_user(r->data, AR_PAYLOAD_CHUNK, (void *)(cx->buf + off))) {
+			bpf_ringbuf_discard(r, 0);
+			ar_drop(AR_DROP_READ_FAILED);
+			return 1;
+		}
+		fill_hdr(&r->rec.hdr, AR_OP_TLS_DATA, sizeof(*r), cx->id);
+		r->rec.ssl_ptr = cx->ssl;
+		r->rec.direction = cx->dir;
+		r->rec.call_len = call_len;
+		r->rec.chunk_offset = off;
+		r->rec.chunk_len = AR_PAYLOAD_CHUNK;
+		r->rec.fd = cx->fd;
+		r->rec.flags = cx->flags;
+		r->rec.call_seq = cx->seq;
+		ar_submit(r);
+		return 0;
+	}
+
+	/* partial chunk: built in the per-CPU scratch map, output at its exact size */
+	struct tls_scratch *s = bpf_map_lookup_elem(&tls_scratch, &zero);
+	if (!s)
+		return 1;
+	n &= (AR_PAYLOAD_CHUNK * 2 - 1); /* verifier: n <= 8191, and n < 4096 here */
+	if (n > AR_PAYLOAD_CHUNK)
+		return 1;
+	/* zero the 8-byte word holding the end, so padding never carries stale bytes */
+	__u64 padw = n & ~7ULL;
+	if (padw <= AR_PAYLOAD_CHUNK)
+		*(__u64 *)&s->data[padw] = 0;
+	if (n > 0 && bpf_probe_read_user(s->data, n, (void *)(cx->buf + off))) {
+		ar_drop(AR_DROP_READ_FAILED);
+		return 1;
+	}
+	__u32 size = sizeof(struct ar_tls_data) + ((n + 7) & ~7ULL);
+	fill_hdr(&s->rec.hdr, AR_OP_TLS_DATA, size, cx->id);
+	s->rec.ssl_ptr = cx->ssl;
+	s->rec.direction = cx->dir;
+	s->rec.call_len = call_len;
+	s->rec.chunk_offset = off;
+	s->rec.chunk_len = n;
+	s->rec.fd = cx->fd;
+	s->rec.flags = cx->flags;
+	s->rec.call_seq = cx->seq;
+	if (size > sizeof(struct tls_scratch))
+		return 1;
+	ar_output(s, size);
+	return 1; /* the partial chunk is always the last */
+}
+
 static __always_inline int on_return(long ret)
 {
 	__u64 id = bpf_get_current_pid_tgid();
@@ -213,75 +295,17 @@ static __always_inline int on_return(long ret)
 		seq = ((__u64)bpf_get_smp_processor_id() << 48) | *seqp;
 	}
 
-	struct tls_scratch *s = bpf_map_lookup_elem(&tls_scratch, &zero);
-	if (!s)
-		return 0;
-
 	/* a truncated call with cap 0 still reports its true length, without payload */
 	__u32 nchunks = (captured + AR_PAYLOAD_CHUNK - 1) / AR_PAYLOAD_CHUNK;
 	if (nchunks == 0)
 		nchunks = 1;
-	for (__u32 i = 0; i < TLS_MAX_CHUNKS; i++) {
-		if (i >= nchunks)
-			break;
-		__u64 off = (__u64)i * AR_PAYLOAD_CHUNK;
-		__u64 n = captured > off ? captured - off : 0;
-		if (n > AR_PAYLOAD_CHUNK)
-			n = AR_PAYLOAD_CHUNK;
-		n &= (AR_PAYLOAD_CHUNK * 2 - 1); /* verifier: n <= 8191, and n <= 4096 above */
-		if (n > AR_PAYLOAD_CHUNK)
-			n = AR_PAYLOAD_CHUNK;
-
-		if (n == AR_PAYLOAD_CHUNK) {
-			/* full chunk: fixed size, read straight into the ring buffer (one copy) */
-			struct tls_full *r = bpf_ringbuf_reserve(&ar_events, sizeof(*r), 0);
-			if (!r) {
-				ar_drop(AR_DROP_RINGBUF_FULL);
-				return 0;
-			}
-			if (bpf_probe_read_user(r->data, AR_PAYLOAD_CHUNK, (void *)(call.buf + off))) {
-				bpf_ringbuf_discard(r, 0);
-				ar_drop(AR_DROP_READ_FAILED);
-				return 0;
-			}
-			fill_hdr(&r->rec.hdr, AR_OP_TLS_DATA, sizeof(*r), id);
-			r->rec.ssl_ptr = call.ssl;
-			r->rec.direction = dir;
-			r->rec.call_len = total > 0xffffffffULL ? 0xffffffffU : (__u32)total;
-			r->rec.chunk_offset = off;
-			r->rec.chunk_len = AR_PAYLOAD_CHUNK;
-			r->rec.fd = fd;
-			r->rec.flags = flags;
-			r->rec.call_seq = seq;
-			ar_submit(r);
-			continue;
-		}
-
-		/* partial chunk: built in the per-CPU scratch map, output at its exact size */
-
-		/* zero the 8-byte word holding the end, so padding never carries stale bytes */
-		__u64 padw = n & ~7ULL;
-		if (padw <= AR_PAYLOAD_CHUNK)
-			*(__u64 *)&s->data[padw] = 0;
-		if (n > 0 && bpf_probe_read_user(s->data, n, (void *)(call.buf + off))) {
-			ar_drop(AR_DROP_READ_FAILED);
-			return 0;
-		}
-		__u32 size = sizeof(struct ar_tls_data) + ((n + 7) & ~7ULL);
-		fill_hdr(&s->rec.hdr, AR_OP_TLS_DATA, size, id);
-		s->rec.ssl_ptr = call.ssl;
-		s->rec.direction = dir;
-		s->rec.call_len = total > 0xffffffffULL ? 0xffffffffU : (__u32)total;
-		s->rec.chunk_offset = off;
-		s->rec.chunk_len = n;
-		s->rec.fd = fd;
-		s->rec.flags = flags;
-		s->rec.call_seq = seq;
-		if (size > sizeof(struct tls_scratch))
-			return 0;
-		if (ar_output(s, size))
-			return 0;
-	}
+	struct chunk_ctx cx = {
+		.id = id, .ssl = call.ssl, .buf = call.buf, .captured = captured,
+		.total = total, .seq = seq, .dir = dir, .fd = fd, .flags = flags,
+	};
+	/* bpf_loop: the verifier checks the body once, so a call of up to
+	 * TLS_MAX_CHUNKS chunks (16 MiB) costs no verifier budget per chunk. */
+	bpf_loop(nchunks, emit_chunk, &cx, 0);
 	return 0;
 }
 

@@ -26,7 +26,8 @@
 #define AR_ARGS_MAX 512      /* bytes of argv kept (NUL-separated) */
 #define AR_COMM_LEN 16
 #define AR_PAYLOAD_CHUNK 4096 /* bytes of TLS/pipe payload per record */
-#define AR_TLS_CAP_DEFAULT 16384 /* bytes captured per SSL call by default */
+#define AR_TLS_CAP_DEFAULT (2u << 20) /* bytes captured per SSL call by default: whole model calls */
+#define AR_TLS_CAP_MAX (16u << 20)     /* largest ar_config.tls_cap the kernel honours */
 
 enum ar_op {
 	AR_OP_PROC_EXEC = 1,

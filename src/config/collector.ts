@@ -22,8 +22,10 @@ export const collectorSchema = z
   .object({
     /** 'native' = libbpf addon (default); 'bpftrace' = bpf/*.bt scripts (fallback, second opinion). */
     kind: z.enum(['native', 'bpftrace']).default('native'),
-    /** Bytes of TLS plaintext captured per SSL call (kernel side). */
-    tlsCap: z.number().int().min(0).max(1024 * 1024).default(16384),
+    /** Bytes of TLS plaintext captured per SSL call (kernel side). Whole model
+     * calls: real agents send 40-50 KB per request, large contexts megabytes.
+     * Above it a call keeps its true length and is flagged truncated. */
+    tlsCap: z.number().int().min(0).max(16 * 1024 * 1024).default(2 * 1024 * 1024),
     /** Bytes captured per pipe write. */
     pipeCap: z.number().int().min(0).max(1024 * 1024).default(4096),
     /** Period of the per-fd counter flush for long-lived fds. */
@@ -40,6 +42,8 @@ export const collectorSchema = z
     bpftracePath: z.string().min(1).default('bpftrace'),
     selection: selectionSchema.prefault({}),
   })
-  .strict();
+  .strict()
+  // One captured call must fit the ring buffer with room for everything else.
+  .refine((c) => c.tlsCap <= c.ringBytes / 2, { path: ['tlsCap'], message: 'must be at most half of collector.ringBytes' });
 export type CollectorConfig = z.infer<typeof collectorSchema>;
 export type SelectionConfig = z.infer<typeof selectionSchema>;

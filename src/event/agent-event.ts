@@ -87,6 +87,8 @@ export interface ModelInvocationFields {
   token_count_source: string;
   input_hash: string;
   input_byte_count: number;
+  /** false: the request was not captured whole; input_byte_count is then the body's true size. */
+  input_complete: boolean;
   output_byte_count: number;
   tools_offered: string[];
   finish_reason: string | null;

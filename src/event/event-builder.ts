@@ -643,7 +643,9 @@ export class EventBuilder {
       stream: llm.stream,
       token_count_source: inTok.source === outTok.source ? inTok.source : `${inTok.source}+${outTok.source}`,
       input_hash: contentHashParts(inputTexts.flatMap((s, i) => (i ? ['\n', s] : [s]))),
-      input_byte_count: inputTexts.reduce((n, s) => n + utf8Bytes(s), 0),
+      // issue-10a: whole model calls — a request cut by a capture cap keeps its true size
+      input_byte_count: llm.inputComplete === false ? (llm.inputWireBytes ?? 0) : inputTexts.reduce((n, s) => n + utf8Bytes(s), 0),
+      input_complete: llm.inputComplete !== false,
       output_byte_count: utf8Bytes(llm.outputText),
       tools_offered: llm.toolsOffered.map((n) => safeLabel(n, this.cls)),
       finish_reason: safeLabelOrNull(llm.finishReason, this.cls, 64),

@@ -26,7 +26,8 @@ export const AR_PATH_MAX = 256;
 export const AR_ARGS_MAX = 512;
 export const AR_COMM_LEN = 16;
 export const AR_PAYLOAD_CHUNK = 4096;
-export const AR_TLS_CAP_DEFAULT = 16384;
+export const AR_TLS_CAP_DEFAULT = 2 * 1024 * 1024;
+export const AR_TLS_CAP_MAX = 16 * 1024 * 1024;
 export const AR_PEEK_MAX = 2048;
 /** enum ar_peek_kind */
 export const PeekKind = { FIRST_WRITE: 1, DNS_ANSWER: 2 } as const;

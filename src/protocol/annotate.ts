@@ -20,6 +20,8 @@ export function annotateHttp(x: Exchange, stats: StageStats): Exchange[] {
     if (llm) {
       x.llm = llm;
       stats.count(`llm_${llm.provider}`);
+      // Still a model.invocation, but its prompt was not seen whole: counted by reason.
+      if (llm.inputComplete === false) stats.drop('protocol', 'llm_input_incomplete');
       return [x];
     }
     return mcpOverHttp(x, req, stats) ?? [x];

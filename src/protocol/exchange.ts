@@ -80,6 +80,10 @@ export interface LlmCall {
   finishReason?: string;
   /** API-level error (HTTP status ≥ 400 or an error object / error SSE event). */
   error?: { status: number; type?: string };
+  /** false: the request body was not captured whole (capture or body cap); inputTexts is then empty. */
+  inputComplete?: boolean;
+  /** True byte count of the request body when inputComplete is false. */
+  inputWireBytes?: number;
 }
 
 export type McpMethod = 'initialize' | 'tools/list' | 'tools/call' | 'resources/read' | 'prompts/get' | string;

@@ -34,7 +34,7 @@ export const defaultProtocolOptions: ProtocolOptions = Object.freeze({
   maxHeaderBytes: 64 * 1024,
   maxFrameBytes: 16 * 1024 * 1024,
   maxLineBytes: 16 * 1024 * 1024,
-  tlsCaptureCap: 16384,
+  tlsCaptureCap: 2 * 1024 * 1024,
   pipeCaptureCap: 4096,
   idleTimeoutNs: 300_000_000_000n,
   maxPendingRequests: 1024,

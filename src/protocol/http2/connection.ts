@@ -99,7 +99,12 @@ export class Http2Connection {
   }
 
   end(ts: bigint): void {
-    for (const s of this.streams.values()) this.emit(s, false, ts);
+    for (const s of this.streams.values()) {
+      // A client that read the whole declared body may close before reading the
+      // frame that carries END_STREAM (curl does): that message is complete.
+      for (const h of [s.req, s.res]) if (h && !h.done && declaredBodySeen(h)) h.done = true;
+      this.emit(s, !!s.req?.done && !!s.res?.done, ts);
+    }
     this.streams.clear();
   }
 
@@ -313,6 +318,11 @@ export class Http2Connection {
     };
     this.hooks.onExchange(msg(s.req, true), msg(s.res, false), complete);
   }
+}
+
+function declaredBodySeen(h: Half): boolean {
+  const cl = h.headers?.find((x) => x[0] === 'content-length')?.[1];
+  return cl !== undefined && /^\d+$/.test(cl) && !h.body.truncated && h.body.wireBytes === Number(cl);
 }
 
 class H2Error extends Error {
