@@ -6,11 +6,14 @@ import { buildSelection } from '../../src/source/selection.js';
 test('collector config: defaults, validation, strictness', () => {
   const c = parseConfig({}).collector;
   assert.equal(c.kind, 'native');
-  assert.equal(c.tlsCap, 16384);
+  assert.equal(c.tlsCap, 2 * 1024 * 1024);
   assert.equal(c.ringBytes, 16 * 1024 * 1024);
   assert.deepEqual(c.selection, { all: false, pids: [], cgroups: [], comms: [] });
   assert.equal(parseConfig({ collector: { kind: 'bpftrace', selection: { comms: ['python3'] } } }).collector.selection.comms[0], 'python3');
   assert.throws(() => parseConfig({ collector: { ringBytes: 5000 } }), /collector\.ringBytes/);
+  // one captured call must fit the ring buffer
+  assert.throws(() => parseConfig({ collector: { ringBytes: 1 << 20 } }), /collector\.tlsCap/);
+  assert.equal(parseConfig({ collector: { ringBytes: 1 << 20, tlsCap: 256 * 1024 } }).collector.tlsCap, 256 * 1024);
   assert.throws(() => parseConfig({ collector: { kind: 'dtrace' } }), /collector\.kind/);
   assert.throws(() => parseConfig({ collector: { selection: { pid: [1] } } }), /unknown key/);
   assert.throws(() => parseConfig({ collector: { selection: { comms: ['a-name-longer-than-15'] } } }), /collector\.selection\.comms/);
