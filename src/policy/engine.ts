@@ -95,7 +95,7 @@ export class PolicyEngine {
     const seqs = this.idx.sequence.get(type);
     const novel = type === 'model.invocation' ? this.shapes.observe(ev) : [];
     if (!single && !seqs) return [];
-    const ctx = { type, id: ev.id, source: ev.source, data: ev.data, lists: this.o.lists, novel_shapes: novel };
+    const ctx = { event_type: type, id: ev.id, source: ev.source, data: ev.data, lists: this.o.lists, novel_shapes: novel };
     const out: Firing[] = [];
     for (const r of single ?? []) if (this.test(r, r.steps[0]!, ctx)) out.push({ rule: r, relatedEventIds: [] });
     if (seqs) {
