@@ -99,7 +99,8 @@ export class PolicyEngine {
     const out: Firing[] = [];
     for (const r of single ?? []) if (this.test(r, r.steps[0]!, ctx)) out.push({ rule: r, relatedEventIds: [] });
     if (seqs) {
-      const nowMs = Date.parse(ev.time);
+      // Millisecond precision: Date.parse takes its fast path only for the 3-digit ISO form.
+      const nowMs = Date.parse(ev.time.length > 24 ? `${ev.time.slice(0, 23)}Z` : ev.time);
       for (const r of seqs) {
         const f = this.advance(r, type, ev, ctx, nowMs);
         if (f) out.push(f);

@@ -62,10 +62,26 @@ function hostMatches(authority: string, pattern: string): boolean {
   return re.test(host);
 }
 
-/** CEL environment of policy conditions: variables are dynamic; `host_in` matches allow lists with `*` labels. */
-const env = new Environment({ unlistedVariablesAreDyn: true, homogeneousAggregateLiterals: false }).registerFunction('host_in(string, list): bool', (h: string, l: unknown[]) =>
-  l.some((p) => typeof p === 'string' && hostMatches(h.toLowerCase(), p.toLowerCase())),
-);
+const regexes = new Map<string, RegExp>();
+
+/** CEL's `matches` compiles its pattern on every call; rule patterns are constants, so compile each once (bounded). */
+function reMatch(s: string, pattern: string): boolean {
+  let re = regexes.get(pattern);
+  if (!re) {
+    re = new RegExp(pattern);
+    if (regexes.size < 4096) regexes.set(pattern, re);
+  }
+  return re.test(s);
+}
+
+/**
+ * CEL environment of policy conditions: variables are dynamic; `host_in`
+ * matches allow lists with `*` labels; `re_match` is `matches` with the
+ * pattern compiled once.
+ */
+const env = new Environment({ unlistedVariablesAreDyn: true, homogeneousAggregateLiterals: false })
+  .registerFunction('host_in(string, list): bool', (h: string, l: unknown[]) => l.some((p) => typeof p === 'string' && hostMatches(h.toLowerCase(), p.toLowerCase())))
+  .registerFunction('re_match(string, string): bool', reMatch);
 
 function durationMs(s: string): number {
   const m = /^(\d+)(ms|s|m|h)$/.exec(s)!;
