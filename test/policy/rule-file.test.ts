@@ -149,3 +149,20 @@ test('sequence state is bounded: beyond the limit the least recent match is evic
   assert.equal(s.get('a')!.step, 2);
   assert.equal((await evicted()) - before, 1);
 });
+
+test('an allow rule firing on the same event marks the other decisions overridden', () => {
+  const allow = `  - id: A1
+    description: exception for this provider
+    severity: low
+    decision: allow
+    on: [model.invocation]
+    condition: data.provider == 'openai'
+`;
+  const stage = createPolicyStage({ config: { rulesFile: tmpRules(GOOD + allow), watchRules: false }, source: 'agentrail://t/0' });
+  const ds = stage.evaluate(modelEvents().find((e) => e.type === EventTypes.modelInvocation)!).slice(1).map(d);
+  stage.close();
+  assert.deepEqual(ds.map((x) => [x.rule_fired, x.decision, x.overridden]), [
+    ['R1', 'flag', true],
+    ['A1', 'allow', false],
+  ]);
+});
