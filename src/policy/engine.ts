@@ -38,6 +38,11 @@ function index(rules: readonly CompiledRule[]): Indexed {
   return { single, sequence };
 }
 
+function readsShapes(rules: readonly CompiledRule[]): boolean {
+  const texts = rules.flatMap((r) => (r.sequence ? r.spec.sequence!.steps.map((s) => s.condition) : [r.spec.condition!]));
+  return texts.some((t) => t.includes('novel_shapes'));
+}
+
 /**
  * Evaluates compiled rules against events. Rules are indexed by event type,
  * so an event only runs the conditions that can apply to it. A condition that
@@ -50,6 +55,7 @@ export class PolicyEngine {
   private readonly seq: SequenceState;
   private readonly shapes = new ToolShapes(10_000);
   private readonly loggedErrors = new Set<string>();
+  private usesShapes: boolean;
   runtimeErrors = 0;
 
   constructor(
@@ -58,6 +64,7 @@ export class PolicyEngine {
   ) {
     this.rules = rules;
     this.idx = index(rules);
+    this.usesShapes = readsShapes(rules);
     this.seq = new SequenceState(o.maxSequenceStates);
   }
 
@@ -65,6 +72,7 @@ export class PolicyEngine {
   setRules(rules: readonly CompiledRule[]): void {
     this.rules = rules;
     this.idx = index(rules);
+    this.usesShapes = readsShapes(rules);
   }
 
   get ruleCount(): number {
@@ -93,8 +101,9 @@ export class PolicyEngine {
     const type = ev.type.startsWith(TYPE_PREFIX) ? ev.type.slice(TYPE_PREFIX.length) : ev.type;
     const single = this.idx.single.get(type);
     const seqs = this.idx.sequence.get(type);
-    const novel = type === 'model.invocation' ? this.shapes.observe(ev) : [];
     if (!single && !seqs) return [];
+    // Shapes are learned only while some rule reads them (JSON of every requested schema is not free).
+    const novel = this.usesShapes && type === 'model.invocation' ? this.shapes.observe(ev) : [];
     const ctx = { event_type: type, id: ev.id, source: ev.source, data: ev.data, lists: this.o.lists, novel_shapes: novel };
     const out: Firing[] = [];
     for (const r of single ?? []) if (this.test(r, r.steps[0]!, ctx)) out.push({ rule: r, relatedEventIds: [] });
