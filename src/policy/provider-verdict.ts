@@ -6,12 +6,15 @@ import type { DecisionInput } from './decision.js';
  * Provider guardrail verdicts visible in a model call's answer, as the finish
  * reason the protocol stage records: Anthropic `stop_reason: refusal`, OpenAI
  * `finish_reason: content_filter`, Bedrock Converse `stopReason:
- * guardrail_intervened`. The provider decided, so the provider is the source.
+ * guardrail_intervened`, OpenAI moderation `flagged`. The provider decided, so
+ * the provider is the source.
  */
-const VERDICTS: Record<string, { rule: string; decision: 'deny' | 'flag' }> = {
-  refusal: { rule: 'refusal', decision: 'deny' },
-  content_filter: { rule: 'content_filter', decision: 'deny' },
-  guardrail_intervened: { rule: 'guardrail_intervened', decision: 'deny' },
+const VERDICTS: Record<string, { rule: string; decision: 'deny' | 'flag'; enforcement: 'observe' | 'enforce' }> = {
+  refusal: { rule: 'refusal', decision: 'deny', enforcement: 'enforce' },
+  content_filter: { rule: 'content_filter', decision: 'deny', enforcement: 'enforce' },
+  guardrail_intervened: { rule: 'guardrail_intervened', decision: 'deny', enforcement: 'enforce' },
+  // A moderation result only informs the agent: what it did next is in the trail.
+  flagged: { rule: 'moderation_flagged', decision: 'flag', enforcement: 'observe' },
 };
 
 export function providerVerdict(ev: CloudEvent): DecisionInput | undefined {
@@ -24,8 +27,8 @@ export function providerVerdict(ev: CloudEvent): DecisionInput | undefined {
     policy_id: `provider:${provider}`,
     decision: v.decision,
     rule_fired: v.rule,
-    // The provider enforced it: the answer the agent got was the refusal.
-    enforcement: 'enforce',
+    // A refusal is enforced by the provider (the agent got the refusal); a moderation flag is advice.
+    enforcement: v.enforcement,
     overridden: false,
     severity: 'medium',
     references: [],

@@ -166,3 +166,27 @@ test('provider guardrail verdicts (Anthropic refusal, OpenAI content_filter, Bed
   const none = run(({ b }) => b.onExchange(llmExchange(100, 10, 20, { finishReason: 'stop' })));
   assert.equal(none.decisions.length, 0);
 });
+
+test('OpenAI moderation results (recorded response format) become a provider flag on the moderation call', async () => {
+  const { decodeLlm } = await import('../../src/protocol/llm/index.js');
+  const { http } = await import('../event/scenario.js');
+  // The documented /v1/moderations response shape (omni-moderation).
+  const verdict = (flagged: boolean) =>
+    JSON.stringify({ id: 'modr-123', model: 'omni-moderation-latest', results: [{ flagged, categories: { violence: flagged, harassment: false }, category_scores: { violence: flagged ? 0.91 : 0.01, harassment: 0.0 } }] });
+  const decisionsFor = (flagged: boolean) =>
+    run(({ b }) => {
+      b.onRaw(exec(100, 1, 1, '/usr/bin/node', ['node', 'agent.js']));
+      const h = http({ path: '/v1/moderations', body: JSON.stringify({ model: 'omni-moderation-latest', input: 'some user text' }) }, { status: 200, body: verdict(flagged) }, 10, 5);
+      const llm = decodeLlm(h.request, h.response)!;
+      assert.equal(llm.operation, 'moderations');
+      const x = llmExchange(100, 10, 5, llm);
+      b.onExchange({ ...x, request: h.request, response: h.response });
+    }).decisions;
+  const f = decisionsFor(true);
+  assert.equal(f.length, 1);
+  assert.equal(f[0]!.decision_source, 'provider:openai');
+  assert.equal(f[0]!.rule_fired, 'moderation_flagged');
+  assert.equal(f[0]!.decision, 'flag');
+  assert.equal(f[0]!.enforcement, 'observe');
+  assert.equal(decisionsFor(false).length, 0);
+});

@@ -5,6 +5,7 @@ import { makeContext } from './context.js';
 import { decodeGemini, matchGemini } from './gemini.js';
 import { decodeOllama, matchOllama } from './ollama.js';
 import { decodeChat, decodeResponses, matchOpenAi } from './openai.js';
+import { decodeModerations, matchOpenAiModerations } from './openai-moderations.js';
 
 /**
  * Recognise an LLM API call by path and request body shape (host names are
@@ -22,6 +23,7 @@ export function decodeLlm(req: HttpMessage, res: HttpMessage | undefined, counte
   const o = matchOpenAi(ctx);
   if (o === 'chat.completions') return decodeChat(ctx);
   if (o === 'responses') return decodeResponses(ctx);
+  if (matchOpenAiModerations(ctx)) return decodeModerations(ctx);
   const g = matchGemini(ctx);
   if (g) return decodeGemini(ctx, g);
   const ol = matchOllama(ctx);
