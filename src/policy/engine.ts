@@ -56,6 +56,7 @@ export class PolicyEngine {
   private readonly shapes = new ToolShapes(10_000);
   private readonly loggedErrors = new Set<string>();
   private usesShapes: boolean;
+  private lastEventMs = 0;
   runtimeErrors = 0;
 
   constructor(
@@ -110,6 +111,7 @@ export class PolicyEngine {
     if (seqs) {
       // Millisecond precision: Date.parse takes its fast path only for the 3-digit ISO form.
       const nowMs = Date.parse(ev.time.length > 24 ? `${ev.time.slice(0, 23)}Z` : ev.time);
+      if (nowMs > this.lastEventMs) this.lastEventMs = nowMs;
       for (const r of seqs) {
         const f = this.advance(r, type, ev, ctx, nowMs);
         if (f) out.push(f);
@@ -147,9 +149,14 @@ export class PolicyEngine {
     return undefined;
   }
 
-  /** Let sequence matches whose window passed lapse. */
+  /**
+   * Let sequence matches whose window passed lapse. Windows run on event time:
+   * a replay's events are older than the wall clock, so the clock is the
+   * earlier of `nowMs` and the latest event time seen.
+   */
   tick(nowMs: number): void {
+    const clock = Math.min(nowMs, this.lastEventMs);
     const windows = new Map(this.rules.filter((r) => r.sequence).map((r) => [r.spec.id, r.sequence!.withinMs]));
-    this.seq.expire(nowMs, (k) => windows.get(k.slice(0, k.indexOf('\u0000'))) ?? 0);
+    this.seq.expire(clock, (k) => windows.get(k.slice(0, k.indexOf('\u0000'))) ?? 0);
   }
 }

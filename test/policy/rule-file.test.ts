@@ -166,3 +166,33 @@ test('an allow rule firing on the same event marks the other decisions overridde
     ['A1', 'allow', false],
   ]);
 });
+
+test('sequence windows run on event time: a tick at wall-clock now does not expire a replay\'s open match', () => {
+  const f = tmpRules(`version: 1
+rules:
+  - id: S2
+    description: openai then anthropic within 1m
+    severity: low
+    decision: flag
+    sequence:
+      within: 1m
+      steps:
+        - { on: [model.invocation], condition: "data.provider == 'openai'" }
+        - { on: [model.invocation], condition: "data.provider == 'anthropic'" }
+`);
+  // The harness's events are dated 2026-09 (EPOCH_NS): older or newer than now, never now.
+  const { b, events } = harness();
+  b.onRaw(exec(100, 1, 1, '/usr/bin/node', ['node', 'agent.js']));
+  b.onExchange(llmExchange(100, 10, 5, { provider: 'openai' }));
+  b.onExchange(llmExchange(100, 20_000, 5, { provider: 'anthropic' }));
+  b.flush();
+  const stage = createPolicyStage({ config: { rulesFile: f, watchRules: false }, source: 'agentrail://t/0' });
+  const second = events.filter((e) => e.type === EventTypes.modelInvocation).at(-1)!;
+  const out: CloudEvent[] = [];
+  for (const e of events) {
+    if (e === second) stage.tick(Date.now() + 3_600_000);
+    out.push(...stage.evaluate(e));
+  }
+  stage.close();
+  assert.deepEqual(out.filter((e) => e.type === EventTypes.policyDecision).map((e) => d(e).rule_fired), ['S2']);
+});
