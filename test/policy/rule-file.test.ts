@@ -27,6 +27,22 @@ function tmpRules(text: string): string {
   return f;
 }
 
+/** A sequence rule: an OpenAI call, then an Anthropic call of the same session within `within`. */
+function openaiThenAnthropic(id: string, within: string): string {
+  return tmpRules(`version: 1
+rules:
+  - id: ${id}
+    description: openai then anthropic within ${within}
+    severity: low
+    decision: flag
+    sequence:
+      within: ${within}
+      steps:
+        - { on: [model.invocation], condition: "data.provider == 'openai'" }
+        - { on: [model.invocation], condition: "data.provider == 'anthropic'" }
+`);
+}
+
 async function counter(reason: string): Promise<number> {
   return (await stageErrors.get()).values.find((v) => v.labels.stage === 'policy' && v.labels.reason === reason)?.value ?? 0;
 }
@@ -107,18 +123,7 @@ test('rules reload without restart; a bad file keeps the previous rules and is c
 });
 
 test('sequence rules: ordered, within the window, per session', async () => {
-  const f = tmpRules(`version: 1
-rules:
-  - id: S1
-    description: two model calls of the same session within 1s, the second to anthropic
-    severity: low
-    decision: flag
-    sequence:
-      within: 1s
-      steps:
-        - { on: [model.invocation], condition: "data.provider == 'openai'" }
-        - { on: [model.invocation], condition: "data.provider == 'anthropic'" }
-`);
+  const f = openaiThenAnthropic('S1', '1s');
   const calls = (gapMs: number, order: Array<'openai' | 'anthropic'>) => {
     const { b, events } = harness();
     b.onRaw(exec(100, 1, 1, '/usr/bin/node', ['node', 'agent.js']));
@@ -168,18 +173,7 @@ test('an allow rule firing on the same event marks the other decisions overridde
 });
 
 test('sequence windows run on event time: a tick at wall-clock now does not expire a replay\'s open match', () => {
-  const f = tmpRules(`version: 1
-rules:
-  - id: S2
-    description: openai then anthropic within 1m
-    severity: low
-    decision: flag
-    sequence:
-      within: 1m
-      steps:
-        - { on: [model.invocation], condition: "data.provider == 'openai'" }
-        - { on: [model.invocation], condition: "data.provider == 'anthropic'" }
-`);
+  const f = openaiThenAnthropic('S2', '1m');
   // The harness's events are dated 2026-09 (EPOCH_NS): older or newer than now, never now.
   const { b, events } = harness();
   b.onRaw(exec(100, 1, 1, '/usr/bin/node', ['node', 'agent.js']));
