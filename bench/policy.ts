@@ -12,7 +12,7 @@ import type { CloudEvent } from '../src/event/envelope.js';
 import { createPolicyStage } from '../src/policy/stage.js';
 import { harness, referenceSession } from '../test/event/scenario.js';
 
-const ROUNDS = Number(process.argv[2] ?? 2000);
+const ROUNDS = Number(process.argv[2] ?? 20000);
 
 function events(): CloudEvent[] {
   const { b, events } = harness();
@@ -39,7 +39,7 @@ function manyRules(n: number): string {
 function measure(config: Record<string, unknown>, evs: CloudEvent[]): { usPerEvent: number; decisions: number } {
   const stage = createPolicyStage({ config: { watchRules: false, ...config }, source: 'agentrail://bench/0' });
   let decisions = 0;
-  for (let r = 0; r < 200; r++) for (const e of evs) stage.evaluate(e); // warm-up (JIT)
+  for (let r = 0; r < 2000; r++) for (const e of evs) stage.evaluate(e); // warm-up: JIT and steady-state GC
   const t0 = process.hrtime.bigint();
   for (let r = 0; r < ROUNDS; r++) for (const e of evs) decisions += stage.evaluate(e).length - 1;
   const ns = Number(process.hrtime.bigint() - t0);
