@@ -7,7 +7,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -15,6 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cliEntry, distRoot, repoRoot } from '../../src/paths.js';
 import { requireKernel } from '../helpers/privileges.js';
+import { DEFAULT_RULES_FILE } from '../../src/policy/rule-store.js';
 import { makeTestCa, removeTestCa } from '../helpers/tls-server.js';
 
 type Ev = { id: string; type: string; data: Record<string, any> };
@@ -116,4 +117,9 @@ test('exfiltration under the real sensor: AR-EXFIL-001 flags the upload, linked 
   assert.ok(read, 'the decision links the sensitive read that started the sequence');
   assert.equal(flags.length, onUpload.length, 'the model endpoint (allow-listed) is not flagged');
   assert.equal(JSON.stringify(events).includes('AKIAIOSFODNN7EXAMPLE'), false, 'no canary in the trail');
+
+  // The recorded log replays through the rules: the same decision, found again by `agentrail policy test`.
+  const replay = spawnSync(process.execPath, [cliEntry, 'policy', 'test', DEFAULT_RULES_FILE, logDir, '--config', cfg], { encoding: 'utf8', env: { ...process.env, AGENTRAIL_ROOT: repoRoot } });
+  assert.equal(replay.status, 0, replay.stderr);
+  assert.ok(replay.stdout.split('\n').some((l) => l.includes(' FLAG AR-EXFIL-001 ') && l.includes(`event=${egress.id}`)), replay.stdout);
 });
