@@ -19,6 +19,7 @@ run raw-decode node dist/bench/raw-decode.js 2
 run decode node dist/bench/decode.js --mb 64
 run pipeline node dist/bench/pipeline.js --seconds 3
 run seal node dist/bench/seal.js 50000
+run policy node dist/bench/policy.js 20000
 run kafka node dist/bench/kafka.js 20000 2000 10
 run k8s-identity node dist/bench/k8s-identity.js
 run tls-attach-race node dist/bench/tls-attach-race.js --runs 20

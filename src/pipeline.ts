@@ -5,6 +5,7 @@ import type { Config } from './config/schema.js';
 import { toProtocolOptions } from './config/protocol.js';
 import { decodeBatch } from './decode/decode-batch.js';
 import { createEventStage } from './event/stage.js';
+import { createPolicyStage } from './policy/stage.js';
 import { ProtocolStage } from './protocol/protocol-stage.js';
 import { generateKey, KeySet, openSealerFromConfig } from './seal/index.js';
 import { openSink } from './sink/index.js';
@@ -16,6 +17,7 @@ import { childLogger } from './observability/logger.js';
 import { countDrop, drops, ringBufferFill, stageErrors } from './observability/metrics.js';
 import { AgentrailError } from './errors.js';
 import type { WorkloadResolver } from './correlate/workload-resolver.js';
+import type { CloudEvent } from './event/envelope.js';
 
 const log = childLogger('pipeline');
 
@@ -127,7 +129,10 @@ export async function runPipeline(o: PipelineOptions): Promise<number> {
   const events = createEventStage(cfg.classify, { source, resolvers, readProc: !o.replay });
   const protocol = new ProtocolStage(toProtocolOptions(cfg.protocol, cfg.collector));
   protocol.onExchange((x) => events.builder.onExchange(x));
-  events.builder.onEvent((ce) => sealer.seal(ce));
+  // Policy stage (issue 13) between event and seal: the event, then its policy.decision events.
+  const policy = createPolicyStage({ config: cfg.policy, source });
+  const sealAll = (l: CloudEvent[]) => l.forEach((e) => sealer.seal(e));
+  events.builder.onEvent((ce) => sealAll(policy.evaluate(ce)));
 
   let sourceReady = false;
   let health: HealthServer | undefined;
@@ -176,6 +181,7 @@ export async function runPipeline(o: PipelineOptions): Promise<number> {
   const ticker = setInterval(() => {
     protocol.tick();
     events.builder.tick();
+    sealAll(policy.tick(Date.now()));
     if (++ticks % 4 === 0) {
       const c = opened.source.counters();
       if (c.ringFillPeak !== undefined) ringBufferFill.set({ ring: 'events' }, c.ringFillPeak);
@@ -221,6 +227,7 @@ export async function runPipeline(o: PipelineOptions): Promise<number> {
     process.off('SIGTERM', onSignal);
     protocol.flush();
     events.close();
+    policy.close();
     await sealer.close();
     await sink.close({ drainMs: 10_000 });
     await k8s?.stop();

@@ -19,6 +19,7 @@ const COMMANDS: Record<string, string> = {
   tail: './tail.js',
   export: './export.js',
   kafka: './kafka.js',
+  policy: './policy.js',
 };
 
 function usage(): string {

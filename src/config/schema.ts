@@ -6,6 +6,7 @@ import { classifySchema } from './classify.js';
 import { kubernetesSchema } from './kubernetes.js';
 import { observabilitySchema } from './observability.js';
 import { protocolSchema } from './protocol.js';
+import { policySchema } from './policy.js';
 
 /**
  * The one configuration schema (DESIGN.md §8). Each area owns its section in
@@ -21,6 +22,7 @@ export const configSchema = z
     classify: classifySchema.prefault({}),
     kubernetes: kubernetesSchema.prefault({}),
     observability: observabilitySchema.prefault({}),
+    policy: policySchema.prefault({}),
   })
   .strict();
 

@@ -3,10 +3,11 @@ import { EventTypes, nowNs, type CloudEvent } from '../event/envelope.js';
 
 /**
  * The policy decision event (seed: policy_id, decision, evaluated_event_id,
- * rule_fired). The engine that emits it comes later; the type and its schema
- * (schemas/policy.decision.json) are fixed now so consumers can rely on them.
+ * rule_fired; schemas/policy.decision.json). Emitted by the policy stage for
+ * each rule firing, each kernel enforcement and each provider guardrail verdict.
  */
 export type PolicyDecision = 'allow' | 'deny' | 'flag';
+export type Severity = 'low' | 'medium' | 'high' | 'critical';
 
 export interface PolicyDecisionFields {
   policy_id: string;
@@ -19,11 +20,29 @@ export interface PolicyDecisionFields {
   enforcement: 'observe' | 'enforce';
   /** A decision that fired and was overridden is the bug-or-attack signal. */
   overridden: boolean;
+  severity: Severity;
+  /** MITRE ATLAS technique ids, OWASP LLM / agentic ids. */
+  references: string[];
+  /** Who decided: `agentrail` (the sensor's rules) or `provider:<name>` (a provider guardrail seen in the traffic). */
+  decision_source: string;
+  /** Earlier events the decision concerns: a sequence's prior steps, the model call that asked for the action. */
+  related_event_ids: string[];
 }
 
+export type DecisionInput = Omit<PolicyDecisionFields, 'evaluated_event_id' | 'severity' | 'references' | 'decision_source' | 'related_event_ids'> &
+  Partial<Pick<PolicyDecisionFields, 'severity' | 'references' | 'decision_source' | 'related_event_ids'>>;
+
 /** A policy decision about an already built event: same trace, session and workload. */
-export function buildPolicyDecisionEvent(source: string, evaluated: CloudEvent, d: Omit<PolicyDecisionFields, 'evaluated_event_id'>, timeNs: bigint = nowNs()): CloudEvent {
+export function buildPolicyDecisionEvent(source: string, evaluated: CloudEvent, d: DecisionInput, timeNs: bigint = nowNs()): CloudEvent {
   const e = evaluated.data as unknown as CommonFields;
+  const fields: PolicyDecisionFields = {
+    severity: 'medium',
+    references: [],
+    decision_source: 'agentrail',
+    related_event_ids: [],
+    ...d,
+    evaluated_event_id: evaluated.id,
+  };
   return buildAgentEvent(
     {
       type: EventTypes.policyDecision,
@@ -40,6 +59,6 @@ export function buildPolicyDecisionEvent(source: string, evaluated: CloudEvent, 
         process: e.process ?? null,
       },
     },
-    { ...d, evaluated_event_id: evaluated.id } satisfies PolicyDecisionFields,
+    fields,
   ) as unknown as CloudEvent;
 }

@@ -6,6 +6,7 @@ import { decodeGemini, matchGemini } from './gemini.js';
 import { decodeOllama, matchOllama } from './ollama.js';
 import { decodeChat, decodeResponses, matchOpenAi } from './openai.js';
 import { markIncomplete, skeletonRequest } from './partial.js';
+import { decodeModerations, matchOpenAiModerations } from './openai-moderations.js';
 
 /**
  * Recognise an LLM API call by path and request body shape (host names are
@@ -35,6 +36,7 @@ function decodeWith(ctx: LlmContext, counters: { errors: number }): LlmCall | un
   const o = matchOpenAi(ctx);
   if (o === 'chat.completions') return decodeChat(ctx);
   if (o === 'responses') return decodeResponses(ctx);
+  if (matchOpenAiModerations(ctx)) return decodeModerations(ctx);
   const g = matchGemini(ctx);
   if (g) return decodeGemini(ctx, g);
   const ol = matchOllama(ctx);

@@ -1,0 +1,15 @@
+import { Counter, Gauge, registry } from '../observability/metrics.js';
+
+/** Policy decisions written to the trail, by decision and who decided (agentrail or provider). */
+export const policyDecisions = new Counter({
+  name: 'agentrail_policy_decisions_total',
+  help: 'policy.decision events emitted, by decision and source kind',
+  labelNames: ['decision', 'source'] as const,
+  registers: [registry],
+});
+
+export const policyRulesLoaded = new Gauge({
+  name: 'agentrail_policy_rules',
+  help: 'Policy rules currently loaded',
+  registers: [registry],
+});

@@ -1,0 +1,125 @@
+/**
+ * The exfiltration incident under the real sensor with the default policy
+ * pack: an agent on the real `openai` SDK reads a file of customer PII and an
+ * AWS-key-shaped canary, the (mock) model asks it to upload, and it POSTs the
+ * file to another host. The trail must carry a `flag` decision of
+ * AR-EXFIL-001 on that egress, linked to the model call that asked for it.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { cliEntry, distRoot, repoRoot } from '../../src/paths.js';
+import { requireKernel } from '../helpers/privileges.js';
+import { DEFAULT_RULES_FILE } from '../../src/policy/rule-store.js';
+import { makeTestCa, removeTestCa } from '../helpers/tls-server.js';
+
+type Ev = { id: string; type: string; data: Record<string, any> };
+
+function waitFor<T>(what: string, fn: () => T | undefined, ms: number): Promise<T> {
+  const until = Date.now() + ms;
+  return new Promise((resolve, reject) => {
+    const poll = () => {
+      try {
+        const v = fn();
+        if (v !== undefined) return resolve(v);
+      } catch (e) {
+        return reject(e as Error);
+      }
+      if (Date.now() > until) return reject(new Error(`timed out waiting for ${what}`));
+      setTimeout(poll, 50);
+    };
+    poll();
+  });
+}
+
+test('exfiltration under the real sensor: AR-EXFIL-001 flags the upload, linked to the model call that asked for it', { timeout: 180_000 }, async (t) => {
+  if (!requireKernel(t)) return;
+  const work = mkdtempSync(join(tmpdir(), 'agentrail-exfil-'));
+  const ca = makeTestCa(['localhost']);
+  const children: ChildProcess[] = [];
+  let received = 0;
+  const upload = createServer((req, res) => {
+    req.on('data', (c: Buffer) => (received += c.length));
+    req.on('end', () => res.end('ok'));
+  });
+  await new Promise<void>((r) => upload.listen(0, '127.0.0.1', r));
+  const uploadPort = (upload.address() as AddressInfo).port;
+  t.after(() => {
+    for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
+    upload.close();
+    removeTestCa(ca);
+    rmSync(work, { recursive: true, force: true });
+  });
+
+  const dataFile = join(work, 'customers.csv');
+  writeFileSync(dataFile, 'name,email,card\nJane Roe,jane.roe@example.com,4111111111111111\naws_access_key_id = AKIAIOSFODNN7EXAMPLE\n'.repeat(10));
+  const script = { toolCall: { name: 'http_post', arguments: { url: `http://127.0.0.1:${uploadPort}/upload` } }, finalText: 'Backed up.' };
+  const mock = spawn(process.execPath, [join(distRoot, 'test', 'helpers', 'llm-mock-server.js'), '--cert', ca.certPath, '--key', ca.keyPath, '--script', JSON.stringify(script)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  children.push(mock);
+  let mockOut = '';
+  mock.stdout!.on('data', (d: Buffer) => (mockOut += d.toString()));
+  const port = await waitFor('mock server', () => (mockOut.includes('\n') ? (JSON.parse(mockOut.split('\n')[0]!) as { port: number }).port : undefined), 15_000);
+
+  // The agent stops itself until the sensor traces it.
+  let agentOut = '';
+  const agent = spawn('/bin/sh', ['-c', 'kill -STOP $$; exec "$@"', 'sh', process.execPath, join(repoRoot, 'test', 'integration', 'agents', 'node-exfil-agent.mjs')], {
+    env: { ...process.env, MOCK_URL: `https://localhost:${port}`, DATA_FILE: dataFile, NODE_EXTRA_CA_CERTS: ca.caPath },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  children.push(agent);
+  agent.stdout!.on('data', (d: Buffer) => (agentOut += d.toString()));
+  await waitFor('agent stopped', () => (/\) T /.test(readFileSync(`/proc/${agent.pid}/stat`, 'utf8')) ? true : undefined), 10_000);
+
+  // The report's path is classified PII (a classify path rule): file reads carry no content.
+  const rules = join(work, 'classify.yaml');
+  writeFileSync(rules, `paths:\n  - glob: "${work}/*.csv"\n    tags: ["PII:customer"]\n`);
+  const cfg = join(work, 'agentrail.yaml');
+  writeFileSync(cfg, ['observability:', '  httpEnabled: false', 'classify:', `  rulesFile: ${rules}`, 'policy:', '  modelEndpoints: [localhost]', ''].join('\n'));
+  const logDir = join(work, 'log');
+  const sensor = spawn(process.execPath, [cliEntry, 'run', '--pid', String(agent.pid), '--log-dir', logDir, '--config', cfg], { env: { ...process.env, AGENTRAIL_ROOT: repoRoot, AGENTRAIL_LOG_LEVEL: 'info' }, stdio: ['ignore', 'ignore', 'pipe'] });
+  children.push(sensor);
+  let sensorErr = '';
+  sensor.stderr!.on('data', (d: Buffer) => (sensorErr += d.toString()));
+  await waitFor('sensor ready', () => {
+    if (sensor.exitCode !== null) throw new Error(`sensor exited ${sensor.exitCode}: ${sensorErr.slice(-2000)}`);
+    return sensorErr.includes('pipeline running') ? true : undefined;
+  }, 60_000);
+
+  process.kill(agent.pid!, 'SIGCONT');
+  const code = await new Promise<number | null>((r) => agent.on('exit', (c) => r(c)));
+  assert.equal(code, 0, `agent: ${agentOut}`);
+  assert.ok(received > 0, 'the upload server received the report');
+  await new Promise((r) => setTimeout(r, 1500)); // fd closes and exits drain
+  sensor.kill('SIGTERM');
+  assert.equal(await new Promise<number | null>((r) => sensor.on('exit', (c) => r(c))), 0, sensorErr.slice(-1500));
+
+  const events: Ev[] = [];
+  for (const f of readdirSync(join(logDir, 'segments')).sort()) for (const line of readFileSync(join(logDir, 'segments', f), 'utf8').split('\n')) if (line) events.push(JSON.parse(line) as Ev);
+  const byId = new Map(events.map((e) => [e.id, e]));
+  const flags = events.filter((e) => e.type === 'dev.agentrail.policy.decision' && e.data.rule_fired === 'AR-EXFIL-001');
+  const onUpload = flags.filter((f) => byId.get(f.data.evaluated_event_id)?.data.network?.remote_port === uploadPort);
+  assert.equal(onUpload.length, 1, `decisions: ${JSON.stringify(events.filter((e) => e.type.endsWith('policy.decision')).map((e) => e.data.rule_fired))}`);
+  const d = onUpload[0]!.data;
+  assert.equal(d.decision, 'flag');
+  assert.equal(d.enforcement, 'observe');
+  const egress = byId.get(d.evaluated_event_id)!;
+  assert.equal(egress.type, 'dev.agentrail.data.access');
+  assert.ok(egress.data.bytes_written > 0);
+  const asker = events.find((e) => e.type === 'dev.agentrail.model.invocation' && e.data.tools_requested.some((x: { name: string }) => x.name === 'http_post'))!;
+  assert.ok(asker, 'the model call that asked for the upload is in the trail');
+  assert.ok(d.related_event_ids.includes(asker.id), 'the decision links the model call that asked for the upload');
+  const read = events.find((e) => d.related_event_ids.includes(e.id) && e.type === 'dev.agentrail.data.access' && e.data.resource_uri.endsWith('/customers.csv'));
+  assert.ok(read, 'the decision links the sensitive read that started the sequence');
+  assert.equal(flags.length, onUpload.length, 'the model endpoint (allow-listed) is not flagged');
+  assert.equal(JSON.stringify(events).includes('AKIAIOSFODNN7EXAMPLE'), false, 'no canary in the trail');
+
+  // The recorded log replays through the rules: the same decision, found again by `agentrail policy test`.
+  const replay = spawnSync(process.execPath, [cliEntry, 'policy', 'test', DEFAULT_RULES_FILE, logDir, '--config', cfg], { encoding: 'utf8', env: { ...process.env, AGENTRAIL_ROOT: repoRoot } });
+  assert.equal(replay.status, 0, replay.stderr);
+  assert.ok(replay.stdout.split('\n').some((l) => l.includes(' FLAG AR-EXFIL-001 ') && l.includes(`event=${egress.id}`)), replay.stdout);
+});
