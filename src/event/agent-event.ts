@@ -67,7 +67,7 @@ export interface CommonFields {
   process: ProcessRef | null;
 }
 
-export type ToolRequestedRef = { name: string; call_id: string | null; param_schema: ParamSchema; param_sensitivity: string[] };
+export type ToolRequestedRef = { name: string; call_id: string | null; param_schema: ParamSchema; param_sensitivity: string[]; arguments_hash: string };
 
 export interface ModelInvocationFields {
   model_id: string;
@@ -76,7 +76,9 @@ export interface ModelInvocationFields {
   input_sensitivity: string[];
   output_token_count: number;
   output_sensitivity: string[];
-  output_hash: string;
+  output_hash: string | null;
+  /** SHA-256 of the assistant text alone (null when the model returned none). */
+  output_text_hash: string | null;
   /** false when the capture of the answer was cut: output_hash covers only what was seen. */
   output_complete: boolean;
   tools_requested: ToolRequestedRef[];
@@ -127,6 +129,10 @@ export interface DataAccessFields {
   bytes_read: number;
   bytes_written: number;
   content_hash: string | null;
+  /** HTTP: SHA-256 of the decoded request body (after content-encoding) as the server received it; null when empty or cut. */
+  request_hash?: string | null;
+  /** HTTP: SHA-256 of the decoded response body as the client received it; null when empty or cut. */
+  response_hash?: string | null;
 }
 
 export interface IdentityAssertionFields {

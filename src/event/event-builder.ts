@@ -20,6 +20,7 @@ import { tokenCount } from '../redact/tokens.js';
 import { fileUri, httpResourceUri } from '../redact/uri.js';
 import { wipeAll } from '../redact/wipe.js';
 import { safeLabel, safeLabelOrNull } from '../redact/label.js';
+import { argumentsHash, outputHashes, reasoningHash } from '../redact/output-hash.js';
 import {
   buildAgentEvent,
   type Cause,
@@ -582,7 +583,8 @@ export class EventBuilder {
     const inTags = new Set<string>();
     for (const t of inputTexts) this.cls.text(t, inTags);
     const outTags = this.cls.text(llm.outputText);
-    const output_hash = contentHash(llm.outputText);
+    const { output_hash, output_text_hash } = outputHashes(llm);
+    const reasoning_hash = reasoningHash(llm);
 
     // A new user turn: no fresh tool result, and the conversation ends with a user message.
     let turn = this.turns.get(session.id);
@@ -594,21 +596,21 @@ export class EventBuilder {
         step: 1,
         instructionHash: instruction ? contentHash(instruction) : null,
         lastModelEventId: id,
-        reasoning: { hash: output_hash, class: prompt_class, token_count: outTok.count, step: 1 },
+        reasoning: { hash: reasoning_hash, class: prompt_class, token_count: outTok.count, step: 1 },
       };
     } else {
       turn!.step++;
       turn!.lastModelEventId = id;
     }
     const t = turn!;
-    t.reasoning = { hash: output_hash, class: prompt_class, token_count: outTok.count, step: t.step };
+    t.reasoning = { hash: reasoning_hash, class: prompt_class, token_count: outTok.count, step: t.step };
     this.turns.set(session.id, t);
 
     const tools_requested: ToolRequestedRef[] = [];
     for (const tr of llm.toolsRequested) {
       const tags = this.cls.value(tr.arguments);
       const schema = paramSchema(tr.arguments, this.cls);
-      tools_requested.push({ name: safeLabel(tr.name, this.cls), call_id: tr.callId ?? null, param_schema: schema, param_sensitivity: sortedTags(tags) });
+      tools_requested.push({ name: safeLabel(tr.name, this.cls), call_id: tr.callId ?? null, param_schema: schema, param_sensitivity: sortedTags(tags), arguments_hash: argumentsHash(tr) });
       this.openWindow(session, proc, {
         name: safeLabel(tr.name, this.cls),
         callId: tr.callId ?? null,
@@ -635,6 +637,7 @@ export class EventBuilder {
       output_token_count: outTok.count,
       output_sensitivity: sortedTags(outTags),
       output_hash,
+      output_text_hash,
       output_complete: !x.incomplete && !x.response?.truncated,
       tools_requested,
       policy_interventions: [],
@@ -782,6 +785,9 @@ export class EventBuilder {
       bytes_read: res?.decodedBytes ?? 0,
       bytes_written: req.decodedBytes,
       content_hash: res && !res.truncated ? contentHash(res.body) : null,
+      // Both directions: what left (the request body: an uploaded file's exact bytes) and what came back.
+      request_hash: req.body.length && !req.truncated ? contentHash(req.body) : null,
+      response_hash: res && res.body.length && !res.truncated ? contentHash(res.body) : null,
     }, status >= 400 ? 'FAILURE' : res ? 'SUCCESS' : 'UNKNOWN', this.durationMs(x));
     if (status >= 400) {
       this.holdError(proc, x.endNs, retryKey, {

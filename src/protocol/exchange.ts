@@ -57,6 +57,12 @@ export interface ToolRequest {
   callId?: string;
   /** Parsed arguments (plaintext values), `undefined` when not valid JSON. */
   arguments: unknown;
+  /**
+   * The arguments exactly as the API returned them, where the API returns a string (OpenAI
+   * `function.arguments`): what `arguments_hash` covers. Absent where the API returns an object
+   * (Anthropic `input`, Gemini `args`): then the hash covers its compact JSON.
+   */
+  argumentsText?: string;
 }
 
 /** A decoded LLM API call. Text fields are plaintext. */
@@ -78,6 +84,8 @@ export interface LlmCall {
   /** Tool results the request carries back to the model (ties a later model call to the tool). */
   toolResults: Array<{ callId?: string; name?: string; text: string }>;
   finishReason?: string;
+  /** The model's own reasoning as the API returned it (Anthropic thinking blocks, OpenAI reasoning summaries), when it did. */
+  reasoningText?: string;
   /** API-level error (HTTP status ≥ 400 or an error object / error SSE event). */
   error?: { status: number; type?: string };
   /** false: the request body was not captured whole (capture or body cap); inputTexts is then empty. */

@@ -1,4 +1,5 @@
 import { test } from 'node:test';
+import { jcs } from '../../src/verify/jcs.js';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -40,7 +41,14 @@ test('recorded LLM API captures → protocol stage → model.invocation events: 
     const x = f.expect as { model: string; outputText: string; usage?: { inputTokens?: number; outputTokens?: number }; toolsRequested: Array<{ name: string }>; error?: unknown };
     assert.ok(validate(JSON.parse(JSON.stringify(m[0]))), `${f.name}: ${JSON.stringify(validate.errors)}`);
     assert.equal(e.model_id, x.model, f.name);
-    assert.equal(e.output_hash, `sha256:${createHash('sha256').update(x.outputText).digest('hex')}`, f.name);
+    // docs/events.md "Hashes": recomputed here with the verifier's own RFC 8785 implementation.
+    const sha = (t: string) => `sha256:${createHash('sha256').update(t).digest('hex')}`;
+    const xt = x as unknown as { toolsRequested: Array<{ name: string; arguments: unknown }> };
+    assert.equal(e.output_text_hash, x.outputText ? sha(x.outputText) : null, f.name);
+    const whole = xt.toolsRequested.length ? sha(jcs({ text: x.outputText, tool_calls: xt.toolsRequested.map((t) => ({ name: t.name, arguments: JSON.stringify(t.arguments) })) })) : x.outputText ? sha(x.outputText) : null;
+    assert.equal(e.output_hash, whole, f.name);
+    assert.notEqual(e.output_hash, sha(''), `${f.name}: never the hash of an empty string`);
+    assert.deepEqual(e.tools_requested.map((t: { arguments_hash: string }) => t.arguments_hash), xt.toolsRequested.map((t) => sha(JSON.stringify(t.arguments))), f.name);
     if (x.usage?.inputTokens !== undefined) assert.equal(e.prompt_token_count, x.usage.inputTokens, f.name);
     if (x.usage?.outputTokens !== undefined) assert.equal(e.output_token_count, x.usage.outputTokens, f.name);
     assert.deepEqual(e.tools_requested.map((t: { name: string }) => t.name), x.toolsRequested.map((t) => t.name), f.name);

@@ -49,7 +49,7 @@ test('openai SDK chat.completions.create (JSON): decoded output equals message.c
   const { result, x } = await capture('openai-chat', (u) => new OpenAI({ baseURL: `${u}/v1`, apiKey: 'sk-test', maxRetries: 0 }).chat.completions.create(req('openai-chat')));
   const msg = result.choices[0]!.message;
   assert.equal(x.llm?.outputText, msg.content);
-  assert.deepEqual(x.llm?.toolsRequested, (msg.tool_calls ?? []).map((t) => ({ name: t.type === 'function' ? t.function.name : '', callId: t.id, arguments: JSON.parse(t.type === 'function' ? t.function.arguments : '{}') })));
+  assert.deepEqual(x.llm?.toolsRequested, (msg.tool_calls ?? []).map((t) => ({ name: t.type === 'function' ? t.function.name : '', callId: t.id, arguments: JSON.parse(t.type === 'function' ? t.function.arguments : '{}'), argumentsText: t.type === 'function' ? t.function.arguments : '' })));
   assert.equal(x.llm?.usage?.inputTokens, result.usage?.prompt_tokens);
 });
 

@@ -21,7 +21,11 @@ for (const f of fixtures) {
       assert.equal(xs.length, 1);
       const llm = xs[0]!.llm;
       assert.ok(llm, 'recognised as an LLM call');
-      for (const [k, v] of Object.entries(f.expect)) assert.deepEqual((llm as unknown as Record<string, unknown>)[k], v, `${f.name}: ${k}`);
+      // argumentsText (the exact string an API returned) is checked against the real SDK in llm-sdk.test.ts;
+      // here it must at least parse to the decoded arguments.
+      for (const t of llm.toolsRequested) if (t.argumentsText !== undefined) assert.deepEqual(JSON.parse(t.argumentsText), t.arguments);
+      const got = { ...llm, toolsRequested: llm.toolsRequested.map(({ argumentsText: _a, ...t }) => t) };
+      for (const [k, v] of Object.entries(f.expect)) assert.deepEqual((got as unknown as Record<string, unknown>)[k], v, `${f.name}: ${k}`);
       if (!('toolsOffered' in f.expect)) assert.deepEqual(llm.toolsOffered, []);
       assert.ok(llm.inputTexts.length > 0);
     }

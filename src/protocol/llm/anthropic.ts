@@ -48,6 +48,7 @@ export function anthropicMessage(call: LlmCall, r: Record<string, unknown>): voi
   for (const blk of arr(r.content)) {
     const b = obj(blk);
     if (b?.type === 'text' && typeof b.text === 'string') texts.push(b.text);
+    if (b?.type === 'thinking' && typeof b.thinking === 'string') call.reasoningText = (call.reasoningText ?? '') + b.thinking;
     if (b?.type === 'tool_use') {
       const t: LlmCall['toolsRequested'][number] = { name: str(b.name) ?? '', arguments: b.input };
       if (str(b.id)) t.callId = b.id as string;
@@ -95,6 +96,7 @@ export function anthropicStream(call: LlmCall, events: Array<Record<string, unkn
         if (!blk || !d) break;
         if (d.type === 'text_delta' && typeof d.text === 'string') blk.text += d.text;
         else if (d.type === 'input_json_delta' && typeof d.partial_json === 'string') blk.json += d.partial_json;
+        else if (d.type === 'thinking_delta' && typeof d.thinking === 'string') blk.text += d.thinking;
         break;
       }
       case 'message_delta': {
@@ -115,6 +117,7 @@ export function anthropicStream(call: LlmCall, events: Array<Record<string, unkn
   const texts: string[] = [];
   for (const [, b] of [...blocks].sort((a, z) => a[0] - z[0])) {
     if (b.type === 'text') texts.push(b.text);
+    else if (b.type === 'thinking') call.reasoningText = (call.reasoningText ?? '') + b.text;
     else if (b.type === 'tool_use' || b.type === 'server_tool_use') {
       const t: LlmCall['toolsRequested'][number] = { name: b.name ?? '', arguments: parseArgs(b.json) };
       if (b.id !== undefined) t.callId = b.id;

@@ -79,7 +79,7 @@ export function decodeChat(ctx: LlmContext): LlmCall {
     }
     call.outputText = parts.join('');
     for (const [, t] of [...tools].sort((a, z) => a[0] - z[0])) {
-      const r: LlmCall['toolsRequested'][number] = { name: t.name, arguments: parseArgs(t.args) };
+      const r: LlmCall['toolsRequested'][number] = { name: t.name, arguments: parseArgs(t.args), argumentsText: t.args };
       if (t.id !== undefined) r.callId = t.id;
       call.toolsRequested.push(r);
     }
@@ -104,7 +104,7 @@ export function decodeChat(ctx: LlmContext): LlmCall {
       const t = obj(tc);
       const f = obj(t?.function);
       if (!f) continue;
-      const req: LlmCall['toolsRequested'][number] = { name: str(f.name) ?? '', arguments: parseArgs(f.arguments) };
+      const req: LlmCall['toolsRequested'][number] = { name: str(f.name) ?? '', arguments: parseArgs(f.arguments), ...(str(f.arguments) ? { argumentsText: f.arguments as string } : {}) };
       if (str(t?.id)) req.callId = t!.id as string;
       call.toolsRequested.push(req);
     }
@@ -166,11 +166,14 @@ export function decodeResponses(ctx: LlmContext): LlmCall {
       if (co?.type === 'output_text' && typeof co.text === 'string') texts.push(co.text);
     }
     if (o.type === 'function_call') {
-      const r: LlmCall['toolsRequested'][number] = { name: str(o.name) ?? '', arguments: parseArgs(o.arguments) };
+      const r: LlmCall['toolsRequested'][number] = { name: str(o.name) ?? '', arguments: parseArgs(o.arguments), ...(str(o.arguments) ? { argumentsText: o.arguments as string } : {}) };
       if (str(o.call_id)) r.callId = o.call_id as string;
       call.toolsRequested.push(r);
     }
   }
+  // Reasoning summaries (reasoning items), when the API returned them.
+  const reasoning = output.filter((o) => o.type === 'reasoning').flatMap((o) => arr(o.summary).map((x) => obj(x)?.text).filter((t): t is string => typeof t === 'string'));
+  if (reasoning.length) call.reasoningText = reasoning.join('\n');
   // The SDK's `output_text` joins every output_text part of every message item.
   call.outputText = output.length > 0 ? texts.join('') : deltas.join('');
   const u = obj(response?.usage);
