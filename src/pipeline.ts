@@ -1,3 +1,4 @@
+import { loadOrCreateKeyFile, readKeyFile, setDeploymentKey } from './redact/keyed-hash.js';
 import { accessSync, constants, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
@@ -100,6 +101,9 @@ export async function runPipeline(o: PipelineOptions): Promise<number> {
   const source = sensorSource(cfg);
 
   // sink first: the local log is the write-ahead log and must be writable.
+  // Keyed hashes of low-entropy values (instructions, key ids, path segments) need the deployment key first.
+  const hmacFile = cfg.seal.hmacKeyFile ?? join(logDir, 'keys', 'agentrail.hmac');
+  setDeploymentKey(cfg.seal.hmacKeyFile ? readKeyFile(hmacFile) : loadOrCreateKeyFile(hmacFile), hmacFile);
   const sink = openSink({ ...cfg.sink, local: { ...cfg.sink.local, dir: logDir }, stdout: o.stdout ?? cfg.sink.stdout }, o.copyTo);
   const sealer = await openSealerFromConfig(cfg.seal, sink.sealedSink, source, { collector: o.replay ? 'replay' : o.collector, node: nodeName(cfg) }, defaultKeys(cfg, logDir));
   sink.onGap((g) =>

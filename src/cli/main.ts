@@ -20,6 +20,7 @@ const COMMANDS: Record<string, string> = {
   export: './export.js',
   kafka: './kafka.js',
   policy: './policy.js',
+  hash: './hash.js',
 };
 
 function usage(): string {

@@ -25,6 +25,8 @@ export const sealSchema = z
       .strict()
       .prefault({}),
     keys: z.array(signingKeySchema).default([]),
+    /** Deployment HMAC key for low-entropy hashes (64 hex chars); default <log-dir>/keys/agentrail.hmac, generated on first start. */
+    hmacKeyFile: z.string().min(1).optional(),
     /** Ed25519-sign every event (`eventsig`); off by default, see docs/integrity.md for the cost. */
     eventSignatures: z.boolean().default(false),
     recovery: z

@@ -21,6 +21,7 @@ import { fileUri, httpResourceUri } from '../redact/uri.js';
 import { wipeAll } from '../redact/wipe.js';
 import { safeLabel, safeLabelOrNull } from '../redact/label.js';
 import { argumentsHash, outputHashes, reasoningHash } from '../redact/output-hash.js';
+import { keyedHash } from '../redact/keyed-hash.js';
 import {
   buildAgentEvent,
   type Cause,
@@ -594,7 +595,7 @@ export class EventBuilder {
       turn = {
         invocationId: `inv_${id}`,
         step: 1,
-        instructionHash: instruction ? contentHash(instruction) : null,
+        instructionHash: instruction ? keyedHash('instruction', instruction) : null,
         lastModelEventId: id,
         reasoning: { hash: reasoning_hash, class: prompt_class, token_count: outTok.count, step: 1 },
       };

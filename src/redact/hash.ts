@@ -1,3 +1,4 @@
+import { keyedHash } from './keyed-hash.js';
 import { createHash } from 'node:crypto';
 
 /**
@@ -20,9 +21,9 @@ export function contentHashParts(parts: Array<string | Uint8Array>): string {
   return `sha256:${h.digest('hex')}`;
 }
 
-/** Short keyed id of a credential (key id hash): first 16 hex of SHA-256, domain-separated. */
+/** Keyed id of a credential (key id hash): HMAC under the deployment key, so a leaked key can be looked up by `agentrail hash --api-key` but not guessed. */
 export function keyIdHash(secret: string): string {
-  return `sha256:${createHash('sha256').update('agentrail-key-id\0').update(secret).digest('hex').slice(0, 32)}`;
+  return keyedHash('key-id', secret);
 }
 
 export function utf8Bytes(s: string): number {

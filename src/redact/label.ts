@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { keyedHex } from './keyed-hash.js';
 import type { Classifier } from '../classify/classifier.js';
 import { countStageError } from '../observability/metrics.js';
 
@@ -14,7 +14,7 @@ const MAX_LABEL = 128;
 const UNSAFE = /[^\p{L}\p{N} ._:/@+=()[\],#~-]/gu;
 
 function h(s: string): string {
-  return `~h:${createHash('sha256').update(s).digest('hex').slice(0, 12)}`;
+  return `~h:${keyedHex('segment', s).slice(0, 16)}`;
 }
 
 export function safeLabel(s: string, cls: Classifier, max = MAX_LABEL): string {

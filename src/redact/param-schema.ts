@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { keyedHex } from './keyed-hash.js';
 import { Classifier, looksLikePath, sortedTags } from '../classify/classifier.js';
 
 /**
@@ -67,7 +67,7 @@ function formatOf(s: string): string | undefined {
 function safeKey(k: string, cls?: Classifier): string {
   // Control and format characters in a key an agent or server chose are markup, not shape.
   const sensitive = k.length > 64 || /[\p{Cc}\p{Cf}]/u.test(k) || (cls !== undefined && cls.text(k).size > 0);
-  return sensitive ? `~key:${createHash('sha256').update(k).digest('hex').slice(0, 12)}` : k;
+  return sensitive ? `~key:${keyedHex('param-key', k).slice(0, 16)}` : k;
 }
 
 function mergeSchemas(xs: ParamSchema[]): ParamSchema {

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { keyedHex } from './keyed-hash.js';
 import { looksLikePath, type Classifier } from '../classify/classifier.js';
 import type { RawEvent } from '../decode/raw-event.js';
 import { redactPathSegments } from './uri.js';
@@ -11,7 +11,7 @@ import { redactPathSegments } from './uri.js';
  * flagged path segment likewise.
  */
 function h(s: string): string {
-  return `~h:${createHash('sha256').update(s).digest('hex').slice(0, 12)}`;
+  return `~h:${keyedHex('segment', s).slice(0, 16)}`;
 }
 
 function arg(s: string, cls: Classifier): string {

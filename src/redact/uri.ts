@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { keyedHex } from './keyed-hash.js';
 import type { Classifier } from '../classify/classifier.js';
 
 /**
@@ -8,7 +8,8 @@ import type { Classifier } from '../classify/classifier.js';
  * become `s3://`, `gs://`, `azblob://` paths.
  */
 function hseg(seg: string): string {
-  return `~h:${createHash('sha256').update(seg).digest('hex').slice(0, 12)}`;
+  // Keyed: a short segment (a name, an account id) must not be confirmable by guessing.
+  return `~h:${keyedHex('segment', seg).slice(0, 16)}`;
 }
 
 export function redactPathSegments(path: string, cls?: Classifier): string {

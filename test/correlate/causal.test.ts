@@ -1,3 +1,4 @@
+import { keyedHex } from '../../src/redact/keyed-hash.js';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
@@ -20,7 +21,10 @@ test('model invocation → tool invocation → data access chain (local tools, M
   assert.equal(m1!.prompt_token_count, 57);
   assert.equal(m1!.token_count_source, 'api');
   assert.equal(m1!.cause.type, 'user_instruction');
-  assert.equal(m1!.cause.instruction_hash, sha(`Read the file /data/customers.csv and summarize it. ${plant.prompt}`));
+  // Keyed (docs/events.md): reproducible with the deployment key, not by guessing the instruction.
+  const instr = `Read the file /data/customers.csv and summarize it. ${plant.prompt}`;
+  assert.equal(m1!.cause.instruction_hash, `hmac-sha256:${keyedHex('instruction', instr)}`);
+  assert.notEqual(m1!.cause.instruction_hash, sha(instr));
 
   const tools = byType('tool.invocation').map(d);
   const readFile = tools.find((t) => t.tool_name === 'read_file')!;
@@ -177,7 +181,7 @@ test('identity assertions: process credentials once per session, bearer JWT redu
   assert.equal(proc.service_account, 'unix:uid:1001');
   assert.equal(proc.within_granted_scope, true);
   const tok = ids.find((i) => i.credential_type === 'jwt')!;
-  assert.match(tok.key_id_hash, /^sha256:[0-9a-f]{32}$/);
+  assert.match(tok.key_id_hash, /^hmac-sha256:[0-9a-f]{64}$/, 'keyed: a key id cannot be confirmed by guessing');
   assert.equal(tok.jwt_claims.sub, 'agent-7');
   assert.equal(tok.jwt_claims.iss, 'https://issuer.example');
   assert.equal(tok.jwt_claims.kid, 'k1');

@@ -55,7 +55,7 @@ test('server-controlled names are bounded, charset-checked and run through the d
   const m = d(byType('model.invocation')[0]);
   assert.ok(!String(m.model_id).includes('\n'), 'no line break in a model id');
   assert.ok(m.tools_offered.every((n: string) => n.length <= 160), 'offered tool names are bounded');
-  assert.match(String(m.finish_reason), /^~h:[0-9a-f]{12}$/);
+  assert.match(String(m.finish_reason), /^~h:[0-9a-f]{16}$/);
   const keys = Object.keys(m.tools_requested[0].param_schema.properties);
   assert.ok(keys.every((k: string) => k.startsWith('~key:')), `argument names hashed: ${keys.join(', ')}`);
   const err = byType('error').map((e) => String(d(e).error_class));

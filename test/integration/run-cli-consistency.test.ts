@@ -28,7 +28,7 @@ test('run --raw -- CMD launches and traces CMD like run -- CMD, exits with its c
   assert.ok(!r.stdout.includes('forged'), "the command's own stdout never reaches the event stream");
   assert.ok(r.stderr.includes('forged'), 'it goes to stderr instead');
   assert.ok(!r.stdout.includes(TOKEN), 'a token on a command line is not printed without --raw-payload');
-  assert.match(r.stdout, /Bearer ~h:[0-9a-f]{12}/);
+  assert.match(r.stdout, /Bearer ~h:[0-9a-f]{16}/);
   assert.ok(lines.some((l) => l.includes('"kind":"proc.exec"') && l.includes('/bin/echo')), 'the child exec was traced');
 });
 

@@ -44,9 +44,14 @@ test('token counts: API usage first, gpt-tokenizer otherwise', () => {
   assert.ok(countTextTokens(['<|endoftext|> is text here']) > 0);
 });
 
-test('resource URIs drop query values and user info; detected segments are hashed; cloud objects get their scheme', () => {
+test('resource URIs drop query values and user info; detected segments are hashed (keyed); cloud objects get their scheme', async () => {
+  const { setDeploymentKey } = await import('../../src/redact/keyed-hash.js');
+  const key = Buffer.alloc(32, 7);
+  setDeploymentKey(key, 'test');
+  const { createHmac } = await import('node:crypto');
+  const seg = createHmac('sha256', key).update('segment').update('\0').update('dave@example.com').digest('hex').slice(0, 16);
   assert.deepEqual(httpResourceUri('https', 'user:pw@API.example.com', '/v1/users/dave@example.com/orders?token=abc&limit=5', cls), {
-    uri: `https://api.example.com/v1/users/~h:${createHash('sha256').update('dave@example.com').digest('hex').slice(0, 12)}/orders?token=&limit=`,
+    uri: `https://api.example.com/v1/users/~h:${seg}/orders?token=&limit=`,
     type: 'url',
   });
   assert.equal(httpResourceUri('https', 'my-bucket.s3.eu-west-1.amazonaws.com', '/a/b.csv?X-Amz-Signature=zz', cls).uri, 's3://my-bucket/a/b.csv');
