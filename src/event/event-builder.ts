@@ -161,6 +161,9 @@ interface PendingError {
 const O_ACCMODE = 3;
 const AT_FDCWD = -100;
 const MAX_WINDOWS_PER_SESSION = 256;
+/** Bounds on held events and the MCP server map (each counted when hit). */
+const MAX_HELD = 200_000;
+const MAX_MCP_SERVERS = 4096;
 const EACCES = 13;
 const EPERM = 1;
 const CONNECT_ERRORS: Record<number, string> = { 111: 'connection_refused', 110: 'connection_timed_out', 101: 'network_unreachable', 113: 'host_unreachable', 104: 'connection_reset' };
@@ -191,6 +194,7 @@ export class EventBuilder {
   private readonly identitiesSeen = new Set<string>();
   private readonly mcpServers = new Map<string, { name: string; version: string }>();
   private readonly held = new Map<number, Held[]>();
+  private heldCount = 0;
   private readonly pendingErrors = new Map<string, PendingError[]>();
   private timer: NodeJS.Timeout | undefined;
   private lastKtime = 0n;
@@ -675,6 +679,11 @@ export class EventBuilder {
   private mcpExchange(proc: Proc, x: Exchange, mcp: McpCall): void {
     const session = proc.session;
     if (mcp.method === 'initialize') {
+      if (mcp.serverInfo && this.mcpServers.size >= MAX_MCP_SERVERS && !this.mcpServers.has(x.stream.key)) {
+        // Bounded: the oldest stream's server identity goes first (counted).
+        this.mcpServers.delete(this.mcpServers.keys().next().value as string);
+        countStageError('event', 'mcp_server_map_full');
+      }
       if (mcp.serverInfo) this.mcpServers.set(x.stream.key, { name: safeLabel(String(mcp.serverInfo.name), this.cls), version: safeLabel(String(mcp.serverInfo.version), this.cls, 64) });
       return;
     }
@@ -1008,6 +1017,13 @@ export class EventBuilder {
     // One FIFO per delay: each is ordered by release time, so ticks pop from the front.
     let q = this.held.get(ms);
     if (!q) this.held.set(ms, (q = []));
+    if (++this.heldCount > MAX_HELD) {
+      // Bounded: release the oldest held event early (its attribution window is cut short), never drop it.
+      const oldest = [...this.held.values()].find((x) => x.length > 0)?.shift();
+      this.heldCount--;
+      countStageError('event', 'holdback_queue_full');
+      if (oldest) this.safe(oldest.release);
+    }
     q.push({ releaseAt: this.nowMs() + ms, release });
     if (!this.timer) {
       this.timer = setInterval(() => this.tick(), Math.max(50, Math.min(this.opts.holdbackMs, this.opts.retryWindowMs) / 2));
@@ -1026,6 +1042,7 @@ export class EventBuilder {
       while (n < q.length && q[n]!.releaseAt <= now) n++;
       if (!n) continue;
       any = true;
+      this.heldCount -= n;
       for (const h of q.splice(0, n)) this.safe(h.release);
     }
     if (any) this.expireWindows();
@@ -1047,7 +1064,10 @@ export class EventBuilder {
     for (;;) {
       const qs = [...this.held.entries()].sort((a, b) => a[0] - b[0]).filter(([, q]) => q.length);
       if (!qs.length) return;
-      for (const [, q] of qs) for (const h of q.splice(0)) this.safe(h.release);
+      for (const [, q] of qs) {
+        this.heldCount -= q.length;
+        for (const h of q.splice(0)) this.safe(h.release);
+      }
     }
   }
 

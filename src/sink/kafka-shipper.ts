@@ -174,12 +174,17 @@ export class KafkaShipper {
           this.connected = false;
           await this.producer!.disconnect().catch(() => {});
         }
-        await new Promise((r) => {
-          const t = setTimeout(r, backoff);
-          this.abort.signal.addEventListener('abort', () => {
+        await new Promise<void>((r) => {
+          // One listener per wait, removed when the wait ends: a broker down for days must not grow them.
+          const onAbort = () => {
             clearTimeout(t);
-            r(undefined);
-          }, { once: true });
+            r();
+          };
+          const t = setTimeout(() => {
+            this.abort.signal.removeEventListener('abort', onAbort);
+            r();
+          }, backoff);
+          this.abort.signal.addEventListener('abort', onAbort, { once: true });
         });
         backoff = Math.min(backoff * 2, this.cfg.retryMaxMs);
       }

@@ -61,3 +61,29 @@ test('server-controlled names are bounded, charset-checked and run through the d
   const err = byType('error').map((e) => String(d(e).error_class));
   assert.ok(err.every((c) => !c.includes('sk-proj')), err.join(', '));
 });
+
+test('bounded state: the hold-back queue releases its oldest early past its cap (never drops), counted', async () => {
+  const { stageErrors } = await import('../../src/observability/metrics.js');
+  const count = async () => (await stageErrors.get()).values.find((v) => v.labels.reason === 'holdback_queue_full')?.value ?? 0;
+  const before = await count();
+  const { b, byType } = harness({ holdbackMs: 3_600_000 });
+  b.onRaw(exec(303, 1, 1, '/usr/bin/node', ['node', 'agent.js']));
+  const N = 200_010;
+  for (let i = 0; i < N; i++) b.onExchange(httpExchange(303, 10 + i, 1, { method: 'GET', path: `/r/${i}`, authority: 'api.example.test' }, { status: 200, body: 'x' }));
+  assert.ok((await count()) - before >= 10, 'the cap was hit and counted');
+  assert.ok(byType('data.access').length >= 10, 'the oldest were released early, not lost');
+  b.flush();
+  assert.equal(byType('data.access').filter((e) => String(d(e).resource_uri).includes('api.example.test')).length, N, 'every access is still an event');
+});
+
+test('bounded state: a peer announcing a huge HPACK table is clamped and counted', async () => {
+  const { HpackDecoder, HPACK_TABLE_CAP } = await import('../../src/protocol/http2/hpack.js');
+  const { drops } = await import('../../src/observability/metrics.js');
+  const dec = new HpackDecoder();
+  dec.setProtocolMaxSize(1 << 30);
+  // A size update to 1 MiB is now refused (the connection's decode fails, counted), not honoured.
+  const upd = Buffer.from([0x3f, 0xe1, 0xff, 0x3f]); // dynamic table size update, 5-bit prefix, value 1,048,576
+  assert.throws(() => dec.decode(upd), (e: unknown) => (e as { reason?: string }).reason === 'size_update_too_large');
+  assert.ok(HPACK_TABLE_CAP <= 64 * 1024);
+  assert.ok((await drops.get()).values.some((v) => v.labels.reason === 'hpack_table_clamped'));
+});

@@ -1,3 +1,4 @@
+import { countDrop } from '../../observability/metrics.js';
 /**
  * HPACK decoder (RFC 7541): integer and string primitives, Huffman, static and
  * dynamic tables with size updates. Written here rather than taken from npm
@@ -72,6 +73,9 @@ export function huffmanDecode(buf: Buffer, start: number, end: number): string {
 
 const ENTRY_OVERHEAD = 32;
 
+/** Largest HPACK dynamic table kept per connection direction (Chrome announces 64 KiB). */
+export const HPACK_TABLE_CAP = 64 * 1024;
+
 export class HpackDecoder {
   private dyn: Array<[string, string]> = [];
   private dynSize = 0;
@@ -85,8 +89,14 @@ export class HpackDecoder {
     this.maxSize = protocolMaxSize;
   }
 
+  /**
+   * The peer's SETTINGS_HEADER_TABLE_SIZE, clamped: a traced process (or its server) may announce
+   * gigabytes; the sensor keeps at most HPACK_TABLE_CAP per direction. A connection that then
+   * really uses a larger table fails to decode (counted), the sensor's memory stays bounded.
+   */
   setProtocolMaxSize(n: number): void {
-    this.protocolMaxSize = n;
+    if (n > HPACK_TABLE_CAP) countDrop('protocol', 'hpack_table_clamped');
+    this.protocolMaxSize = Math.min(n, HPACK_TABLE_CAP);
   }
 
   get tableSize(): number {
