@@ -1,3 +1,5 @@
+import { realpathSync } from 'node:fs';
+import { dirname, sep } from 'node:path';
 import { readFileSync, statSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { AgentrailError } from '../errors.js';
@@ -20,6 +22,16 @@ accepts a log whose oldest segments retention removed, and says its start is unv
 --proof checks an inclusion or consistency proof offline.
 Exit codes: 0 ok, 10 format, 11 sequence, 12 chain, 13 merkle, 14 signature, 15 consistency,
 16 truncation, 17 proof, 2 usage, 1 I/O.`;
+
+function keyringInside(keys: string, source: string): boolean {
+  try {
+    const k = realpathSync(keys);
+    const d = realpathSync(statSync(source).isDirectory() ? source : dirname(source));
+    return k === d || k.startsWith(d + sep);
+  } catch {
+    return false;
+  }
+}
 
 function io<T>(what: string, f: () => T): T {
   try {
@@ -89,6 +101,11 @@ export const command: Command = {
     const source = positionals[0];
     if (!source) throw new AgentrailError('USAGE', 'SOURCE (log directory or file) is required', { hint: 'agentrail verify --help' });
     const isKafka = source.startsWith('kafka://'); // kafka://host:port/topic (helper D, src/sink/kafka-reader.ts)
+    // A keyring inside the log it checks proves nothing against whoever can write the log: they can
+    // re-sign with their own key and swap the public key. Say so on every run.
+    if (!isKafka && values.keys && keyringInside(values.keys, source)) {
+      process.stderr.write(`warning: the keyring ${values.keys} is inside the log directory it verifies; an attacker who can write the log can replace it. Keep a copy of the verifier key elsewhere and pass that.\n`);
+    }
     const files = isKafka ? [] : io(source, () => sourceFiles(source));
     const witnesses = (values.checkpoint ?? []).map((f) => io(f, () => readFileSync(f, 'utf8')));
     const showProgress = values.progress || process.stderr.isTTY;

@@ -23,7 +23,15 @@ test('keygen, prove, verify --proof, consistency', async () => {
   const ids: string[] = [];
   for (let i = 0; i < 30; i++) ids.push(s.seal(toolEvent(i)).event.id);
   await s.close();
-  assert.equal(runCli(['verify', dir, '--keys', pubFile]).status, 0);
+  const clean = runCli(['verify', dir, '--keys', pubFile]);
+  assert.equal(clean.status, 0);
+  assert.doesNotMatch(clean.stderr, /inside the log directory/);
+  // A keyring kept inside the log it verifies: still verified, but the user is warned.
+  const inside = join(dir, 'keys.pub');
+  writeFileSync(inside, readFileSync(pubFile));
+  const warned = runCli(['verify', dir, '--keys', inside]);
+  assert.equal(warned.status, 0);
+  assert.match(warned.stderr, /warning: the keyring .* is inside the log directory it verifies/);
 
   const proofFile = join(tmp(), 'proof.json');
   const p = runCli(['prove', ids[17]!, '--log', dir, '--out', proofFile, '--keys', pubFile]);
