@@ -91,19 +91,4 @@ export function matches(ev: CloudEvent, f: EventFilter): boolean {
 }
 
 /** One human line: time, short type, sequence, trace, agent — hashes and counts only, as sealed. */
-export function humanLine(ev: CloudEvent): string {
-  const short = ev.type.startsWith(TYPE_PREFIX) ? ev.type.slice(TYPE_PREFIX.length) : ev.type;
-  const parts = [ev.time, short.padEnd(18), `#${ev.sequence ?? '-'}`];
-  const trace = traceOf(ev).at(-1);
-  if (trace) parts.push(`trace=${trace.length > 16 ? trace.slice(0, 16) + '…' : trace}`);
-  const agent = agentIds(ev.data)[0];
-  if (agent) parts.push(`agent=${agent}`);
-  const d = ev.data as Record<string, unknown>;
-  for (const k of ['tool', 'model', 'operation', 'path', 'decision', 'reason', 'treesize', 'lostEvents']) {
-    const v = d?.[k];
-    if (typeof v === 'string' || typeof v === 'number') parts.push(`${k}=${String(v).slice(0, 60)}`);
-    else if (v && typeof v === 'object' && typeof (v as { name?: unknown }).name === 'string') parts.push(`${k}=${(v as { name: string }).name.slice(0, 60)}`);
-  }
-  parts.push(`id=${ev.id}`);
-  return parts.join('  ');
-}
+export { humanLine } from './human-line.js';
