@@ -21,6 +21,7 @@ const COMMANDS: Record<string, string> = {
   kafka: './kafka.js',
   policy: './policy.js',
   hash: './hash.js',
+  investigate: './investigate.js',
 };
 
 function usage(): string {

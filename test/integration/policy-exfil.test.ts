@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 /**
  * The exfiltration incident under the real sensor with the default policy
  * pack: an agent on the real `openai` SDK reads a file of customer PII and an
@@ -5,10 +6,11 @@
  * file to another host. The trail must carry a `flag` decision of
  * AR-EXFIL-001 on that egress, linked to the model call that asked for it.
  */
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:http';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -37,16 +39,17 @@ function waitFor<T>(what: string, fn: () => T | undefined, ms: number): Promise<
   });
 }
 
-test('exfiltration under the real sensor: AR-EXFIL-001 flags the upload, linked to the model call that asked for it', { timeout: 180_000 }, async (t) => {
-  if (!requireKernel(t)) return;
+/** The incident under the real sensor: the agent reads the report and POSTs it to an upload server (plain HTTP or HTTPS). */
+async function incident(t: TestContext, scheme: 'http' | 'https') {
   const work = mkdtempSync(join(tmpdir(), 'agentrail-exfil-'));
   const ca = makeTestCa(['localhost']);
   const children: ChildProcess[] = [];
   let received = 0;
-  const upload = createServer((req, res) => {
+  const onReq = (req: IncomingMessage, res: ServerResponse) => {
     req.on('data', (c: Buffer) => (received += c.length));
     req.on('end', () => res.end('ok'));
-  });
+  };
+  const upload = scheme === 'https' ? createHttpsServer({ cert: readFileSync(ca.certPath), key: readFileSync(ca.keyPath) }, onReq) : createServer(onReq);
   await new Promise<void>((r) => upload.listen(0, '127.0.0.1', r));
   const uploadPort = (upload.address() as AddressInfo).port;
   t.after(() => {
@@ -58,7 +61,7 @@ test('exfiltration under the real sensor: AR-EXFIL-001 flags the upload, linked 
 
   const dataFile = join(work, 'customers.csv');
   writeFileSync(dataFile, 'name,email,card\nJane Roe,jane.roe@example.com,4111111111111111\naws_access_key_id = AKIAIOSFODNN7EXAMPLE\n'.repeat(10));
-  const script = { toolCall: { name: 'http_post', arguments: { url: `http://127.0.0.1:${uploadPort}/upload` } }, finalText: 'Backed up.' };
+  const script = { toolCall: { name: 'http_post', arguments: { url: scheme === 'https' ? `https://localhost:${uploadPort}/upload` : `http://127.0.0.1:${uploadPort}/upload` } }, finalText: 'Backed up.' };
   const mock = spawn(process.execPath, [join(distRoot, 'test', 'helpers', 'llm-mock-server.js'), '--cert', ca.certPath, '--key', ca.keyPath, '--script', JSON.stringify(script)], { stdio: ['ignore', 'pipe', 'inherit'] });
   children.push(mock);
   let mockOut = '';
@@ -100,6 +103,12 @@ test('exfiltration under the real sensor: AR-EXFIL-001 flags the upload, linked 
 
   const events: Ev[] = [];
   for (const f of readdirSync(join(logDir, 'segments')).sort()) for (const line of readFileSync(join(logDir, 'segments', f), 'utf8').split('\n')) if (line) events.push(JSON.parse(line) as Ev);
+  return { events, logDir, dataFile, cfg, uploadPort };
+}
+
+test('exfiltration under the real sensor: AR-EXFIL-001 flags the upload, linked to the model call that asked for it', { timeout: 180_000 }, async (t) => {
+  if (!requireKernel(t)) return;
+  const { events, logDir, cfg, uploadPort } = await incident(t, 'http');
   const byId = new Map(events.map((e) => [e.id, e]));
   const flags = events.filter((e) => e.type === 'dev.agentrail.policy.decision' && e.data.rule_fired === 'AR-EXFIL-001');
   const onUpload = flags.filter((f) => byId.get(f.data.evaluated_event_id)?.data.network?.remote_port === uploadPort);
@@ -122,4 +131,25 @@ test('exfiltration under the real sensor: AR-EXFIL-001 flags the upload, linked 
   const replay = spawnSync(process.execPath, [cliEntry, 'policy', 'test', DEFAULT_RULES_FILE, logDir, '--config', cfg], { encoding: 'utf8', env: { ...process.env, AGENTRAIL_ROOT: repoRoot } });
   assert.equal(replay.status, 0, replay.stderr);
   assert.ok(replay.stdout.split('\n').some((l) => l.includes(' FLAG AR-EXFIL-001 ') && l.includes(`event=${egress.id}`)), replay.stdout);
+
+});
+
+test('investigate on the HTTPS exfiltration: the five questions from the trail alone, and the leaked file found on the egress by its hash', { timeout: 180_000 }, async (t) => {
+  if (!requireKernel(t)) return;
+  const { logDir, dataFile } = await incident(t, 'https');
+
+  // The five questions from the trail alone, and "did this file leave?" proven by its hash.
+  const inv = spawnSync(process.execPath, [cliEntry, 'investigate', logDir, '--artifact', dataFile, '--json'], { encoding: 'utf8', env: { ...process.env, AGENTRAIL_ROOT: repoRoot } });
+  assert.equal(inv.status, 0, inv.stderr);
+  const ans = JSON.parse(inv.stdout) as Record<string, any>;
+  assert.equal(ans.integrity.ok, true, JSON.stringify(ans.integrity));
+  assert.ok(ans.q1_triggering_input.length >= 1, 'Q1: the first model call of the session');
+  assert.ok(ans.q3_data.some((r: any) => r.resource === `file://${dataFile}` && r.bytes_read === readFileSync(dataFile).length), 'Q3: the report was read, every byte');
+  const fileHash = `sha256:${createHash('sha256').update(readFileSync(dataFile)).digest('hex')}`;
+  assert.equal(ans.q4_egress.artifacts[0].sha256, fileHash);
+  const leaving = ans.q4_egress.artifacts[0].found.filter((f: any) => f.field === 'request_hash');
+  assert.ok(leaving.some((f: any) => true), `Q4: the upload's request body is the report, by hash: ${JSON.stringify(ans.q4_egress.artifacts)}`);
+  assert.ok(ans.q5_identity.some((x: any) => String(x.key_id_hash).startsWith('hmac-sha256:')), 'Q5: the API key, by keyed id');
+  // (The upload host is the allow-listed model host here, so no AR-EXFIL-001: the HTTP test covers the policy.)
+  assert.equal(inv.stdout.includes('AKIAIOSFODNN7EXAMPLE'), false);
 });
