@@ -277,6 +277,24 @@ std::string elfBuildId(int fd) {
   return "";
 }
 
+bool revalidateBoringSsl(int fd, const TlsLocation& loc) {
+  Mapping m;
+  Image img;
+  Disasm d;
+  if (!loadImage(fd, m, img) || !d.ok()) return false;
+  // File offsets back to virtual addresses through the executable segment.
+  auto toVa = [&](uint64_t off, uint64_t& va) {
+    for (const Segment& s : img.segs)
+      if (s.exec && off >= s.off && off < s.off + s.filesz) {
+        va = off - s.off + s.vaddr;
+        return true;
+      }
+    return false;
+  };
+  uint64_t w, r;
+  return toVa(loc.ssl_write, w) && toVa(loc.ssl_read, r) && validateEntry(d, img, w) && validateEntry(d, img, r);
+}
+
 TlsLocation locateBoringSsl(int fd) {
   TlsLocation r;
   r.build_id = elfBuildId(fd);

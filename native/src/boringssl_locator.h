@@ -30,6 +30,10 @@ struct TlsLocation {
 // fd: an open ELF file. Reads it through a private read-only mapping.
 TlsLocation locateBoringSsl(int fd);
 
+// Re-checks cached offsets against this file (entry validation only): a
+// cache entry is trusted only if the entries still look like the functions.
+bool revalidateBoringSsl(int fd, const TlsLocation& loc);
+
 // GNU build-id of an open ELF file as hex, "" if absent.
 std::string elfBuildId(int fd);
 

@@ -264,7 +264,7 @@ bool TlsAttacher::locateStripped(int fd, uint64_t offs[4]) {
   uint64_t t0 = nowNs();
   TlsLocation loc;
   std::string id = elfBuildId(fd);
-  if (tlsCacheLoad(id, loc)) {
+  if (tlsCacheLoad(id, loc) && (!loc.found || revalidateBoringSsl(fd, loc))) {
     stripped_cache_hits_++;
   } else {
     loc = locateBoringSsl(fd);
