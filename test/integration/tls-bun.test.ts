@@ -84,7 +84,15 @@ test('TLS stripped BoringSSL: Bun fetch() is captured through located SSL_write/
       if (buf) for (const e of decodeBatch(buf)) events.push(e);
     });
     const env = { ...process.env, CA: ca.caPath, URL: `https://localhost:${server.port}/bun` };
-    const r = await runClient(copy, script, env, sensor, (c) => (c.tls_stripped_located ?? 0) >= 1, kids);
+    // Settle the start scan first, then hold the client until the probes on its copy are live.
+    let base = sensor.counters().observers.tls_files_attached ?? 0;
+    for (;;) {
+      await sleep(300);
+      const now = sensor.counters().observers.tls_files_attached ?? 0;
+      if (now === base) break;
+      base = now;
+    }
+    const r = await runClient(copy, script, env, sensor, (c) => (c.tls_stripped_located ?? 0) >= 1 && (c.tls_files_attached ?? 0) > base, kids);
     assert.equal(r.code, 0, r.err);
     assert.match(r.out, /200 30000/);
     const c = sensor.counters().observers;
