@@ -262,17 +262,12 @@ bool TlsAttacher::attachFile(const std::string& path, const FileKey& key) {
 // (~0.2 s per 100 MB) runs once per build.
 bool TlsAttacher::locateStripped(int fd, uint64_t offs[4]) {
   uint64_t t0 = nowNs();
-  TlsLocation loc;
-  std::string id = elfBuildId(fd);
-  if (tlsCacheLoad(id, loc) && (!loc.found || revalidateBoringSsl(fd, loc))) {
-    stripped_cache_hits_++;
-  } else {
-    loc = locateBoringSsl(fd);
-    // Files without BoringSSL's ssl_lib.cc are not candidates: not cached, not counted.
-    if (loc.why == "no-ssl-lib-string" || loc.why == "not-x86-64-elf") return false;
-    tlsCacheStore(loc);
-    storeMax(locate_ns_max_, nowNs() - t0);
-  }
+  bool hit = false;
+  TlsLocation loc = locateCached(fd, hit);
+  // Files without BoringSSL's ssl_lib.cc are not candidates: not counted.
+  if (loc.why == "no-ssl-lib-string" || loc.why == "not-x86-64-elf") return false;
+  if (hit) stripped_cache_hits_++;
+  else storeMax(locate_ns_max_, nowNs() - t0);
   if (!loc.found) {
     stripped_unrecognized_++;
     return false;

@@ -66,4 +66,13 @@ void tlsCacheStore(const TlsLocation& loc) {
   else unlink(tmp.c_str());
 }
 
+TlsLocation locateCached(int fd, bool& cache_hit) {
+  TlsLocation loc;
+  cache_hit = tlsCacheLoad(elfBuildId(fd), loc) && (!loc.found || revalidateBoringSsl(fd, loc));
+  if (cache_hit) return loc;
+  loc = locateBoringSsl(fd);
+  if (loc.why != "no-ssl-lib-string" && loc.why != "not-x86-64-elf") tlsCacheStore(loc);
+  return loc;
+}
+
 }  // namespace agentrail

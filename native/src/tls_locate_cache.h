@@ -19,4 +19,9 @@ bool tlsCacheLoad(const std::string& build_id, TlsLocation& loc);
 // Best effort: a failed write only costs a rescan next time.
 void tlsCacheStore(const TlsLocation& loc);
 
+// The cache in front of locateBoringSsl: a cached entry (re-validated when
+// positive) or a fresh locate, stored when the file carries BoringSSL.
+// cache_hit tells which. Files without ssl_lib.cc are neither cached nor a hit.
+TlsLocation locateCached(int fd, bool& cache_hit);
+
 }  // namespace agentrail
