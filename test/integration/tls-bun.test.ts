@@ -14,9 +14,9 @@ import { join } from 'node:path';
 import { requireKernel, requireTool } from '../helpers/privileges.js';
 import { bunBinary } from '../helpers/agent-bins.js';
 import { makeTestCa, removeTestCa, startRawHttpsServer, type RawExchange } from '../helpers/tls-server.js';
-import { createSensor } from '../../src/native/addon.js';
-import { decodeBatch } from '../../src/decode/decode-batch.js';
-import type { RawEvent, TlsData } from '../../src/decode/raw-event.js';
+import type { NativeSensor } from '../../src/native/addon.js';
+import type { TlsData } from '../../src/decode/raw-event.js';
+import { startCollectingSensor } from '../helpers/sensor-events.js';
 
 // Waits for a line on stdin so the test can hold it until probes are live.
 const bunClient = `
@@ -30,7 +30,7 @@ process.exit(0);`;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 type Counters = Record<string, number>;
 
-async function runClient(bin: string, script: string, env: NodeJS.ProcessEnv, sensor: ReturnType<typeof createSensor>, ready: (c: Counters) => boolean, kids: ChildProcess[]) {
+async function runClient(bin: string, script: string, env: NodeJS.ProcessEnv, sensor: NativeSensor, ready: (c: Counters) => boolean, kids: ChildProcess[]) {
   const child = spawn(bin, [script], { stdio: ['pipe', 'pipe', 'pipe'], env });
   kids.push(child);
   sensor.addPid(child.pid!);
@@ -76,13 +76,9 @@ test('TLS stripped BoringSSL: Bun fetch() is captured through located SSL_write/
   chmodSync(altered, 0o755);
 
   const server = await startRawHttpsServer(ca, () => 30_000);
-  const events: RawEvent[] = [];
-  const sensor = createSensor({ flushIntervalMs: 0 });
+  const { sensor, events } = startCollectingSensor();
   const kids: ChildProcess[] = [];
   try {
-    sensor.start((buf) => {
-      if (buf) for (const e of decodeBatch(buf)) events.push(e);
-    });
     const env = { ...process.env, CA: ca.caPath, URL: `https://localhost:${server.port}/bun` };
     // Settle the start scan first, then hold the client until the probes on its copy are live.
     let base = sensor.counters().observers.tls_files_attached ?? 0;
