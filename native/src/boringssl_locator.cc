@@ -106,7 +106,7 @@ std::vector<uint64_t> candidateRefs(const Image& img, const std::set<uint64_t>& 
     for (uint64_t i = 0; i + 7 <= s.filesz; i++) {
       uint32_t imm;
       memcpy(&imm, t + i + 1, 4);
-      if (t[i] == 0xb9 && strs.count(imm)) out.push_back(s.vaddr + i);
+      if ((t[i] == 0xb9 || t[i] == 0xba) && strs.count(imm)) out.push_back(s.vaddr + i);  // mov ecx|edx, imm32
       if ((t[i] == 0x48 || t[i] == 0x4c) && t[i + 1] == 0x8d && (t[i + 2] & 0xc7) == 0x05) {
         int32_t d;
         memcpy(&d, t + i + 3, 4);
@@ -185,9 +185,14 @@ bool decodeFunction(const Disasm& d, const Image& img, uint64_t fstart, uint64_t
     // each site loads its constants and jumps to it.
     if (insn->id == X86_INS_CALL || insn->id == X86_INS_JMP) {
       auto has = [&](x86_reg r) { return imm.count(r) != 0; };
-      if (has(X86_REG_RDI) && imm[X86_REG_RDI] == kLibSsl && has(X86_REG_RCX) && strs.count(imm[X86_REG_RCX]) &&
-          has(X86_REG_RDX) && has(X86_REG_R8))
-        sites.push_back({fstart, uint32_t(imm[X86_REG_RDX]), uint32_t(imm[X86_REG_R8])});
+      // Two BoringSSL generations: ERR_put_error(lib, 0, reason, file, line)
+      // (Bun 1.4) and ERR_put_error(lib, reason, file, line) (Claude Code 2.1).
+      if (has(X86_REG_RDI) && imm[X86_REG_RDI] == kLibSsl) {
+        if (has(X86_REG_RCX) && strs.count(imm[X86_REG_RCX]) && has(X86_REG_RDX) && has(X86_REG_R8))
+          sites.push_back({fstart, uint32_t(imm[X86_REG_RDX]), uint32_t(imm[X86_REG_R8])});
+        else if (has(X86_REG_RDX) && strs.count(imm[X86_REG_RDX]) && has(X86_REG_RSI) && has(X86_REG_RCX))
+          sites.push_back({fstart, uint32_t(imm[X86_REG_RSI]), uint32_t(imm[X86_REG_RCX])});
+      }
       imm.clear();
       continue;
     }
@@ -215,33 +220,69 @@ bool decodeFunction(const Disasm& d, const Image& img, uint64_t fstart, uint64_t
   return true;
 }
 
-// A function entry we are willing to put a uprobe on: a recognized prologue
-// and the first argument (the SSL*) read within the first instructions.
+// Along one path from `va` (following forward conditional branches too, up
+// to `budget` more forks): are rdi, rsi and rdx all read before being
+// overwritten or clobbered by a call? `got` carries what was read so far.
+bool pathReadsArgs(const Disasm& d, const Image& img, uint64_t va, int got, int budget) {
+  uint64_t off;
+  if (!img.vaToOff(va, off)) return false;
+  const uint8_t* code = img.base + off;
+  size_t size = std::min<size_t>(256, img.size - off);
+  uint64_t addr = va;
+  cs_insn* insn = cs_malloc(d.h());
+  int dead = 0;  // args overwritten before being read
+  bool ok = false;
+  for (int n = 0; n < 48 && cs_disasm_iter(d.h(), &code, &size, &addr, insn); n++) {
+    cs_regs rd, wr;
+    uint8_t nrd = 0, nwr = 0;
+    if (cs_regs_access(d.h(), insn, rd, &nrd, wr, &nwr) == CS_ERR_OK) {
+      auto bit = [](uint16_t r) {
+        x86_reg w = widen(x86_reg(r));
+        return w == X86_REG_RDI ? 1 : w == X86_REG_RSI ? 2 : w == X86_REG_RDX ? 4 : 0;
+      };
+      bool selfXor = insn->id == X86_INS_XOR && insn->detail->x86.op_count == 2 &&
+                     insn->detail->x86.operands[0].type == X86_OP_REG &&
+                     insn->detail->x86.operands[1].type == X86_OP_REG &&
+                     insn->detail->x86.operands[0].reg == insn->detail->x86.operands[1].reg;
+      if (!selfXor)
+        for (uint8_t i = 0; i < nrd; i++) got |= bit(rd[i]) & ~dead;
+      for (uint8_t i = 0; i < nwr; i++) dead |= bit(wr[i]) & ~got;
+    }
+    if ((got & 7) == 7) {
+      ok = true;
+      break;
+    }
+    if (insn->id == X86_INS_CALL || insn->id == X86_INS_RET || insn->id == X86_INS_INT3 || insn->id == X86_INS_JMP)
+      break;
+    const cs_x86& x = insn->detail->x86;
+    bool jcc = insn->id >= X86_INS_JAE && insn->id <= X86_INS_JS && insn->id != X86_INS_JMP;
+    if (jcc && budget > 0 && x.op_count == 1 && x.operands[0].type == X86_OP_IMM && uint64_t(x.operands[0].imm) > insn->address &&
+        pathReadsArgs(d, img, uint64_t(x.operands[0].imm), got, budget - 1)) {
+      ok = true;
+      break;
+    }
+  }
+  cs_free(insn, 1);
+  return ok;
+}
+
+// A function entry we are willing to put a uprobe on: 16-aligned, a
+// recognized first instruction, and some path from the entry that reads all
+// three arguments (SSL*, buf, num) before losing them, as SSL_write/SSL_read
+// must. A function picked by the reason rule that ignores buf/num (e.g.
+// SSL_shutdown-like code in another BoringSSL generation) is rejected here.
 bool validateEntry(const Disasm& d, const Image& img, uint64_t fstart) {
   uint64_t off;
   if (!img.vaToOff(fstart, off) || fstart % 16 != 0) return false;
   const uint8_t* code = img.base + off;
-  size_t size = std::min<size_t>(96, img.size - off);
+  size_t size = std::min<size_t>(16, img.size - off);
   uint64_t addr = fstart;
   cs_insn* insn = cs_malloc(d.h());
-  bool first = true, prologue = false, usesRdi = false;
-  for (int n = 0; n < 24 && cs_disasm_iter(d.h(), &code, &size, &addr, insn); n++) {
-    if (first) {
-      prologue = insn->id == X86_INS_PUSH || insn->id == X86_INS_ENDBR64 || insn->id == X86_INS_SUB ||
-                 insn->id == X86_INS_MOV || insn->id == X86_INS_TEST;
-      first = false;
-    }
-    const cs_x86& x = insn->detail->x86;
-    for (uint8_t i = 0; i < x.op_count; i++) {
-      const cs_x86_op& o = x.operands[i];
-      if ((o.type == X86_OP_REG && (o.reg == X86_REG_RDI || o.reg == X86_REG_EDI)) ||
-          (o.type == X86_OP_MEM && o.mem.base == X86_REG_RDI))
-        usesRdi = true;
-    }
-    if (insn->id == X86_INS_RET || insn->id == X86_INS_INT3) break;
-  }
+  bool prologue = cs_disasm_iter(d.h(), &code, &size, &addr, insn) &&
+                  (insn->id == X86_INS_PUSH || insn->id == X86_INS_ENDBR64 || insn->id == X86_INS_SUB ||
+                   insn->id == X86_INS_MOV || insn->id == X86_INS_TEST || insn->id == X86_INS_CMP);
   cs_free(insn, 1);
-  return prologue && usesRdi;
+  return prologue && pathReadsArgs(d, img, fstart, 0, 3);
 }
 
 }  // namespace

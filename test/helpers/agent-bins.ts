@@ -4,6 +4,9 @@
  * any `bun` executable up to four levels down, newest path first), then
  * node_modules (npm `bun`, whose install script may be skipped: its binary is
  * then node_modules/bun/bin/bun.exe or @oven/bun-linux-x64/bin/bun).
+ * Claude Code: $AGENTRAIL_CLAUDE, .cache/agents/ (`claude`), then
+ * node_modules/@anthropic-ai/claude-code-linux-x64/claude (the native
+ * platform binary, a `bun build --compile` executable).
  * Returns undefined when none runs (`--version` exits 0).
  */
 import { spawnSync } from 'node:child_process';
@@ -39,6 +42,15 @@ export function bunBinary(): string | undefined {
     ...findNamed(join(root, '.cache/agents'), ['bun'], 4).sort().reverse(),
     join(root, 'node_modules/bun/bin/bun.exe'),
     join(root, 'node_modules/@oven/bun-linux-x64/bin/bun'),
+  ];
+  return candidates.find((p) => p !== '' && runs(p));
+}
+
+export function claudeBinary(): string | undefined {
+  const candidates = [
+    process.env.AGENTRAIL_CLAUDE ?? '',
+    ...findNamed(join(root, '.cache/agents'), ['claude'], 5).sort().reverse(),
+    join(root, 'node_modules/@anthropic-ai/claude-code-linux-x64/claude'),
   ];
   return candidates.find((p) => p !== '' && runs(p));
 }

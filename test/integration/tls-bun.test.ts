@@ -12,7 +12,7 @@ import { chmodSync, copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { requireKernel, requireTool } from '../helpers/privileges.js';
-import { bunBinary } from '../helpers/agent-bins.js';
+import { bunBinary, claudeBinary } from '../helpers/agent-bins.js';
 import { makeTestCa, removeTestCa, startRawHttpsServer, type RawExchange } from '../helpers/tls-server.js';
 import type { NativeSensor } from '../../src/native/addon.js';
 import type { TlsData } from '../../src/decode/raw-event.js';
@@ -117,6 +117,62 @@ test('TLS stripped BoringSSL: Bun fetch() is captured through located SSL_write/
     assert.equal(after.tls_stripped_unrecognized, (before.tls_stripped_unrecognized ?? 0) + 1, 'reported unrecognized');
     assert.equal(after.tls_files_attached, before.tls_files_attached, 'nothing attached to the altered copy');
     assert.equal(events.filter((e) => e.kind === 'tls.data' && e.pid === a.pid).length, 0, 'no plaintext from the unrecognized binary');
+  } finally {
+    for (const k of kids) if (k.exitCode === null) k.kill('SIGKILL');
+    sensor.stop();
+    delete process.env.AGENTRAIL_TLS_CACHE_DIR;
+    await server.close();
+    removeTestCa(ca);
+    rmSync(work, { recursive: true, force: true });
+  }
+});
+
+// The pinned Claude Code builds (.cache/agents, 2.1.329 / 2.1.332) are Bun 1.4 executables; a
+// request to its API base URL must be captured in plaintext from the located SSL_write.
+test('TLS stripped BoringSSL: a Claude Code request to its API is captured in plaintext', async (t) => {
+  if (!requireKernel(t)) return;
+  const claude = claudeBinary();
+  if (!requireTool(t, claude !== undefined, 'a runnable Claude Code native binary (test/helpers/agent-bins.ts)')) return;
+  const ca = makeTestCa();
+  const work = mkdtempSync(join(tmpdir(), 'ar-claude-'));
+  process.env.AGENTRAIL_TLS_CACHE_DIR = join(work, 'cache');
+  const server = await startRawHttpsServer(ca, () => 100);
+  const { sensor, events } = startCollectingSensor();
+  const kids: ChildProcess[] = [];
+  try {
+    const env = {
+      ...process.env,
+      HOME: work,
+      NODE_EXTRA_CA_CERTS: ca.caPath,
+      ANTHROPIC_BASE_URL: `https://localhost:${server.port}`,
+      ANTHROPIC_API_KEY: 'sk-ant-test-not-a-key',
+      CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1',
+      DISABLE_AUTOUPDATER: '1',
+    };
+    // A first traced run attaches the binary's inode (probes stay, pid = -1), so the
+    // measured run below is probed from its first instruction.
+    const warm = spawn(claude!, ['--version'], { stdio: ['ignore', 'pipe', 'ignore'], env });
+    kids.push(warm);
+    sensor.addPid(warm.pid!);
+    let version = '';
+    warm.stdout.on('data', (d) => (version += d));
+    await new Promise((res) => warm.on('exit', res));
+    const deadline = Date.now() + 20_000;
+    while ((sensor.counters().observers.tls_stripped_located ?? 0) < 1 && Date.now() < deadline) await sleep(20);
+    assert.equal(sensor.counters().observers.tls_stripped_located, 1, 'SSL_write/SSL_read located in Claude Code');
+    t.diagnostic(`${version.trim()} (${claude}); locate time: ${((sensor.counters().observers.tls_locate_ns_max ?? 0) / 1e6).toFixed(1)} ms`);
+
+    const child = spawn(claude!, ['-p', 'say hello'], { stdio: ['ignore', 'pipe', 'pipe'], env });
+    kids.push(child);
+    sensor.addPid(child.pid!);
+    const [ex] = (await server.waitFor(1)) as [RawExchange];
+    // Claude Code's first request to its base URL may be a HEAD preconnect, then POST /v1/messages.
+    assert.match(ex.received.subarray(0, 200).toString('latin1'), /^(HEAD|GET|POST) \S+ HTTP\/1\.1\r\n/, 'a request of Claude Code reached the server');
+    const egress = () =>
+      Buffer.concat(events.filter((e): e is TlsData => e.kind === 'tls.data' && e.pid === child.pid && e.direction === 0).map((e) => e.data));
+    const end = Date.now() + 10_000;
+    while (egress().indexOf(ex.received) < 0 && Date.now() < end) await sleep(50);
+    assert.ok(egress().indexOf(ex.received) >= 0, `the request is in the captured plaintext (${egress().length} bytes captured, ${ex.received.length} sent)`);
   } finally {
     for (const k of kids) if (k.exitCode === null) k.kill('SIGKILL');
     sensor.stop();
