@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { requireKernel, requireTool } from '../helpers/privileges.js';
 import { bunBinary, claudeBinary } from '../helpers/agent-bins.js';
-import { makeTestCa, removeTestCa, startRawHttpsServer, type RawExchange } from '../helpers/tls-server.js';
+import { makeTestCa, removeTestCa, startRawHttpsServer, type RawExchange, type RawHttpsServer, type TestCa } from '../helpers/tls-server.js';
 import type { NativeSensor } from '../../src/native/addon.js';
 import type { TlsData } from '../../src/decode/raw-event.js';
 import { startCollectingSensor } from '../helpers/sensor-events.js';
@@ -26,6 +26,16 @@ for await (const _ of console) break;
 const r = await fetch(process.env.URL, { method: 'POST', body: 'bun-stripped-body', tls: { ca } });
 console.log(r.status, (await r.arrayBuffer()).byteLength);
 process.exit(0);`;
+
+// A failed assertion must not leave a client running or a cache dir behind.
+async function cleanUp(kids: ChildProcess[], sensor: NativeSensor, server: RawHttpsServer, ca: TestCa, work: string) {
+  for (const k of kids) if (k.exitCode === null) k.kill('SIGKILL');
+  sensor.stop();
+  delete process.env.AGENTRAIL_TLS_CACHE_DIR;
+  await server.close();
+  removeTestCa(ca);
+  rmSync(work, { recursive: true, force: true });
+}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 type Counters = Record<string, number>;
@@ -118,12 +128,7 @@ test('TLS stripped BoringSSL: Bun fetch() is captured through located SSL_write/
     assert.equal(after.tls_files_attached, before.tls_files_attached, 'nothing attached to the altered copy');
     assert.equal(events.filter((e) => e.kind === 'tls.data' && e.pid === a.pid).length, 0, 'no plaintext from the unrecognized binary');
   } finally {
-    for (const k of kids) if (k.exitCode === null) k.kill('SIGKILL');
-    sensor.stop();
-    delete process.env.AGENTRAIL_TLS_CACHE_DIR;
-    await server.close();
-    removeTestCa(ca);
-    rmSync(work, { recursive: true, force: true });
+    await cleanUp(kids, sensor, server, ca, work);
   }
 });
 
@@ -174,11 +179,6 @@ test('TLS stripped BoringSSL: a Claude Code request to its API is captured in pl
     while (egress().indexOf(ex.received) < 0 && Date.now() < end) await sleep(50);
     assert.ok(egress().indexOf(ex.received) >= 0, `the request is in the captured plaintext (${egress().length} bytes captured, ${ex.received.length} sent)`);
   } finally {
-    for (const k of kids) if (k.exitCode === null) k.kill('SIGKILL');
-    sensor.stop();
-    delete process.env.AGENTRAIL_TLS_CACHE_DIR;
-    await server.close();
-    removeTestCa(ca);
-    rmSync(work, { recursive: true, force: true });
+    await cleanUp(kids, sensor, server, ca, work);
   }
 });
