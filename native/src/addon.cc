@@ -285,10 +285,15 @@ int libbpf_print(enum libbpf_print_level level, const char* fmt, va_list ap) {
   return std::vfprintf(stderr, fmt, ap);
 }
 
+}  // namespace
+Napi::Value LocateTls(const Napi::CallbackInfo& info);  // addon_locate.cc (issue 10b)
+namespace {
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   libbpf_set_print(libbpf_print);
   exports.Set("Sensor", SensorWrap::Define(env));
   exports.Set("abiVersion", Napi::Number::New(env, AR_ABI_VERSION));
+  exports.Set("locateTls", Napi::Function::New(env, LocateTls, "locateTls"));  // issue 10b
   return exports;
 }
 

@@ -18,6 +18,8 @@
 #include <thread>
 
 #include "agentrail_abi.h"
+#include "boringssl_locator.h"
+#include "tls_locate_cache.h"
 
 namespace agentrail {
 namespace {
@@ -206,6 +208,10 @@ void TlsAttacher::counters(std::vector<std::pair<std::string, uint64_t>>& out) c
   out.emplace_back("tls_attach_ns_total", s.attach_ns_total);
   out.emplace_back("tls_attach_ns_max", s.attach_ns_max);
   out.emplace_back("tls_record_to_attach_ns_max", s.record_to_attach_ns_max);
+  out.emplace_back("tls_stripped_located", stripped_located_.load());
+  out.emplace_back("tls_stripped_cache_hits", stripped_cache_hits_.load());
+  out.emplace_back("tls_stripped_unrecognized", stripped_unrecognized_.load());
+  out.emplace_back("tls_locate_ns_max", locate_ns_max_.load());
 }
 
 bool TlsAttacher::attachFile(const std::string& path, const FileKey& key) {
@@ -218,7 +224,7 @@ bool TlsAttacher::attachFile(const std::string& path, const FileKey& key) {
   int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return false;
   uint64_t offs[4];
-  if (!findSymbols(fd, offs) || (offs[0] == 0 && offs[1] == 0)) {
+  if ((!findSymbols(fd, offs) || (offs[0] == 0 && offs[1] == 0)) && !locateStripped(fd, offs)) {
     close(fd);
     return false;
   }
@@ -249,6 +255,28 @@ bool TlsAttacher::attachFile(const std::string& path, const FileKey& key) {
   storeMax(attach_ns_max_, dt);
   if (ok > 0) files_attached_++;
   return ok > 0;
+}
+
+// No SSL_* symbols: a stripped binary may still carry BoringSSL (Bun and
+// `bun build --compile` executables). Cached by build-id; the capstone pass
+// (~0.2 s per 100 MB) runs once per build.
+bool TlsAttacher::locateStripped(int fd, uint64_t offs[4]) {
+  uint64_t t0 = nowNs();
+  bool hit = false;
+  TlsLocation loc = locateCached(fd, hit);
+  // Files without BoringSSL's ssl_lib.cc are not candidates: not counted.
+  if (loc.why == "no-ssl-lib-string" || loc.why == "not-x86-64-elf") return false;
+  if (hit) stripped_cache_hits_++;
+  else storeMax(locate_ns_max_, nowNs() - t0);
+  if (!loc.found) {
+    stripped_unrecognized_++;
+    return false;
+  }
+  stripped_located_++;
+  offs[0] = loc.ssl_write;
+  offs[1] = loc.ssl_read;
+  offs[2] = offs[3] = 0;
+  return true;
 }
 
 int TlsAttacher::attachPath(const std::string& path, uint32_t pid) {

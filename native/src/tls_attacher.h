@@ -76,6 +76,7 @@ class TlsAttacher : public RecordObserver {
  private:
   using FileKey = std::pair<uint64_t, uint64_t>;  // (kernel dev = major<<20|minor, ino)
   bool attachFile(const std::string& path, const FileKey& key);
+  bool locateStripped(int fd, uint64_t offs[4]);
   bool tryViaFd(uint32_t pid, int32_t fd, const FileKey& key);
   struct Pending {
     uint32_t pid;
@@ -89,6 +90,10 @@ class TlsAttacher : public RecordObserver {
   std::set<FileKey> seen_;  // inspected, attached or not
   std::atomic<uint64_t> files_attached_{0}, probes_attached_{0}, attach_failures_{0},
       files_scanned_{0}, attach_ns_total_{0}, attach_ns_max_{0}, record_to_attach_ns_max_{0};
+  // Stripped binaries (boringssl_locator.h): located, served from the
+  // build-id cache, carrying BoringSSL but not recognized; slowest locate.
+  std::atomic<uint64_t> stripped_located_{0}, stripped_cache_hits_{0}, stripped_unrecognized_{0},
+      locate_ns_max_{0};
 };
 
 }  // namespace agentrail

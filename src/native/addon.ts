@@ -65,6 +65,18 @@ export interface NativeSensor {
 interface AddonModule {
   Sensor: { new (opts: SensorOptions): NativeSensor; layout(): AbiLayout };
   abiVersion: number;
+  /** Stripped-binary TLS discovery (native/src/addon_locate.cc): cache, else capstone. */
+  locateTls(path: string): TlsLocation;
+}
+
+export interface TlsLocation {
+  found: boolean;
+  why: string;
+  buildId: string;
+  sslWrite: number;
+  sslRead: number;
+  cacheHit: boolean;
+  ms: number;
 }
 
 export const addonPath = join(repoRoot, 'native', 'build', 'Release', 'agentrail.node');

@@ -1,0 +1,27 @@
+// SPDX-License-Identifier: Apache-2.0
+// Remembers where the TLS functions of a stripped binary are, keyed by its
+// GNU build-id, so that discovery (a capstone pass over a 100-400 MB file)
+// runs once per build: Claude Code updates itself and each version is a new
+// build-id. One small text file per build-id under the cache directory
+// ($AGENTRAIL_TLS_CACHE_DIR, default /var/cache/agentrail/tls). Negative
+// results are cached too, so an unrecognized binary is not rescanned.
+#pragma once
+
+#include <string>
+
+#include "boringssl_locator.h"
+
+namespace agentrail {
+
+std::string tlsCacheDir();
+// True when an entry for loc.build_id exists; fills found/why/offsets.
+bool tlsCacheLoad(const std::string& build_id, TlsLocation& loc);
+// Best effort: a failed write only costs a rescan next time.
+void tlsCacheStore(const TlsLocation& loc);
+
+// The cache in front of locateBoringSsl: a cached entry (re-validated when
+// positive) or a fresh locate, stored when the file carries BoringSSL.
+// cache_hit tells which. Files without ssl_lib.cc are neither cached nor a hit.
+TlsLocation locateCached(int fd, bool& cache_hit);
+
+}  // namespace agentrail
