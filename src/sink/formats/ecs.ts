@@ -52,7 +52,6 @@ export function toEcs(ev: CloudEvent): Rec {
         operation: { name: str(d['operation']) },
         request: { model: str(d['model_id']) },
         usage: { input_tokens: num(d['prompt_token_count']), output_tokens: num(d['output_token_count']) },
-        ...(str(d['finish_reason']) ? { response: { finish_reasons: [d['finish_reason']] } } : {}),
       };
       const srv = urlParts(d['server']);
       if (srv) doc['url'] = { full: srv.full, domain: srv.host, path: srv.path, scheme: srv.scheme };
