@@ -3,6 +3,7 @@ import { parseArgs } from 'node:util';
 import canonicalizeModule from 'canonicalize';
 import type { Command } from './main.js';
 import { AgentrailError } from '../errors.js';
+import { mapperFor, parseFormat } from '../sink/formats/index.js';
 import { kafkaSettings, matches, parseSource, readEvents, type EventFilter } from '../sink/sources.js';
 
 const canonicalize = canonicalizeModule as unknown as (o: unknown) => string;
@@ -10,6 +11,7 @@ const canonicalize = canonicalizeModule as unknown as (o: unknown) => string;
 const HELP = `usage: agentrail export SOURCE --out FILE [options]
   SOURCE             kafka://host:port/topic (all partitions, deduped by id, chain order) or a local log directory
   --out FILE         write canonical sealed lines (the local log line format) that 'agentrail verify FILE' reads
+  --format F         cloudevents (default; verifiable) | ocsf | ecs | splunk-hec (one JSON record per line, each linking back by event id, sequence, leaf hash)
   --type/--agent/--trace   filters (a filtered export no longer verifies as a chain)
   --config FILE      TLS/SASL settings for Kafka from sink.kafka of this config`;
 
@@ -26,6 +28,7 @@ export const command: Command = {
         agent: { type: 'string' },
         trace: { type: 'string' },
         config: { type: 'string' },
+        format: { type: 'string', default: 'cloudevents' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -34,6 +37,7 @@ export const command: Command = {
       return 0;
     }
     if (positionals.length !== 1 || !values.out) throw new AgentrailError('USAGE_EXPORT', 'export needs SOURCE and --out FILE', { hint: 'agentrail export --help' });
+    const map = mapperFor(parseFormat(values.format ?? 'cloudevents'));
     const src = parseSource(positionals[0]!);
     const f: EventFilter = {};
     if (values.type) f.type = values.type;
@@ -46,7 +50,7 @@ export const command: Command = {
       let buf: string[] = [];
       for await (const { event, line } of readEvents(src, kafkaSettings(values.config))) {
         if (!matches(event, f)) continue;
-        buf.push(line ?? canonicalize(event), '\n');
+        buf.push(map ? JSON.stringify(map(event)) : (line ?? canonicalize(event)), '\n');
         n++;
         if (buf.length >= 2000) {
           writeSync(fd, buf.join(''));
