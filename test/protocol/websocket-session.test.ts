@@ -1,23 +1,7 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import zlib from 'node:zlib';
 import { Capture, httpRequest, httpResponse, run } from './capture.js';
-import { frame } from './ws-frames.js';
-
-/** permessage-deflate as a sender runs it: one raw deflate stream, sync-flushed per message, tail stripped. */
-function deflater(): (s: string) => Promise<Buffer> {
-  const d = zlib.createDeflateRaw();
-  return async (s) => {
-    const chunks: Buffer[] = [];
-    const on = (c: Buffer): number => chunks.push(c);
-    d.on('data', on);
-    d.write(s);
-    await new Promise<void>((r) => d.flush(zlib.constants.Z_SYNC_FLUSH, () => r()));
-    await new Promise((r) => setImmediate(r));
-    d.off('data', on);
-    return Buffer.concat(chunks).subarray(0, -4);
-  };
-}
+import { deflater, frame } from './ws-frames.js';
 
 const UPGRADE = httpRequest('GET', '/v1/responses', {
   Host: 'api.openai.test',

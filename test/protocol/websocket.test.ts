@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import fc from 'fast-check';
 import { WebSocketParser, negotiatedDeflate, type WsMessage, type WsOptions } from '../../src/protocol/websocket.js';
 import { StageStats } from '../../src/protocol/stats.js';
-import { frame } from './ws-frames.js';
+import { deflater, frame } from './ws-frames.js';
 
 function run(bytes: Buffer | Buffer[], opts: Partial<WsOptions> = {}): { msgs: WsMessage[]; stats: StageStats } {
   const stats = new StageStats();
@@ -78,22 +78,13 @@ test('oversized frames and messages are capped, counted, and the parser stays in
   assert.equal(frags.stats.snapshot().drops['protocol.ws_message_too_large'], 600);
 });
 
-/** A real streaming deflater with a shared window, as permessage-deflate senders run it. */
+/** Each message through one sender's deflater, or a fresh one per message without context takeover. */
 async function deflateStream(messages: string[], noContextTakeover: boolean): Promise<Buffer[]> {
   const out: Buffer[] = [];
-  let d = zlib.createDeflateRaw();
+  let d = deflater();
   for (const m of messages) {
-    if (noContextTakeover) d = zlib.createDeflateRaw();
-    const chunks: Buffer[] = [];
-    const onData = (c: Buffer): number => chunks.push(c);
-    d.on('data', onData);
-    d.write(m);
-    await new Promise<void>((res) => d.flush(zlib.constants.Z_SYNC_FLUSH, () => res()));
-    await new Promise((res) => setImmediate(res));
-    d.off('data', onData);
-    const all = Buffer.concat(chunks);
-    assert.ok(all.subarray(-4).equals(Buffer.from([0, 0, 0xff, 0xff])));
-    out.push(all.subarray(0, -4));
+    if (noContextTakeover) d = deflater();
+    out.push(await d(m));
   }
   return out;
 }
