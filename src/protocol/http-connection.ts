@@ -3,8 +3,10 @@ import type { ProtocolOptions } from './options.js';
 import type { StageStats } from './stats.js';
 import type { CloseReason, Direction, StreamConsumer } from '../stream/stream-table.js';
 import { annotateHttp } from './annotate.js';
+import { header } from './body.js';
 import { Http1Parser } from './http1.js';
 import { H2_PREFACE, Http2Connection } from './http2/connection.js';
+import { WebSocketSession } from './ws-session.js';
 
 const METHOD_PREFIX = /^(GET|POST|PUT|DELETE|PATCH|HEAD|OPTIONS|CONNECT|TRACE) /;
 const DETECT_MAX = 64;
@@ -25,6 +27,8 @@ export class HttpConnection implements StreamConsumer {
   private queue: HttpMessage[] = [];
   private queuedBytes = 0;
   private h2: Http2Connection | undefined;
+  /** issue-10c: set once a 101 switched the connection to WebSocket. */
+  private ws: WebSocketSession | undefined;
 
   constructor(
     private readonly ref: StreamRef,
@@ -63,6 +67,7 @@ export class HttpConnection implements StreamConsumer {
       return;
     }
     if (this.mode === 'h2') return this.h2!.gap(dir === this.reqDir ? 'client' : 'server', bytes, ts);
+    if (this.ws) return this.ws.gap(dir, bytes); // issue-10c
     (dir === this.reqDir ? this.h1req! : this.h1res!).gap(bytes, ts);
   }
 
@@ -79,6 +84,7 @@ export class HttpConnection implements StreamConsumer {
   }
 
   close(ts: bigint, _reason: CloseReason): void {
+    this.ws?.end(ts); // issue-10c
     if (this.mode === 'h2') this.h2!.end(ts);
     else if (this.mode === 'http1') {
       this.h1req!.end(ts);
@@ -145,7 +151,9 @@ export class HttpConnection implements StreamConsumer {
         if (req) this.queuedBytes -= req.body.length;
         else this.stats.error('protocol', 'response_without_request');
         this.deliver('http1', req, m, !meta.complete);
+        this.maybeWebSocket(req, m); // issue-10c
       },
+      onOpaque: (buf, ts) => this.ws?.feed((this.reqDir ^ 1) as Direction, buf, ts), // issue-10c
       onAbandon: () => {
         const req = this.queue.shift();
         if (req) {
@@ -156,7 +164,14 @@ export class HttpConnection implements StreamConsumer {
     });
   }
 
+  /** issue-10c: a `101` answering `Upgrade: websocket` hands both directions to a WebSocket session. */
+  private maybeWebSocket(req: HttpMessage | undefined, res: HttpMessage): void {
+    if (res.status !== 101 || !req || !/websocket/i.test(header(res.headers, 'upgrade') ?? '')) return;
+    this.ws = new WebSocketSession(this.reqDir, req, res, this.opts, this.stats, (q, r, incomplete) => this.deliver('http1', q, r, incomplete));
+  }
+
   private route(dir: Direction, buf: Buffer, ts: bigint): void {
+    if (this.ws) return this.ws.feed(dir, buf, ts); // issue-10c
     if (this.mode === 'h2') this.h2!.feed(dir === this.reqDir ? 'client' : 'server', buf, ts);
     else (dir === this.reqDir ? this.h1req! : this.h1res!).feed(buf, ts);
   }

@@ -16,6 +16,8 @@ export interface Http1Hooks {
   requestMethod?(): string | undefined;
   /** The parser gave up on a message it had started (gap or garbage). */
   onAbandon?(): void;
+  /** issue-10c: bytes that follow a 101 or CONNECT response head (a WebSocket or tunnel). */
+  onOpaque?(buf: Buffer, ts: bigint): void;
 }
 
 const METHODS = new Set(['GET', 'POST', 'PUT', 'DELETE', 'PATCH', 'HEAD', 'OPTIONS', 'CONNECT', 'TRACE']);
@@ -270,6 +272,8 @@ export class Http1Parser {
         return true;
       }
       case 'opaque':
+        // issue-10c: bytes after a 101/CONNECT head belong to the new protocol.
+        if (this.buf.length > 0) this.hooks.onOpaque?.(this.buf, ts);
         this.buf = Buffer.alloc(0);
         return false;
     }

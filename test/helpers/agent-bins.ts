@@ -1,56 +1,57 @@
 /**
- * Where the agent runtimes installed for tests live. Looked up in order:
- * $AGENTRAIL_BUN, then .cache/agents/ (filled by .ci/setup.d/60-agents.sh:
- * any `bun` executable up to four levels down, newest path first), then
- * node_modules (npm `bun`, whose install script may be skipped: its binary is
- * then node_modules/bun/bin/bun.exe or @oven/bun-linux-x64/bin/bun).
- * Claude Code: $AGENTRAIL_CLAUDE, .cache/agents/ (`claude`), then
- * node_modules/@anthropic-ai/claude-code-linux-x64/claude (the native
- * platform binary, a `bun build --compile` executable).
- * Returns undefined when none runs (`--version` exits 0).
+ * Paths of the real agent CLIs installed by .ci/setup.d/60-agents.sh into
+ * .cache/agents/<package>@<version>/ (one npm prefix per pinned version).
+ * `agentBin(name)` gives the newest pinned version, `agentBin(name, v)` that
+ * version; an env override (AGENTRAIL_CLAUDE, _CODEX, _GEMINI, _BUN) wins.
+ * Throws a clear error naming the setup script when the binary is missing.
+ * bunBinary/claudeBinary keep the names used on the issue-10b branch.
  */
-import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { repoRoot } from '../../src/paths.js';
 
-const root = resolve(import.meta.dirname, '../../..');
+export type AgentName = 'claude' | 'codex' | 'gemini' | 'bun';
 
-function runs(p: string): boolean {
-  return existsSync(p) && spawnSync(p, ['--version'], { timeout: 20_000 }).status === 0;
+const PACKAGE: Record<AgentName, string> = {
+  claude: '@anthropic-ai+claude-code',
+  codex: '@openai+codex',
+  gemini: '@google+gemini-cli',
+  bun: 'bun',
+};
+
+const agentsDir = (): string => join(repoRoot, '.cache', 'agents');
+
+/** Installed versions of an agent, newest first. */
+export function agentVersions(name: AgentName): string[] {
+  if (!existsSync(agentsDir())) return [];
+  const prefix = `${PACKAGE[name]}@`;
+  return readdirSync(agentsDir())
+    .filter((d) => d.startsWith(prefix) && existsSync(join(agentsDir(), d, 'node_modules', '.bin', name)))
+    .map((d) => d.slice(prefix.length))
+    .sort((a, b) => b.localeCompare(a, undefined, { numeric: true }));
 }
 
-function findNamed(dir: string, names: string[], depth: number): string[] {
-  if (depth < 0 || !existsSync(dir)) return [];
-  const out: string[] = [];
-  for (const e of readdirSync(dir)) {
-    const p = join(dir, e);
-    let st;
-    try {
-      st = statSync(p);
-    } catch {
-      continue;
-    }
-    if (st.isDirectory()) out.push(...findNamed(p, names, depth - 1));
-    else if (names.includes(e) && st.mode & 0o111) out.push(p);
-  }
-  return out;
+export function agentBin(name: AgentName, version?: string): string {
+  const env = process.env[`AGENTRAIL_${name.toUpperCase()}`];
+  if (env && !version) return env;
+  const v = version ?? agentVersions(name)[0];
+  const p = v === undefined ? undefined : join(agentsDir(), `${PACKAGE[name]}@${v}`, 'node_modules', '.bin', name);
+  if (!p || !existsSync(p)) throw new Error(`${name}${version ? `@${version}` : ''} is not installed: run .ci/setup.d/60-agents.sh`);
+  return p;
 }
 
 export function bunBinary(): string | undefined {
-  const candidates = [
-    process.env.AGENTRAIL_BUN ?? '',
-    ...findNamed(join(root, '.cache/agents'), ['bun'], 4).sort().reverse(),
-    join(root, 'node_modules/bun/bin/bun.exe'),
-    join(root, 'node_modules/@oven/bun-linux-x64/bin/bun'),
-  ];
-  return candidates.find((p) => p !== '' && runs(p));
+  try {
+    return agentBin('bun');
+  } catch {
+    return undefined;
+  }
 }
 
 export function claudeBinary(): string | undefined {
-  const candidates = [
-    process.env.AGENTRAIL_CLAUDE ?? '',
-    ...findNamed(join(root, '.cache/agents'), ['claude'], 5).sort().reverse(),
-    join(root, 'node_modules/@anthropic-ai/claude-code-linux-x64/claude'),
-  ];
-  return candidates.find((p) => p !== '' && runs(p));
+  try {
+    return agentBin('claude');
+  } catch {
+    return undefined;
+  }
 }

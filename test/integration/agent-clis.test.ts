@@ -1,0 +1,118 @@
+/**
+ * The real agent CLIs (installed by .ci/setup.d/60-agents.sh) run under
+ * `agentrail run -- <agent>` against the local HTTPS mock with a throwaway CA
+ * and a canary API key. The trail must hold the model call with the model id
+ * the agent sent, the mock's token counts, the hash of the text the agent
+ * itself printed, the tool call the mock asked for, and no key or prompt text.
+ * Here: Gemini CLI (Node, OpenSSL: hooked today) and the Python openai-agents framework. Claude Code, Codex and Bun
+ * need the BoringSSL/aws-lc hooks of issue 10 part B and are not in this file yet.
+ */
+import { test, type TestContext } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { requireKernel, requireTool } from '../helpers/privileges.js';
+import { runCliAsync } from '../helpers/cli.js';
+import { makeTestCa, removeTestCa } from '../helpers/tls-server.js';
+import { startMockServer } from '../helpers/llm-mock-server.js';
+import { agentBin, agentVersions } from '../helpers/agent-bins.js';
+import { repoRoot } from '../../src/paths.js';
+
+const sha = (s: string) => `sha256:${createHash('sha256').update(s, 'utf8').digest('hex')}`;
+
+function allFiles(dir: string): string {
+  let s = '';
+  for (const n of readdirSync(dir)) {
+    const p = join(dir, n);
+    if (statSync(p).isDirectory()) s += allFiles(p);
+    else if (!p.includes('/keys/')) s += readFileSync(p, 'latin1');
+  }
+  return s;
+}
+
+const finalText = 'The notes mention one meeting.';
+
+/** A work dir, a throwaway CA, the mock (asking for read_file on a notes file, then answering finalText), a canary tag. */
+async function setup(t: TestContext, name: string) {
+  const work = mkdtempSync(join(tmpdir(), `agentrail-${name}-`));
+  const ca = makeTestCa(['localhost']);
+  const dataFile = join(work, 'notes.txt');
+  writeFileSync(dataFile, 'meeting notes\n');
+  const mock = await startMockServer({ cert: ca.certPath, key: ca.keyPath, script: { toolCall: { name: 'read_file', arguments: { file_path: dataFile } }, finalText } });
+  t.after(async () => {
+    await mock.close();
+    removeTestCa(ca);
+    rmSync(work, { recursive: true, force: true });
+  });
+  const tag = randomBytes(6).toString('hex');
+  const cfg = join(work, 'c.yaml');
+  writeFileSync(cfg, 'observability:\n  httpPort: 0\n');
+  return { work, ca, dataFile, mock, tag, cfg, logDir: join(work, 'log'), prompt: `Read ${dataFile} and summarize it. CANARYPROMPT${tag}` };
+}
+
+/** The agent's own printed answer, and what the trail says of its model calls. */
+function checkTrail(r: { stdout: string; stderr: string }, logDir: string, model: string, apiKey: string, tag: string): void {
+  const printed = r.stdout.trimEnd().split('\n').at(-1)!;
+  assert.equal(printed, finalText);
+  const events = readdirSync(join(logDir, 'segments'))
+    .flatMap((f) => readFileSync(join(logDir, 'segments', f), 'utf8').trim().split('\n'))
+    .map((l) => JSON.parse(l) as { type: string; data: Record<string, any> });
+  const models = events.filter((e) => e.type === 'dev.agentrail.model.invocation' && e.data.model_id === model);
+  assert.ok(models.length >= 2, `model calls seen: ${models.length}`);
+  assert.ok(models.some((m) => (m.data.tools_requested as Array<{ name: string }>).some((x) => x.name === 'read_file')), 'the tool call the mock asked for');
+  const answer = models.find((m) => m.data.output_hash === sha(printed));
+  assert.ok(answer, 'a model call whose output hash is the hash of the printed text');
+  // The mock counts one output token per word of its answer.
+  assert.equal(answer.data.output_token_count, finalText.split(' ').length);
+  assert.ok(answer.data.prompt_token_count > 0);
+  const trail = allFiles(logDir);
+  assert.ok(!(trail + r.stderr).includes(apiKey), 'API key leaked');
+  assert.ok(!trail.includes(`CANARYPROMPT${tag}`), 'prompt text leaked into the trail');
+}
+
+test('Gemini CLI under the real sensor: model call, tokens, output hash, tool call, no canary', { timeout: 240_000 }, async (t) => {
+  if (!requireKernel(t)) return;
+  if (!requireTool(t, agentVersions('gemini').length > 0, 'the Gemini CLI (.ci/setup.d/60-agents.sh)')) return;
+  const { work, ca, mock, tag, cfg, logDir, prompt } = await setup(t, 'gemini');
+  const apiKey = `AIzaCANARY${tag}key`;
+  const home = join(work, 'home');
+  mkdirSync(join(home, '.gemini'), { recursive: true });
+  // Headless API-key auth: without a selected auth type the CLI exits 41.
+  writeFileSync(join(home, '.gemini', 'settings.json'), JSON.stringify({ security: { auth: { selectedType: 'gemini-api-key' } } }));
+  const model = 'gemini-2.5-flash';
+  const r = await runCliAsync(['run', '--log-dir', logDir, '--config', cfg, '--', agentBin('gemini'), '-p', prompt, '-m', model, '--yolo'], {
+    env: {
+      HOME: home,
+      GEMINI_API_KEY: apiKey,
+      GOOGLE_GEMINI_BASE_URL: `https://localhost:${mock.port}`,
+      NODE_EXTRA_CA_CERTS: ca.caPath,
+      GEMINI_CLI_TRUST_WORKSPACE: 'true',
+      GEMINI_CLI_NO_RELAUNCH: '1',
+      NO_COLOR: '1',
+    },
+    timeoutMs: 200_000,
+  });
+  assert.equal(r.status, 0, r.stderr.slice(-2000));
+  assert.ok(mock.requests.some((q) => q.path.endsWith(`models/${model}:streamGenerateContent`)), JSON.stringify(mock.requests));
+  checkTrail(r, logDir, model, apiKey, tag);
+});
+
+test('openai-agents (Python) under the real sensor: Responses call, tokens, output hash, tool call, no canary', { timeout: 240_000 }, async (t) => {
+  if (!requireKernel(t)) return;
+  const python = join(repoRoot, '.venv', 'bin', 'python');
+  const hasAgents = existsSync(python) && spawnSync(python, ['-c', 'import agents']).status === 0;
+  if (!requireTool(t, hasAgents, 'the project venv with openai-agents (.ci/setup.d/60-agents.sh)')) return;
+  const { ca, mock, tag, cfg, logDir, prompt } = await setup(t, 'oai-agents');
+  const apiKey = `sk-proj-CANARY${tag}`;
+  const model = 'gpt-4.1-mini';
+  const r = await runCliAsync(['run', '--log-dir', logDir, '--config', cfg, '--', python, join(repoRoot, 'test', 'integration', 'agents', 'py_openai_agents.py')], {
+    env: { OPENAI_API_KEY: apiKey, MOCK_URL: `https://localhost:${mock.port}`, SSL_CERT_FILE: ca.caPath, PROMPT: prompt, MODEL: model },
+    timeoutMs: 200_000,
+  });
+  assert.equal(r.status, 0, r.stderr.slice(-2000));
+  assert.ok(mock.requests.some((q) => q.path === '/v1/responses'), JSON.stringify(mock.requests));
+  checkTrail(r, logDir, model, apiKey, tag);
+});
