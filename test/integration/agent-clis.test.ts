@@ -116,3 +116,40 @@ test('openai-agents (Python) under the real sensor: Responses call, tokens, outp
   assert.ok(mock.requests.some((q) => q.path === '/v1/responses'), JSON.stringify(mock.requests));
   checkTrail(r, logDir, model, apiKey, tag);
 });
+
+/**
+ * Claude Code (a Bun executable with BoringSSL linked in, no SSL_* symbols): its TLS functions are
+ * located in the stripped binary (native/src/boringssl_locator.cc), so its model calls are in the
+ * trail like any SDK's. Both pinned versions, to show the method does not hang on one build.
+ */
+for (const version of ['2.1.332', '2.1.329']) {
+  test(`Claude Code ${version} under the real sensor: model calls, tokens, output hash, tool call, plaintext seen, no canary`, { timeout: 240_000 }, async (t) => {
+    if (!requireKernel(t)) return;
+    if (!requireTool(t, agentVersions('claude').includes(version), `Claude Code ${version} (.ci/setup.d/60-agents.sh)`)) return;
+    const { work, ca, mock, tag, cfg, logDir, prompt } = await setup(t, `claude-${version}`);
+    const apiKey = `sk-ant-api03-CANARY${tag}`;
+    const home = join(work, 'home');
+    mkdirSync(home, { recursive: true });
+    const model = 'claude-haiku-4-5';
+    const r = await runCliAsync(['run', '--log-dir', logDir, '--config', cfg, '--', agentBin('claude', version), '-p', prompt, '--model', model], {
+      env: {
+        HOME: home,
+        ANTHROPIC_API_KEY: apiKey,
+        ANTHROPIC_BASE_URL: `https://localhost:${mock.port}`,
+        NODE_EXTRA_CA_CERTS: ca.caPath,
+        DISABLE_AUTOUPDATER: '1',
+        CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1',
+      },
+      timeoutMs: 200_000,
+    });
+    assert.equal(r.status, 0, r.stderr.slice(-2000));
+    assert.ok(mock.requests.some((q) => q.path === '/v1/messages'), JSON.stringify(mock.requests));
+    checkTrail(r, logDir, model, apiKey, tag);
+    // The egress floor agrees: the connection to the model endpoint, with its plaintext seen.
+    const egress = readdirSync(join(logDir, 'segments'))
+      .flatMap((f) => readFileSync(join(logDir, 'segments', f), 'utf8').trim().split('\n'))
+      .map((l) => JSON.parse(l) as { type: string; data: Record<string, any> })
+      .filter((e) => e.type === 'dev.agentrail.data.access' && e.data.resource_uri === `tls://localhost:${mock.port}`);
+    assert.ok(egress.some((e) => e.data.network.plaintext === 'full' && e.data.bytes_written > 0), JSON.stringify(egress.map((e) => e.data.network)));
+  });
+}
