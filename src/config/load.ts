@@ -1,4 +1,7 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
+
+/** Largest configuration file accepted. */
+export const MAX_CONFIG_BYTES = 1 << 20;
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { AgentrailError } from '../errors.js';
@@ -32,13 +35,19 @@ export function loadConfigFile(path: string | undefined): Readonly<Config> {
   if (!path) return parseConfig({});
   let text: string;
   try {
+    // A FIFO would hang the start and a device or a huge file would exhaust memory: regular files up to 1 MiB only.
+    const st = statSync(path);
+    if (!st.isFile()) throw new AgentrailError('CONFIG_NOT_A_FILE', `config file ${path} is not a regular file`);
+    if (st.size > MAX_CONFIG_BYTES) throw new AgentrailError('CONFIG_TOO_LARGE', `config file ${path} is larger than ${MAX_CONFIG_BYTES} bytes`);
     text = readFileSync(path, 'utf8');
   } catch (e) {
+    if (e instanceof AgentrailError) throw e;
     throw new AgentrailError('CONFIG_UNREADABLE', `cannot read config file ${path}: ${(e as NodeJS.ErrnoException).code ?? 'error'}`);
   }
   let obj: unknown;
   try {
-    obj = parseYaml(text);
+    // maxAliasCount bounds alias expansion ("billion laughs").
+    obj = parseYaml(text, { maxAliasCount: 100 });
   } catch (e) {
     throw new AgentrailError('CONFIG_SYNTAX', `config file ${path} is not valid YAML/JSON: ${(e as Error).message.split('\n')[0]}`);
   }

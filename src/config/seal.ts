@@ -14,7 +14,7 @@ export const signingKeySchema = z
 export const sealSchema = z
   .object({
     /** Checkpoint origin line; default: the chain's CloudEvents source. */
-    origin: z.string().min(1).regex(/^[^\s]+$/).optional(),
+    origin: z.string().min(1).max(255).regex(/^[^\s]+$/).optional(),
     checkpoint: z
       .object({
         /** Write a checkpoint after this many events… */

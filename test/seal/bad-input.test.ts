@@ -1,0 +1,46 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runCli } from '../helpers/cli.js';
+import { makeKeys } from './fixture.js';
+
+function dir(t: { after(f: () => void): void }): string {
+  const d = mkdtempSync(join(tmpdir(), 'ar-bad-'));
+  t.after(() => rmSync(d, { recursive: true, force: true }));
+  return d;
+}
+
+test('bad input is bounded: a FIFO or oversized config, a 50 MB seal.origin, verify on a device or a 20 MiB line: one line each, never a hang', (t) => {
+  const d = dir(t);
+  const fifo = join(d, 'cfg.fifo');
+  execFileSync('mkfifo', [fifo]);
+  const f = runCli(['run', '--config', fifo, '--raw', '--comm', 'x', '--duration', '1'], { timeoutMs: 20_000 });
+  assert.equal(f.status, 2);
+  assert.match(f.stderr.trim(), /^agentrail run: CONFIG_NOT_A_FILE: config file .* is not a regular file$/);
+
+  const big = join(d, 'big.yaml');
+  writeFileSync(big, `# ${'x'.repeat(2 << 20)}\n`);
+  assert.match(runCli(['run', '--config', big, '--raw', '--comm', 'x']).stderr, /CONFIG_TOO_LARGE/);
+
+  const origin = join(d, 'origin.yaml');
+  writeFileSync(origin, `seal:\n  origin: ${'o'.repeat(300)}\n`);
+  const o = runCli(['run', '--config', origin, '--raw', '--comm', 'x']);
+  assert.equal(o.status, 2);
+  assert.match(o.stderr, /CONFIG_INVALID: invalid configuration at seal\.origin/);
+
+  const keys = makeKeys();
+  const dev = runCli(['verify', '/dev/zero', '--keys', keys.keyring], { timeoutMs: 20_000 });
+  assert.equal(dev.status, 1);
+  assert.match(dev.stderr.trim(), /^agentrail verify: IO_READ: cannot read \/dev\/zero: ENOTREGULAR$/);
+
+  const huge = join(d, 'huge.jsonl');
+  writeFileSync(huge, '{"a":"' + 'z'.repeat(20 << 20) + '"}\n');
+  const h = runCli(['verify', huge, '--keys', keys.keyring, '--json'], { timeoutMs: 60_000 });
+  assert.equal(h.status, 10, h.stderr);
+  const rep = JSON.parse(h.stdout) as { failure: { reason: string; index: number } };
+  assert.equal(rep.failure.reason, 'NOT_JSON');
+  assert.equal(rep.failure.index, 0);
+});
