@@ -78,7 +78,7 @@ export interface SealerOptions {
  * quarantined: signed history failed its checks (tampering or corruption): `verify` keeps failing;
  * unproven-tail: lines after a clean stop's final checkpoint, which this sensor did not write.
  */
-export type GapReason = 'torn-tail' | 'invalid-tail' | 'quarantined' | 'unproven-tail' | 'disk-bound' | 'dropped';
+export type GapReason = 'torn-tail' | 'invalid-tail' | 'quarantined' | 'unproven-tail' | 'unclean-stop' | 'disk-bound' | 'dropped';
 
 export interface GapInfo {
   reason: GapReason;
@@ -91,9 +91,13 @@ export interface GapInfo {
   detail?: string;
   /** Where the removed bytes were kept, byte for byte. */
   quarantine?: QuarantineInfo;
+  /** unclean-stop: time of the last line known durable (what a SIGKILL could not lose). */
+  lastDurableTime?: string;
 }
 
 export interface RecoveryReport {
+  /** Time of the last valid line (the last durable event). */
+  lastTime?: string;
   /** Valid lines found. */
   lines: number;
   lastSequence: number;
@@ -136,6 +140,12 @@ export class Sealer {
     const previous = s.seq;
     const previousLeaf = s.last.toString('hex');
     if (gap) s.recordGap(gap);
+    else if (previous > 0 && !s.recovery.cleanShutdown) {
+      // The previous run ended without sensor.stop (SIGKILL, OOM, power loss): what it held in memory
+      // and had not written is gone. Say so, with the last sequence and time known to be durable.
+      countDrop('seal', 'unclean_stop');
+      s.recordGap({ reason: 'unclean-stop', fromSequence: previous + 1, detail: 'NO_SENSOR_STOP', ...(s.recovery.lastTime ? { lastDurableTime: s.recovery.lastTime } : {}) });
+    }
     s.append(
       makeEnvelope({
         type: EventTypes.sensorStart,
@@ -300,7 +310,15 @@ export class Sealer {
       tail = tail.slice(0, 1);
     }
     const lastIsCheckpoint = tail.length === 1 && valid > 0 && tail[0]!.bytes.lastIndexOf(CHECKPOINT_MARK) >= 0;
+    let lastTime: string | undefined;
+    try {
+      const lastLine = tail.at(-1)?.bytes;
+      if (lastLine) lastTime = (JSON.parse(lastLine.toString('utf8')) as { time?: string }).time;
+    } catch {
+      /* the time is informative only */
+    }
     this.recovery = {
+      ...(lastTime ? { lastTime } : {}),
       lines: valid,
       lastSequence: lastSeq,
       truncatedLines: 0,
@@ -390,6 +408,7 @@ export class Sealer {
     if (g.fromSequence !== undefined) data.fromSequence = String(g.fromSequence);
     if (g.toSequence !== undefined) data.toSequence = String(g.toSequence);
     if (g.detail !== undefined) data.detail = g.detail;
+    if (g.lastDurableTime !== undefined) data.lastDurableTime = g.lastDurableTime;
     if (g.quarantine) {
       data.quarantineFile = g.quarantine.file;
       data.quarantineBytes = String(g.quarantine.bytes);

@@ -246,6 +246,8 @@ export async function verifyLog(lines: AsyncIterable<LineInput> | Iterable<LineI
 
     if (ev.type === 'dev.agentrail.log.gap') {
       const d = (ev.data ?? {}) as Record<string, unknown>;
+      // Every gap is said: a fault never ends in a verify without a word about it.
+      report.warnings.push(`gap at sequence ${seqS}: ${String(d.reason)}${d.lostEvents !== undefined ? `, ${String(d.lostEvents)} event(s) lost` : ''}${d.lostLines !== undefined ? `, ${String(d.lostLines)} line(s) set aside` : ''}${typeof d.lastDurableTime === 'string' ? `, last durable event at ${d.lastDurableTime}` : ''}`);
       if (typeof d.reason === 'string' && QUARANTINE_REASONS.has(d.reason)) {
         (report.quarantines ??= []).push({
           index,

@@ -271,3 +271,25 @@ test('a flipped byte in signed history: the restart quarantines the region inste
   assert.equal(v.ok, false, 'detectable tampering never becomes a clean log');
   assert.equal(v.failure?.reason, 'QUARANTINED');
 });
+
+test('an unclean stop (no sensor.stop: SIGKILL, OOM) is recorded at the next start as a signed gap with the last durable sequence and time; verify says so', async () => {
+  const keys = makeKeys();
+  const ring = parseKeyring(readFileSync(keys.keyring, 'utf8'));
+  const dir = tmp();
+  const s = await openSealer(dir, keys, { checkpointEvents: 5 });
+  for (let i = 0; i < 12; i++) s.seal(toolEvent(i));
+  await s.flush(); // killed here: no sensor.stop, no final checkpoint
+  const lines = logLines(dir);
+  const last = JSON.parse(lines.at(-1)!) as { sequence: string; time: string };
+  const r = await openSealer(dir, keys);
+  await r.close();
+  const evs = logLines(dir).map((l) => JSON.parse(l));
+  const gap = evs.find((e) => e.type === 'dev.agentrail.log.gap');
+  assert.ok(gap, 'a gap record');
+  assert.equal(gap.data.reason, 'unclean-stop');
+  assert.equal(gap.data.fromSequence, String(Number(last.sequence) + 1));
+  assert.equal(gap.data.lastDurableTime, last.time);
+  const v = await verifyLog(readSource(dir), { keys: ring });
+  assert.equal(v.ok, true, JSON.stringify(v.failure));
+  assert.ok(v.warnings.some((w) => w.includes('unclean-stop') && w.includes(last.time)), v.warnings.join('; '));
+});
