@@ -144,7 +144,11 @@ export async function runPipeline(o: PipelineOptions): Promise<number> {
   if (cfg.observability.httpEnabled) {
     health = new HealthServer({ host: cfg.observability.httpHost, port: cfg.observability.httpPort });
     health.addReadinessCheck('probes_attached', () => sourceReady || 'source not started');
-    health.addReadinessCheck('sink_writable', () => dirWritable(join(logDir, 'segments')) || 'local log not writable');
+    health.addReadinessCheck('sink_writable', () => {
+      const stalled = sink.log.writeStalled();
+      if (stalled) return `local log writes failing (${stalled})`;
+      return dirWritable(join(logDir, 'segments')) || 'local log not writable';
+    });
     if (k8s) health.addReadinessCheck('pods_synced', () => k8s!.ready() || 'pod list not synced');
     try {
       healthPort = (await health.start()).port;
@@ -180,6 +184,24 @@ export async function runPipeline(o: PipelineOptions): Promise<number> {
   // Time-driven work: idle stream timeouts, held events, checkpoints by time.
   let ticks = 0;
   let exitCode = 0;
+  // A failing disk (ENOSPC, EIO): warn at every occurrence, shed at the source, and once writes work
+  // again record what was shed as a signed gap. The run's exit code says a fault happened.
+  let shedWhileStalled = 0;
+  let stallCode = '';
+  sink.log.on('write-error', (code: string) => {
+    stallCode = code;
+    exitCode ||= EXIT_WRITE_FAILED;
+    log.warn({ code, logDir }, 'local log write failed: holding sealed events in memory and shedding raw events at the source until the disk accepts writes again');
+  });
+  sink.log.on('write-recovered', () => {
+    log.warn({ code: stallCode, shedRecords: shedWhileStalled }, 'local log writes work again; the records shed meanwhile are recorded as a signed gap');
+    sealer.recordGap({ reason: 'write-error', lostEvents: shedWhileStalled, detail: stallCode || 'error' });
+    shedWhileStalled = 0;
+  });
+  sink.log.on('unwritten', (n: number) => {
+    exitCode ||= EXIT_WRITE_FAILED;
+    log.error({ events: n, code: stallCode }, 'local log still failing at stop: these sealed events could not be written; the next start records an unclean stop');
+  });
   let blind: string | undefined;
   health?.addReadinessCheck('ring_buffer_polled', () => blind ?? true);
   const ticker = setInterval(() => {
@@ -215,8 +237,10 @@ export async function runPipeline(o: PipelineOptions): Promise<number> {
   try {
     for await (const batch of opened.source.batches()) {
       if (sink.shouldShed()) {
-        // Disk bound pressure: shed at the source, counted; never block the kernel consumer.
-        countDrop('source', 'disk_bound_shed');
+        // Disk bound pressure or a failing disk: shed at the source, counted; never block the kernel consumer.
+        const stalled = sink.log.writeStalled();
+        countDrop('source', stalled ? 'write_error_shed' : 'disk_bound_shed');
+        if (stalled) shedWhileStalled += countRecords(batch);
         continue;
       }
       for (const ev of decodeBatch(opened.filter(batch))) {
@@ -244,3 +268,16 @@ export async function runPipeline(o: PipelineOptions): Promise<number> {
 
 /** Exit code when the kernel source failed for good (EX_IOERR). */
 export const EXIT_SOURCE_FAILED = 74;
+/** Exit code when local log writes failed during the run (EX_TEMPFAIL), even if they recovered. */
+export const EXIT_WRITE_FAILED = 75;
+
+/** Records in a raw batch (each starts with a header whose u32 at offset 4 is its size). */
+function countRecords(batch: Buffer): number {
+  let n = 0;
+  for (let o = 0; o + 8 <= batch.length; n++) {
+    const size = batch.readUInt32LE(o + 4);
+    if (size < 8) break;
+    o += size;
+  }
+  return n;
+}

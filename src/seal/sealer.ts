@@ -78,7 +78,7 @@ export interface SealerOptions {
  * quarantined: signed history failed its checks (tampering or corruption): `verify` keeps failing;
  * unproven-tail: lines after a clean stop's final checkpoint, which this sensor did not write.
  */
-export type GapReason = 'torn-tail' | 'invalid-tail' | 'quarantined' | 'unproven-tail' | 'unclean-stop' | 'disk-bound' | 'dropped';
+export type GapReason = 'torn-tail' | 'invalid-tail' | 'quarantined' | 'unproven-tail' | 'unclean-stop' | 'write-error' | 'disk-bound' | 'dropped';
 
 export interface GapInfo {
   reason: GapReason;

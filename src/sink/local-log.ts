@@ -162,6 +162,9 @@ function* readLines(path: string, offset: number, segment: string): Generator<Lo
  * Append-only segmented log with durable per-consumer cursors. One writer
  * process; any number of readers (same or other processes).
  */
+/** Sealed events kept in memory while writes fail (ENOSPC, EIO) before the sensor gives up. */
+const MAX_STALLED_BYTES = 256 << 20;
+
 export class LocalLog extends EventEmitter implements SealedLogSink {
   readonly dir: string;
   readonly segmentsDir: string;
@@ -189,6 +192,8 @@ export class LocalLog extends EventEmitter implements SealedLogSink {
   private pendingSeq: number | undefined;
   private flushScheduled = false;
   private writeError: unknown;
+  private stalled: string | undefined;
+  private retry: NodeJS.Timeout | undefined;
   private lock: DirLock | undefined;
   private quarantined: QuarantineInfo | undefined;
 
@@ -507,14 +512,54 @@ export class LocalLog extends EventEmitter implements SealedLogSink {
     if (this.pending.length === 0) return;
     const lines = this.pending;
     const first = this.pendingSeq;
-    this.pending = [];
-    this.pendingSeq = undefined;
+    const before = this.active !== undefined ? { seg: this.active, size: this.activeSize } : undefined;
     try {
       this.appendLines(lines, first);
+      this.pending = [];
+      this.pendingSeq = undefined;
+      if (this.stalled) {
+        this.stalled = undefined;
+        this.emit('write-recovered');
+      }
     } catch (e) {
-      this.writeError ??= e;
-      countDrop('sink', 'write_error', lines.length);
+      // A full disk or an I/O error must not lose lines already in the chain: undo a partial write
+      // (no torn line), keep the lines, retry, and let the pipeline shed at the source meanwhile.
+      this.undoPartialWrite(before);
+      const code = (e as NodeJS.ErrnoException).code ?? 'error';
+      countDrop('sink', 'write_error');
+      if (!this.stalled) {
+        this.stalled = code;
+        this.emit('write-error', code);
+      }
+      if (Buffer.byteLength(this.pending.join('')) > MAX_STALLED_BYTES) {
+        // Past the bound the sensor cannot keep its promise: stop with one line instead of dropping sequenced lines.
+        this.writeError ??= new AgentrailError('SINK_WRITE', `local log write failed (${code}) and ${MAX_STALLED_BYTES} bytes of sealed events are waiting: stopping`);
+      }
+      if (!this.closed) {
+        this.retry ??= setTimeout(() => {
+          this.retry = undefined;
+          this.writePending();
+        }, 500);
+      }
     }
+  }
+
+  /** Truncate the active segment back to its size before a failed write (no torn line). */
+  private undoPartialWrite(before: { seg: string; size: number } | undefined): void {
+    try {
+      if (this.fd !== undefined && before && this.active === before.seg) {
+        ftruncateSync(this.fd, before.size);
+        this.activeSize = before.size;
+        this.sizes.set(before.seg, before.size);
+      }
+    } catch {
+      /* nothing more to undo */
+    }
+  }
+
+  /** The errno code while writes fail (the sensor is not ready and sheds at the source), else undefined. */
+  writeStalled(): string | undefined {
+    return this.stalled;
   }
 
   /** Write buffered events (and fsync under the 'always' policy); surfaces write errors. */
@@ -706,6 +751,7 @@ export class LocalLog extends EventEmitter implements SealedLogSink {
    * sealing more. Never blocks.
    */
   shouldShed(): boolean {
+    if (this.stalled) return true;
     // Re-check (at most every 100 ms) so shedding stops once consumers catch up, even without appends.
     const now = Date.now();
     if (this.shedding && !this.opts.readOnly && now - this.lastShedCheck > 100) {
@@ -849,6 +895,12 @@ export class LocalLog extends EventEmitter implements SealedLogSink {
     this.closed = true;
     if (this.timer) clearInterval(this.timer);
     if (this.retentionTimer) clearInterval(this.retentionTimer);
+    if (this.retry) clearTimeout(this.retry);
+    if (this.pending.length) {
+      // Still failing at close: these sealed events are lost. Loud here; the next start records an unclean stop.
+      countDrop('sink', 'unwritten_at_close', this.pending.length);
+      this.emit('unwritten', this.pending.length);
+    }
     if (this.fd !== undefined) {
       if (this.dirty && this.opts.fsync !== 'never') fdatasyncSync(this.fd);
       closeSync(this.fd);
