@@ -18,28 +18,12 @@ import { join } from 'node:path';
 import { cliEntry, distRoot, repoRoot } from '../../src/paths.js';
 import { requireKernel } from '../helpers/privileges.js';
 import { makeTestCa, removeTestCa } from '../helpers/tls-server.js';
+import { waitFor } from '../helpers/wait-for.js';
 import type { Answers } from '../../src/investigate/answers.js';
 
 type Rep = Answers & { integrity: { ok: boolean | null; signatures: boolean; range: string | null } };
 
 const UPLOAD_HOST = 'paste.example.net';
-
-function waitFor<T>(what: string, fn: () => T | undefined, ms: number): Promise<T> {
-  const until = Date.now() + ms;
-  return new Promise((resolve, reject) => {
-    const poll = () => {
-      try {
-        const v = fn();
-        if (v !== undefined) return resolve(v);
-      } catch (e) {
-        return reject(e as Error);
-      }
-      if (Date.now() > until) return reject(new Error(`timed out waiting for ${what}`));
-      setTimeout(poll, 50);
-    };
-    poll();
-  });
-}
 
 const sha = (b: string | Buffer) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
 

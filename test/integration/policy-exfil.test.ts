@@ -19,25 +19,9 @@ import { cliEntry, distRoot, repoRoot } from '../../src/paths.js';
 import { requireKernel } from '../helpers/privileges.js';
 import { DEFAULT_RULES_FILE } from '../../src/policy/rule-store.js';
 import { makeTestCa, removeTestCa } from '../helpers/tls-server.js';
+import { waitFor } from '../helpers/wait-for.js';
 
 type Ev = { id: string; type: string; data: Record<string, any> };
-
-function waitFor<T>(what: string, fn: () => T | undefined, ms: number): Promise<T> {
-  const until = Date.now() + ms;
-  return new Promise((resolve, reject) => {
-    const poll = () => {
-      try {
-        const v = fn();
-        if (v !== undefined) return resolve(v);
-      } catch (e) {
-        return reject(e as Error);
-      }
-      if (Date.now() > until) return reject(new Error(`timed out waiting for ${what}`));
-      setTimeout(poll, 50);
-    };
-    poll();
-  });
-}
 
 /** The incident under the real sensor: the agent reads the report and POSTs it to an upload server (plain HTTP or HTTPS). */
 async function incident(t: TestContext, scheme: 'http' | 'https') {
