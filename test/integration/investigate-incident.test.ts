@@ -19,6 +19,7 @@ import { cliEntry, distRoot, repoRoot } from '../../src/paths.js';
 import { requireKernel } from '../helpers/privileges.js';
 import { makeTestCa, removeTestCa } from '../helpers/tls-server.js';
 import { waitFor } from '../helpers/wait-for.js';
+import { startSensor } from '../helpers/sensor-process.js';
 import type { Answers } from '../../src/investigate/answers.js';
 
 type Rep = Answers & { integrity: { ok: boolean | null; signatures: boolean; range: string | null } };
@@ -79,14 +80,7 @@ async function runIncident(t: TestContext, work: string) {
   const cfg = join(work, 'agentrail.yaml');
   writeFileSync(cfg, ['observability:', '  httpEnabled: false', 'policy:', '  modelEndpoints: [localhost]', ''].join('\n'));
   const logDir = join(work, 'log');
-  const sensor = spawn(process.execPath, [cliEntry, 'run', '--pid', String(agent.pid), '--log-dir', logDir, '--config', cfg], { env: { ...process.env, AGENTRAIL_ROOT: repoRoot, AGENTRAIL_LOG_LEVEL: 'info' }, stdio: ['ignore', 'ignore', 'pipe'] });
-  children.push(sensor);
-  let sensorErr = '';
-  sensor.stderr!.on('data', (d: Buffer) => (sensorErr += d.toString()));
-  await waitFor('sensor ready', () => {
-    if (sensor.exitCode !== null) throw new Error(`sensor exited ${sensor.exitCode}: ${sensorErr.slice(-2000)}`);
-    return sensorErr.includes('pipeline running') ? true : undefined;
-  }, 60_000);
+  const sensor = await startSensor(children, agent.pid!, logDir, cfg);
 
   process.kill(agent.pid!, 'SIGCONT');
   const code = await new Promise<number | null>((r) => agent.on('exit', (c) => r(c)));
@@ -94,8 +88,7 @@ async function runIncident(t: TestContext, work: string) {
   const seen = JSON.parse(agentOut.trim().split('\n').at(-1)!) as { pid: number; calls: Array<{ name: string; arguments: string }>; uploaded: number };
   assert.deepEqual(received, readFileSync(secret), 'the upload host received the file exactly');
   await new Promise((r) => setTimeout(r, 1500)); // fd closes and exits drain
-  sensor.kill('SIGTERM');
-  assert.equal(await new Promise<number | null>((r) => sensor.on('exit', (c) => r(c))), 0, sensorErr.slice(-1500));
+  await sensor.stop();
   return { logDir, secret, instructionFile, seen, uploadPort, agentPid: agent.pid! };
 }
 
