@@ -110,6 +110,13 @@ export function answer(all: CloudEvent[], scope: Scope, artifacts: Array<{ name:
     const fields = hashFields(d(e));
     for (const a of arts) for (const [f, v] of fields) if (v === a.sha256) a.found.push({ event_id: e.id, sequence: (e as { sequence?: string }).sequence ?? null, type: e.type.replace('dev.agentrail.', ''), field: f, resource: d(e).resource_uri ?? d(e).tool_name ?? d(e).model_id ?? null });
   }
+  // The model request that carried a matching tool result back to the model (issue 12): linked, not hashed.
+  for (const a of arts) {
+    const tools = new Set(a.found.filter((f) => f.type === 'tool.invocation').map((f) => f.event_id));
+    for (const e of of('model.invocation'))
+      if ((d(e).tool_result_event_ids ?? []).some((id: string) => tools.has(id)))
+        a.found.push({ event_id: e.id, sequence: (e as { sequence?: string }).sequence ?? null, type: 'model.invocation', field: 'tool_result_event_ids', resource: d(e).model_id ?? null });
+  }
 
   const q5 = of('identity.assertion').map((e) => {
     const x = d(e);

@@ -27,6 +27,11 @@ export interface MockScript {
   finalText: string;
   /** Text the MCP tool `lookup_customer` returns. */
   mcpToolText: string;
+  /**
+   * A multi-step agent loop: the request carrying N tool results is answered with tool call N
+   * (0-based); once all ran, `finalText`. Overrides `toolCall` when set.
+   */
+  toolCalls?: Array<{ name: string; arguments: Record<string, unknown> }>;
   /** Respond with this HTTP status to the next N model requests (error + retry tests). */
   failNext?: { status: number; count: number };
 }
@@ -49,6 +54,8 @@ interface Res {
 interface Parsed {
   tools: boolean;
   toolResult: boolean;
+  /** How many tool results the request carries back (the step of a scripted loop). */
+  toolResults: number;
   stream: boolean;
   model: string;
   promptChars: number;
@@ -62,16 +69,18 @@ function inspect(body: any, urlPath: string): Parsed {
   const msgs: any[] = body?.messages ?? body?.contents ?? body?.input ?? [];
   const arr = Array.isArray(msgs) ? msgs : [];
   const text = JSON.stringify(body ?? {});
-  const toolResult =
-    arr.some((m) => m?.role === 'tool') ||
-    arr.some((m) => Array.isArray(m?.content) && m.content.some((c: any) => c?.type === 'tool_result' || c?.toolResult)) ||
-    arr.some((m) => m?.type === 'function_call_output') ||
-    arr.some((m) => Array.isArray(m?.parts) && m.parts.some((p: any) => p?.functionResponse));
+  const toolResults =
+    arr.filter((m) => m?.role === 'tool').length +
+    arr.reduce((n, m) => n + (Array.isArray(m?.content) ? m.content.filter((c: any) => c?.type === 'tool_result' || c?.toolResult).length : 0), 0) +
+    arr.filter((m) => m?.type === 'function_call_output').length +
+    arr.reduce((n, m) => n + (Array.isArray(m?.parts) ? m.parts.filter((p: any) => p?.functionResponse).length : 0), 0);
+  const toolResult = toolResults > 0;
   const tools = Array.isArray(body?.tools) ? body.tools.length > 0 : !!body?.toolConfig?.tools?.length;
   const mPath = /models\/([^:/]+)/.exec(urlPath)?.[1] ?? /\/model\/([^/]+)\//.exec(urlPath)?.[1];
   return {
     tools,
     toolResult,
+    toolResults,
     stream: body?.stream === true || /stream/i.test(urlPath),
     model: body?.model ?? (mPath ? decodeURIComponent(mPath) : 'unknown-model'),
     promptChars: text.length,
@@ -365,7 +374,12 @@ export async function startMockServer(opts: { cert: string | Buffer; key: string
       return;
     }
 
-    const p = inspect(body, path);
+    const parsed = inspect(body, path);
+    // A scripted loop: this request's step picks the tool call; past the last step, the final text.
+    const seq = script.toolCalls;
+    const step = seq ? Math.min(parsed.toolResults, seq.length) : 0;
+    const p: Parsed = seq ? { ...parsed, toolResult: step >= seq.length } : parsed;
+    const s: MockScript = seq && step < seq.length ? { ...script, toolCall: seq[step]! } : script;
     if (script.failNext && script.failNext.count > 0 && path !== '/healthz') {
       script.failNext.count--;
       const st = script.failNext.status;
@@ -378,16 +392,16 @@ export async function startMockServer(opts: { cert: string | Buffer; key: string
       return;
     }
     let status = 200;
-    if (/\/chat\/completions$/.test(path)) openaiChat(p, script, res);
-    else if (/\/responses$/.test(path)) openaiResponses(p, script, res);
-    else if (path === '/v1/messages') anthropicMessages(p, script, res);
-    else if (/:generateContent$/.test(path)) gemini({ ...p, stream: false }, script, res, null);
-    else if (/:streamGenerateContent$/.test(path)) gemini({ ...p, stream: true }, script, res, url.searchParams.get('alt'));
-    else if (path === '/api/chat') ollamaChat(p, script, res);
-    else if (/^\/model\/[^/]+\/converse-stream$/.test(path)) bedrock(p, script, res, 'converse-stream', body);
-    else if (/^\/model\/[^/]+\/converse$/.test(path)) bedrock(p, script, res, 'converse', body);
-    else if (/^\/model\/[^/]+\/invoke-with-response-stream$/.test(path)) bedrock(p, script, res, 'invoke-stream', body);
-    else if (/^\/model\/[^/]+\/invoke$/.test(path)) bedrock(p, script, res, 'invoke', body);
+    if (/\/chat\/completions$/.test(path)) openaiChat(p, s, res);
+    else if (/\/responses$/.test(path)) openaiResponses(p, s, res);
+    else if (path === '/v1/messages') anthropicMessages(p, s, res);
+    else if (/:generateContent$/.test(path)) gemini({ ...p, stream: false }, s, res, null);
+    else if (/:streamGenerateContent$/.test(path)) gemini({ ...p, stream: true }, s, res, url.searchParams.get('alt'));
+    else if (path === '/api/chat') ollamaChat(p, s, res);
+    else if (/^\/model\/[^/]+\/converse-stream$/.test(path)) bedrock(p, s, res, 'converse-stream', body);
+    else if (/^\/model\/[^/]+\/converse$/.test(path)) bedrock(p, s, res, 'converse', body);
+    else if (/^\/model\/[^/]+\/invoke-with-response-stream$/.test(path)) bedrock(p, s, res, 'invoke-stream', body);
+    else if (/^\/model\/[^/]+\/invoke$/.test(path)) bedrock(p, s, res, 'invoke', body);
     else if (path === '/healthz') send(res, 200, 'text/plain', 'ok');
     else if (path.startsWith('/tool/')) {
       // A plain (non-LLM) API an agent tool calls: echoes a JSON record.

@@ -19,25 +19,10 @@ import { cliEntry, distRoot, repoRoot } from '../../src/paths.js';
 import { requireKernel } from '../helpers/privileges.js';
 import { DEFAULT_RULES_FILE } from '../../src/policy/rule-store.js';
 import { makeTestCa, removeTestCa } from '../helpers/tls-server.js';
+import { waitFor } from '../helpers/wait-for.js';
+import { startSensor } from '../helpers/sensor-process.js';
 
 type Ev = { id: string; type: string; data: Record<string, any> };
-
-function waitFor<T>(what: string, fn: () => T | undefined, ms: number): Promise<T> {
-  const until = Date.now() + ms;
-  return new Promise((resolve, reject) => {
-    const poll = () => {
-      try {
-        const v = fn();
-        if (v !== undefined) return resolve(v);
-      } catch (e) {
-        return reject(e as Error);
-      }
-      if (Date.now() > until) return reject(new Error(`timed out waiting for ${what}`));
-      setTimeout(poll, 50);
-    };
-    poll();
-  });
-}
 
 /** The incident under the real sensor: the agent reads the report and POSTs it to an upload server (plain HTTP or HTTPS). */
 async function incident(t: TestContext, scheme: 'http' | 'https') {
@@ -84,22 +69,14 @@ async function incident(t: TestContext, scheme: 'http' | 'https') {
   const cfg = join(work, 'agentrail.yaml');
   writeFileSync(cfg, ['observability:', '  httpEnabled: false', 'classify:', `  rulesFile: ${rules}`, 'policy:', '  modelEndpoints: [localhost]', ''].join('\n'));
   const logDir = join(work, 'log');
-  const sensor = spawn(process.execPath, [cliEntry, 'run', '--pid', String(agent.pid), '--log-dir', logDir, '--config', cfg], { env: { ...process.env, AGENTRAIL_ROOT: repoRoot, AGENTRAIL_LOG_LEVEL: 'info' }, stdio: ['ignore', 'ignore', 'pipe'] });
-  children.push(sensor);
-  let sensorErr = '';
-  sensor.stderr!.on('data', (d: Buffer) => (sensorErr += d.toString()));
-  await waitFor('sensor ready', () => {
-    if (sensor.exitCode !== null) throw new Error(`sensor exited ${sensor.exitCode}: ${sensorErr.slice(-2000)}`);
-    return sensorErr.includes('pipeline running') ? true : undefined;
-  }, 60_000);
+  const sensor = await startSensor(children, agent.pid!, logDir, cfg);
 
   process.kill(agent.pid!, 'SIGCONT');
   const code = await new Promise<number | null>((r) => agent.on('exit', (c) => r(c)));
   assert.equal(code, 0, `agent: ${agentOut}`);
   assert.ok(received > 0, 'the upload server received the report');
   await new Promise((r) => setTimeout(r, 1500)); // fd closes and exits drain
-  sensor.kill('SIGTERM');
-  assert.equal(await new Promise<number | null>((r) => sensor.on('exit', (c) => r(c))), 0, sensorErr.slice(-1500));
+  await sensor.stop();
 
   const events: Ev[] = [];
   for (const f of readdirSync(join(logDir, 'segments')).sort()) for (const line of readFileSync(join(logDir, 'segments', f), 'utf8').split('\n')) if (line) events.push(JSON.parse(line) as Ev);
