@@ -319,7 +319,7 @@ test('real SDK agents under the real sensor: five questions answered, no canary 
     assert.ok(ids.length > 0);
     const withKey = ids.filter((e) => e.data.key_id_hash);
     assert.ok(withKey.length > 0, 'an API key was reduced to a key hash');
-    assert.ok(withKey.every((e) => /^sha256:[0-9a-f]{8,64}$/.test(e.data.key_id_hash)), 'key id hashes are hashes');
+    assert.ok(withKey.every((e) => /^hmac-sha256:[0-9a-f]{64}$/.test(e.data.key_id_hash)), 'key id hashes are keyed hashes (not confirmable by guessing)');
     assert.ok(ids.every((e) => typeof e.data.service_account === 'string' && e.data.workload_id));
   });
 
