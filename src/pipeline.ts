@@ -187,6 +187,14 @@ export async function runPipeline(o: PipelineOptions): Promise<number> {
   // A failing disk (ENOSPC, EIO): warn at every occurrence, shed at the source, and once writes work
   // again record what was shed as a signed gap. The run's exit code says a fault happened.
   let shedWhileStalled = 0;
+  // Never a silent blind spot: one line each time executables with an unrecognised TLS library appear.
+  let seenUnrecognized = 0;
+  const reportCoverage = (c: Record<string, number>) => {
+    const unrecognized = c['observer.tls_stripped_unrecognized'] ?? 0;
+    if (unrecognized <= seenUnrecognized) return;
+    log.warn({ executables: unrecognized - seenUnrecognized, total: unrecognized }, 'traced executable(s) with a TLS library agentrail does not recognise: their connections are in the trail by the egress floor only (network.plaintext: none)');
+    seenUnrecognized = unrecognized;
+  };
   let stallCode = '';
   sink.log.on('write-error', (code: string) => {
     stallCode = code;
@@ -211,6 +219,7 @@ export async function runPipeline(o: PipelineOptions): Promise<number> {
     if (++ticks % 4 === 0) {
       const c = opened.source.counters();
       if (c.ringFillPeak !== undefined) ringBufferFill.set({ ring: 'events' }, c.ringFillPeak);
+      reportCoverage(c);
       if (c.pollFatalErrno && !blind) {
         // The poll thread gave up: nothing more reaches the pipeline. Not ready, one line, non-zero exit.
         blind = `ring buffer poll failed (errno ${c.pollFatalErrno}) after ${c.pollErrors} attempts`;
@@ -253,6 +262,7 @@ export async function runPipeline(o: PipelineOptions): Promise<number> {
     if (timer) clearTimeout(timer);
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
+    reportCoverage(opened.source.counters());
     protocol.flush();
     events.close();
     policy.close();

@@ -17,6 +17,7 @@ import { makeTestCa, removeTestCa, startRawHttpsServer, type RawExchange, type R
 import type { NativeSensor } from '../../src/native/addon.js';
 import type { TlsData } from '../../src/decode/raw-event.js';
 import { startCollectingSensor } from '../helpers/sensor-events.js';
+import { runCliAsync } from '../helpers/cli.js';
 
 // Waits for a line on stdin so the test can hold it until probes are live.
 const bunClient = `
@@ -35,6 +36,22 @@ async function cleanUp(kids: ChildProcess[], sensor: NativeSensor, server: RawHt
   await server.close();
   removeTestCa(ca);
   rmSync(work, { recursive: true, force: true });
+}
+
+/** A copy of Bun whose `mov edi,16; xor esi,esi; mov edx,226` sites get reason 227 (found by a plain byte search, independently of the locator). */
+function alteredBun(bun: string, work: string): string {
+  const bytes = readFileSync(bun);
+  const needle = Buffer.from([0xbf, 0x10, 0, 0, 0, 0x31, 0xf6, 0xba, 0xe2, 0, 0, 0]);
+  let patched = 0;
+  for (let i = bytes.indexOf(needle); i >= 0; i = bytes.indexOf(needle, i + 1)) {
+    bytes[i + 8] = 0xe3;
+    patched++;
+  }
+  assert.ok(patched > 0, 'the reason-226 sites exist in this Bun build');
+  const altered = join(work, 'bun-altered');
+  writeFileSync(altered, bytes);
+  chmodSync(altered, 0o755);
+  return altered;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -73,17 +90,7 @@ test('TLS stripped BoringSSL: Bun fetch() is captured through located SSL_write/
   // The altered copy: every `mov edi,16; xor esi,esi; mov edx,226` (SSL, SSL_R_UNINITIALIZED) gets
   // reason 227, so SSL_write no longer has its reason set {66, 226, 215, 111}. Found here with a
   // plain byte search, independently of the locator.
-  const bytes = readFileSync(bun!);
-  const needle = Buffer.from([0xbf, 0x10, 0, 0, 0, 0x31, 0xf6, 0xba, 0xe2, 0, 0, 0]);
-  let patched = 0;
-  for (let i = bytes.indexOf(needle); i >= 0; i = bytes.indexOf(needle, i + 1)) {
-    bytes[i + 8] = 0xe3;
-    patched++;
-  }
-  assert.ok(patched > 0, 'the reason-226 sites exist in this Bun build');
-  const altered = join(work, 'bun-altered');
-  writeFileSync(altered, bytes);
-  chmodSync(altered, 0o755);
+  const altered = alteredBun(bun!, work);
 
   const server = await startRawHttpsServer(ca, () => 30_000);
   const { sensor, events } = startCollectingSensor();
@@ -181,4 +188,36 @@ test('TLS stripped BoringSSL: a Claude Code request to its API is captured in pl
   } finally {
     await cleanUp(kids, sensor, server, ca, work);
   }
+});
+
+test('an unrecognised TLS library is never a silent gap: one log line, and the egress floor still shows the connection with plaintext none', { timeout: 180_000 }, async (t) => {
+  if (!requireKernel(t)) return;
+  const bun = bunBinary();
+  if (!requireTool(t, bun !== undefined, 'a runnable bun (test/helpers/agent-bins.ts)')) return;
+  const ca = makeTestCa();
+  const work = mkdtempSync(join(tmpdir(), 'ar-bun-unrec-'));
+  const server = await startRawHttpsServer(ca, () => 30_000);
+  t.after(async () => {
+    await server.close();
+    removeTestCa(ca);
+    rmSync(work, { recursive: true, force: true });
+  });
+  const script = join(work, 'client.mjs');
+  writeFileSync(script, bunClient);
+  const altered = alteredBun(bun!, work);
+  const cfg = join(work, 'c.yaml');
+  writeFileSync(cfg, 'observability:\n  httpPort: 0\n');
+  const logDir = join(work, 'log');
+  const r = await runCliAsync(['run', '--log-dir', logDir, '--config', cfg, '--', altered, script], {
+    env: { CA: ca.caPath, URL: `https://localhost:${server.port}/bun`, AGENTRAIL_TLS_CACHE_DIR: join(work, 'cache') },
+    timeoutMs: 150_000,
+  });
+  assert.equal(r.status, 0, r.stderr.slice(-2000));
+  assert.match(r.stdout, /200 30000/, 'the altered copy still works');
+  assert.match(r.stderr, /TLS library agentrail does not recognise/, 'one log line says the sensor is blind to its plaintext');
+  const events = readdirSync(join(logDir, 'segments')).flatMap((f) => readFileSync(join(logDir, 'segments', f), 'utf8').trim().split('\n')).map((l) => JSON.parse(l) as { type: string; data: Record<string, any> });
+  const egress = events.find((e) => e.type === 'dev.agentrail.data.access' && e.data.resource_uri === `tls://localhost:${server.port}`);
+  assert.ok(egress, 'the connection is in the trail');
+  assert.equal(egress.data.network.plaintext, 'none');
+  assert.ok(egress.data.bytes_written > 0);
 });
