@@ -44,3 +44,27 @@ test('bad input is bounded: a FIFO or oversized config, a 50 MB seal.origin, ver
   assert.equal(rep.failure.reason, 'NOT_JSON');
   assert.equal(rep.failure.index, 0);
 });
+
+test('export --out never replaces a device and writes through a symlink', async (t) => {
+  const d = dir(t);
+  const { buildLog } = await import('./fixture.js');
+  const { lstatSync, readFileSync, statSync, symlinkSync, writeFileSync: wf } = await import('node:fs');
+  const keys = makeKeys();
+  const log = await buildLog(10, keys);
+  const dev = runCli(['export', log, '--out', '/dev/full']);
+  assert.notEqual(dev.status, 0);
+  assert.match(dev.stderr.trim(), /^agentrail export: EXPORT_OUT: --out \/dev\/full is not a regular file/);
+  assert.ok(statSync('/dev/full').isCharacterDevice(), '/dev/full is still the device');
+  const real = join(d, 'real.jsonl');
+  wf(real, 'old\n');
+  const link = join(d, 'link.jsonl');
+  symlinkSync(real, link);
+  const ok = runCli(['export', log, '--out', link]);
+  assert.equal(ok.status, 0, ok.stderr);
+  assert.ok(lstatSync(link).isSymbolicLink(), 'the link is kept');
+  const lines = readFileSync(real, 'utf8').trim().split('\n');
+  assert.ok(lines.length >= 10 && lines.every((l) => l.startsWith('{')), 'the export went to the link target');
+  const fifoDir = join(d, 'a-dir');
+  (await import('node:fs')).mkdirSync(fifoDir);
+  assert.notEqual(runCli(['export', log, '--out', fifoDir]).status, 0, 'a directory is refused');
+});
