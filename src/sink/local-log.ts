@@ -193,6 +193,8 @@ export class LocalLog extends EventEmitter implements SealedLogSink {
   private flushScheduled = false;
   private writeError: unknown;
   private stalled: string | undefined;
+  /** Bytes of `pending`, kept as lines are added (a stall must not re-join them on every retry). */
+  private pendingBytes = 0;
   private retry: NodeJS.Timeout | undefined;
   private lock: DirLock | undefined;
   private quarantined: QuarantineInfo | undefined;
@@ -501,6 +503,7 @@ export class LocalLog extends EventEmitter implements SealedLogSink {
     if (this.closed) throw new AgentrailError('SINK_CLOSED', 'local log is closed');
     if (this.pending.length === 0) this.pendingSeq = ev.sequence;
     this.pending.push(ev.canonical.toString('utf8'));
+    this.pendingBytes += ev.canonical.length + 1;
     if (!this.flushScheduled) {
       this.flushScheduled = true;
       setImmediate(() => this.writePending());
@@ -516,6 +519,7 @@ export class LocalLog extends EventEmitter implements SealedLogSink {
     try {
       this.appendLines(lines, first);
       this.pending = [];
+      this.pendingBytes = 0;
       this.pendingSeq = undefined;
       if (this.stalled) {
         this.stalled = undefined;
@@ -531,7 +535,7 @@ export class LocalLog extends EventEmitter implements SealedLogSink {
         this.stalled = code;
         this.emit('write-error', code);
       }
-      if (Buffer.byteLength(this.pending.join('')) > MAX_STALLED_BYTES) {
+      if (this.pendingBytes > MAX_STALLED_BYTES) {
         // Past the bound the sensor cannot keep its promise: stop with one line instead of dropping sequenced lines.
         this.writeError ??= new AgentrailError('SINK_WRITE', `local log write failed (${code}) and ${MAX_STALLED_BYTES} bytes of sealed events are waiting: stopping`);
       }
