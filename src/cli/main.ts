@@ -22,6 +22,7 @@ const COMMANDS: Record<string, string> = {
   policy: './policy.js',
   hash: './hash.js',
   investigate: './investigate.js',
+  index: './siem-index.js',
 };
 
 function usage(): string {

@@ -18,6 +18,47 @@ const CATEGORY: Record<string, { category: string[]; type: string[] }> = {
   error: { category: ['api'], type: ['error'] },
 };
 
+/** Content-hash fields of the sealed data (the same list `agentrail investigate --artifact` searches). */
+const HASH_FIELDS = ['request_hash', 'response_hash', 'content_hash', 'return_hash', 'output_hash', 'output_text_hash', 'input_hash'];
+
+/**
+ * What the five questions need in a SIEM and ECS has no field for: session, cause and links, the
+ * resource as sealed, byte counts, and every content hash in one keyword array (`agentrail.hashes`),
+ * so "where did this file go" is one term query. Hashes, ids and counts only, as sealed.
+ */
+function investigation(d: Rec): Rec {
+  const out: Rec = {};
+  const put = (k: string, v: unknown) => {
+    if (v !== undefined && v !== null && !(Array.isArray(v) && v.length === 0)) out[k] = v;
+  };
+  put('session_id', str(d['agent_session_id']));
+  put('instruction_hash', str(field(d, 'cause', 'instruction_hash')));
+  put('requested_by', str(field(d, 'cause', 'event_id')) ?? str(d['triggering_event_id']));
+  put('tool_result_event_ids', Array.isArray(d['tool_result_event_ids']) ? d['tool_result_event_ids'].filter((x) => typeof x === 'string') : undefined);
+  put('resource_uri', str(d['resource_uri']));
+  put('resource_type', str(d['resource_type']));
+  put('access_mode', str(d['access_mode']));
+  put('bytes_read', num(d['bytes_read']));
+  put('bytes_written', num(d['bytes_written']));
+  put('credential_type', str(d['credential_type']));
+  put('key_id_hash', str(d['key_id_hash']));
+  put('uid', num(d['uid']));
+  const hashes: string[] = [];
+  for (const f of HASH_FIELDS) {
+    const v = str(d[f]);
+    if (v) {
+      out[f] = v;
+      if (!hashes.includes(v)) hashes.push(v);
+    }
+  }
+  for (const t of Array.isArray(d['tools_requested']) ? (d['tools_requested'] as Rec[]) : []) {
+    const v = str(t?.['arguments_hash']);
+    if (v && !hashes.includes(v)) hashes.push(v);
+  }
+  put('hashes', hashes);
+  return out;
+}
+
 export function toEcs(ev: CloudEvent): Rec {
   const d = ev.data as Rec;
   const t = shortType(ev.type);
@@ -36,7 +77,7 @@ export function toEcs(ev: CloudEvent): Rec {
       ...(CATEGORY[t] ?? {}),
     },
     observer: { product: 'agentrail', vendor: 'agentrail', name: ev.source },
-    agentrail: { sequence: link.sequence, leaf_hash: link.leaf_hash, source: link.source, type: link.type, agent_id: str(field(d, 'agent', 'id')) ?? null },
+    agentrail: { sequence: link.sequence, leaf_hash: link.leaf_hash, source: link.source, type: link.type, agent_id: str(field(d, 'agent', 'id')) ?? null, ...investigation(d) },
   };
   const trace = str(d['trace_id']) ?? ev.partitionkey;
   if (trace) doc['trace'] = { id: trace };
