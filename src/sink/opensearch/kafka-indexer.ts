@@ -69,6 +69,7 @@ export async function runKafkaIndexer(o: KafkaIndexerOptions): Promise<KafkaInde
   try {
     await consumer.connect();
     await consumer.subscribe({ topic: o.topic, fromBeginning: true });
+    log.info({ topic: o.topic, groupId: o.groupId, index: o.writer.index }, 'indexer running');
     await new Promise<void>((resolve, reject) => {
       const finish = () => resolve();
       o.signal?.addEventListener('abort', finish, { once: true });
