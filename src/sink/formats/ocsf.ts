@@ -14,6 +14,15 @@ export const OCSF_VERSION = '1.8.0';
 type Rec = Record<string, unknown>;
 
 const FILE_ACTIVITY: Record<string, number> = { create: 1, read: 2, write: 3, rename: 5, delete: 4, chmod: 6, truncate: 3, read_write: 3, mkdir: 1 };
+/** The schema's captions for File System Activity activity_id (activity_name must match). */
+const FILE_ACTIVITY_NAME: Record<number, string> = { 1: 'Create', 2: 'Read', 3: 'Update', 4: 'Delete', 5: 'Rename', 6: 'Set Attributes' };
+
+/** The sensor's host from the CloudEvents source agentrail://<host>/<sensor>. */
+function sensorHost(ev: CloudEvent): string {
+  return /^agentrail:\/\/([^/]+)/.exec(ev.source)?.[1] ?? ev.source;
+}
+/** System Activity classes require the device the activity happened on; type 0 Unknown. */
+const device = (ev: CloudEvent): Rec => ({ hostname: sensorHost(ev), type_id: 0 });
 
 function base(ev: CloudEvent, cls: { uid: number; name: string; category_uid: number; category_name: string }, activity_id: number, activity_name: string, profiles: string[] = []): Rec {
   const link = evidenceLink(ev);
@@ -40,6 +49,7 @@ function base(ev: CloudEvent, cls: { uid: number; name: string; category_uid: nu
       log_name: shortType(ev.type),
     },
     actor: actor(d),
+    ...(cls.uid === 6003 ? { src_endpoint: { hostname: sensorHost(ev) } } : {}),
     unmapped: { sequence: link.sequence, leaf_hash: link.leaf_hash, source: link.source, type: link.type },
   };
 }
@@ -93,16 +103,19 @@ export function toOcsf(ev: CloudEvent): Rec {
       const uri = urlParts(d['resource_uri']);
       if (mode === 'execute') {
         const r = base(ev, PROC, 1, 'Launch');
+        r['device'] = device(ev);
         r['process'] = { file: { path: uri?.path ?? String(d['resource_uri']), name: (uri?.path ?? '').split('/').pop() ?? '', type_id: 1 } };
         return r;
       }
       if (d['resource_type'] === 'file') {
         const id = FILE_ACTIVITY[mode] ?? 99;
-        const r = base(ev, FILE, id, id === 99 ? 'Other' : mode);
+        const r = base(ev, FILE, id, FILE_ACTIVITY_NAME[id] ?? 'Other');
+        r['device'] = device(ev);
         r['file'] = { path: uri?.path ?? String(d['resource_uri']), name: (uri?.path ?? '').split('/').pop() ?? '', type_id: 1, size: num(d['byte_count']) };
         return r;
       }
-      const r = base(ev, NET, mode === 'connect' ? 1 : 6, mode === 'connect' ? 'Open' : 'Traffic');
+      // actor (the process) is a host-profile attribute on Network Activity.
+      const r = base(ev, NET, mode === 'connect' ? 1 : 6, mode === 'connect' ? 'Open' : 'Traffic', ['host']);
       r['dst_endpoint'] = { hostname: uri?.host, port: uri?.port };
       r['traffic'] = { bytes_in: num(d['bytes_read']) ?? 0, bytes_out: num(d['bytes_written']) ?? 0 };
       if (uri) r['url'] = { url_string: uri.full, hostname: uri.host, path: uri.path, scheme: uri.scheme };
@@ -110,12 +123,16 @@ export function toOcsf(ev: CloudEvent): Rec {
     }
     case 'policy.decision': {
       const decision = str(d['decision']) ?? 'flag';
-      const r = base(ev, FIND, 1, 'Create');
+      // action/disposition come with the security_control profile, actor with host.
+      const r = base(ev, FIND, 1, 'Create', ['security_control', 'host']);
       r['severity_id'] = decision === 'deny' ? 4 : decision === 'flag' ? 3 : 1;
       r['severity'] = decision === 'deny' ? 'High' : decision === 'flag' ? 'Medium' : 'Informational';
       r['finding_info'] = { uid: ev.id, title: str(d['policy_id']) ?? 'policy', desc: str(d['rule_fired']), related_events: str(d['evaluated_event_id']) ? [{ uid: d['evaluated_event_id'] }] : [] };
+      r['action_id'] = decision === 'deny' ? 2 : 1;
       r['action'] = decision === 'deny' ? 'Denied' : 'Allowed';
-      r['disposition'] = decision;
+      // allow → Allowed (1), deny → Blocked (2), flag → Detected (15): the OCSF disposition enum.
+      r['disposition_id'] = decision === 'deny' ? 2 : decision === 'flag' ? 15 : 1;
+      r['disposition'] = decision === 'deny' ? 'Blocked' : decision === 'flag' ? 'Detected' : 'Allowed';
       return r;
     }
     case 'identity.assertion': {
@@ -126,7 +143,10 @@ export function toOcsf(ev: CloudEvent): Rec {
       if (d['within_granted_scope'] === false) r['status_detail'] = 'outside granted scope';
       return r;
     }
-    default:
-      return base(ev, API, 99, 'Other');
+    default: {
+      const r = base(ev, API, 99, 'Other');
+      r['api'] = { operation: shortType(ev.type) };
+      return r;
+    }
   }
 }
