@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { FORMATS } from '../sink/formats/index.js';
 
 /**
  * The `sink` section: the local write-ahead log (always on), an optional
@@ -72,8 +73,21 @@ export const kafkaSchema = z
     cursor: z.string().regex(/^[a-z0-9][a-z0-9._-]*$/).default('kafka'),
     tls: tlsSchema.optional(),
     sasl: saslSchema.optional(),
+    /**
+     * More topics, each with its own format (issue 14): the same events mapped for a SIEM
+     * (ocsf, ecs, splunk-hec) or CloudEvents again, keyed by event id, in the same acknowledged
+     * produce request as `topic` (docs/siem.md).
+     */
+    topics: z.array(z.object({ name: z.string().min(1), format: z.enum(FORMATS) }).strict()).default([]),
   })
-  .strict();
+  .strict()
+  .superRefine((k, ctx) => {
+    const seen = new Set([k.topic, k.checkpointTopic]);
+    for (const [i, t] of k.topics.entries()) {
+      if (seen.has(t.name)) ctx.addIssue({ code: 'custom', path: ['topics', i, 'name'], message: `topic "${t.name}" appears twice (topic, checkpointTopic and topics[] must all differ)` });
+      seen.add(t.name);
+    }
+  });
 
 export const sinkSchema = z
   .object({

@@ -4,6 +4,8 @@ import { childLogger } from '../observability/logger.js';
 import { Counter, registry, countDrop, countStageError, kafkaPublishLatency, localLogUnshippedBytes } from '../observability/metrics.js';
 import type { KafkaSinkConfig } from '../config/sink.js';
 import { toKafkaRecord } from './cloudevents-kafka.js';
+import { extraTopicMessages } from './kafka-topics.js';
+import type { CloudEvent } from '../event/envelope.js';
 import { compressionType, describeKafkaError, makeKafka } from './kafka-client.js';
 import type { LocalLog, LogEntry, LogPosition } from './local-log.js';
 import { comparePos } from './local-log.js';
@@ -194,6 +196,7 @@ export class KafkaShipper {
   private async sendBatch(entries: LogEntry[]): Promise<void> {
     const events: TopicMessages = { topic: this.cfg.topic, messages: [] };
     const checkpoints: TopicMessages = { topic: this.cfg.checkpointTopic, messages: [] };
+    const sealed: Array<{ line: string; event: CloudEvent }> = [];
     for (const e of entries) {
       let enc;
       try {
@@ -206,9 +209,12 @@ export class KafkaShipper {
       const msg = { key: enc.record.key, value: enc.record.value, headers: enc.record.headers, ...(enc.record.timestamp ? { timestamp: enc.record.timestamp } : {}) };
       events.messages.push(msg);
       if (enc.event.type === EventTypes.logCheckpoint) checkpoints.messages.push(msg);
+      if (this.cfg.topics.length) sealed.push({ line: e.line, event: enc.event });
     }
     const topicMessages = [events];
     if (checkpoints.messages.length) topicMessages.push(checkpoints);
+    // sink.kafka.topics: the same events in other formats, in this same acknowledged request.
+    topicMessages.push(...extraTopicMessages(this.cfg, sealed));
     if (events.messages.length === 0) return;
     const endTimer = kafkaPublishLatency.startTimer();
     await this.producer!.sendBatch({ topicMessages, acks: -1, compression: this.compression, timeout: this.cfg.requestTimeoutMs });
