@@ -13,6 +13,8 @@ const HELP = `usage: agentrail index SOURCE --opensearch URL [options]
   --opensearch URL     the OpenSearch node, e.g. http://127.0.0.1:9200
   --index NAME         target index (default ${DEFAULT_INDEX}; the installed template covers agentrail-ecs*)
   --group ID           Kafka consumer group holding the indexer's position (default agentrail-indexer-<index>)
+  --startup-timeout-ms N  give up with one line if OpenSearch does not answer at start (default 15000);
+                       once running, a failing bulk request is retried until it succeeds or the indexer stops
   --once               stop when the topic's end at start is indexed (catch-up or replay with a new --group)
   --config FILE        TLS/SASL settings for Kafka from sink.kafka of this config
 Documents are ECS (agentrail export --format ecs) with _id = event id: a replay never duplicates.
@@ -30,6 +32,7 @@ export const command: Command = {
         index: { type: 'string', default: DEFAULT_INDEX },
         group: { type: 'string' },
         once: { type: 'boolean', default: false },
+        'startup-timeout-ms': { type: 'string', default: '15000' },
         config: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -41,12 +44,14 @@ export const command: Command = {
     if (positionals.length !== 1 || !values.opensearch) throw new AgentrailError('USAGE_INDEX', 'index needs SOURCE and --opensearch URL', { hint: 'agentrail index --help' });
     const index = values.index ?? DEFAULT_INDEX;
     if (!/^[a-z0-9][a-z0-9._-]*$/.test(index)) throw new AgentrailError('USAGE_INDEX', `--index "${index}" is not a valid OpenSearch index name`);
+    const startupGiveUpMs = Number(values['startup-timeout-ms']);
+    if (!Number.isInteger(startupGiveUpMs) || startupGiveUpMs < 0) throw new AgentrailError('USAGE_INDEX', '--startup-timeout-ms must be a whole number of milliseconds');
     const src = parseSource(positionals[0]!);
     const abort = new AbortController();
     const stop = () => abort.abort();
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
-    const writer = new OpenSearchBulkWriter({ url: values.opensearch, index, signal: abort.signal });
+    const writer = new OpenSearchBulkWriter({ url: values.opensearch, index, signal: abort.signal, startupGiveUpMs });
     try {
       if (src.kind === 'kafka') {
         const s = await runKafkaIndexer({

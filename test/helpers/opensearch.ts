@@ -1,4 +1,6 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from '@opensearch-project/opensearch';
 import { repoRoot } from '../../src/paths.js';
@@ -49,4 +51,49 @@ export async function allDocs(client: Client, index: string): Promise<Map<string
   const out = new Map<string, { version: number; source: Record<string, any> }>();
   for (const h of (r.body as any).hits.hits as Array<{ _id: string; _version: number; _source: Record<string, any> }>) out.set(h._id, { version: h._version, source: h._source });
   return out;
+}
+
+export const opensearchScript = join(repoRoot, 'scripts', 'opensearch.mjs');
+
+/** The OpenSearch jars and launcher are in the cache (.ci/setup.d/70-opensearch.sh). */
+export function opensearchJarsPresent(): boolean {
+  return existsSync(join(repoRoot, '.cache', 'opensearch', 'libs-2.19.6', 'opensearch-2.19.6.jar'));
+}
+
+/**
+ * A private OpenSearch node for fault-injection tests (SIGKILL, restart on the same ports and
+ * data), so the shared node is never disturbed. Its own cache dir; the jars are shared.
+ */
+export class PrivateOpenSearch {
+  readonly cache = mkdtempSync(join(tmpdir(), 'agentrail-opensearch-'));
+
+  private script(cmd: string): void {
+    const r = spawnSync(process.execPath, [opensearchScript, cmd], { env: { ...process.env, AGENTRAIL_OPENSEARCH_CACHE: this.cache, AGENTRAIL_OPENSEARCH_HEAP: '384m' }, encoding: 'utf8', timeout: 180_000 });
+    if (r.status !== 0) throw new Error(`opensearch.mjs ${cmd} failed: ${r.stderr.trim().split('\n').slice(-3).join(' | ')}`);
+  }
+
+  get url(): string {
+    return (JSON.parse(readFileSync(join(this.cache, 'state.json'), 'utf8')) as { url: string }).url;
+  }
+
+  start(): string {
+    this.script('start');
+    return this.url;
+  }
+  /** SIGKILL, keeping data and ports. */
+  kill(): void {
+    this.script('kill');
+  }
+  /** Start again on the same ports and data. */
+  restart(): void {
+    this.script('restart');
+  }
+  stop(): void {
+    try {
+      this.script('stop');
+    } catch {
+      /* already gone */
+    }
+    rmSync(this.cache, { recursive: true, force: true });
+  }
 }

@@ -107,7 +107,7 @@ export class OpenSearchBulkWriter {
       } catch (e) {
         const msg = (e as Error).message;
         const status = (e as { meta?: { statusCode?: number } }).meta?.statusCode;
-        if (status !== undefined && status < 500 && status !== 429) {
+        if (typeof status === 'number' && status < 500 && status !== 429) {
           throw new AgentrailError('SIEM_OPENSEARCH_REQUEST', `OpenSearch refused the ${what} request (${status}): ${msg}`);
         }
         if (this.o.signal?.aborted) throw new AgentrailError('SIEM_ABORTED', `stopped while the ${what} request was failing: ${msg}`);

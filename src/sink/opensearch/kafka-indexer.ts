@@ -73,6 +73,10 @@ export async function runKafkaIndexer(o: KafkaIndexerOptions): Promise<KafkaInde
     await new Promise<void>((resolve, reject) => {
       const finish = () => resolve();
       o.signal?.addEventListener('abort', finish, { once: true });
+      // A failure kafkajs will not restart from (e.g. OpenSearch refusing the bulk request itself) ends the run with its error, uncommitted.
+      consumer.on(consumer.events.CRASH, ({ payload }) => {
+        if (!payload.restart) reject(payload.error);
+      });
       consumer
         .run({
           autoCommit: false,
