@@ -197,4 +197,17 @@ test('SIEM: incident → Kafka → agentrail index → OpenSearch; the five ques
   );
   assert.ok(got.q5_identity.some((q) => q.pid === inc.agentPid && q.uid === 0));
   assert.ok(got.q5_identity.some((q) => q.key_id_hash?.startsWith('hmac-sha256:')));
+
+  // The shipped Sigma rules (deploy/sigma, converted to Lucene by pySigma) find in OpenSearch exactly
+  // the policy decisions the sensor sealed for each rule; the incident's exfiltration is among them.
+  const sigma = JSON.parse(readFileSync(join(repoRoot, 'deploy', 'opensearch', 'agentrail-policy-sigma.json'), 'utf8')) as Array<{ rule: string; body: object }>;
+  let fired = 0;
+  for (const r of sigma) {
+    const res = await client.search({ index, body: { ...r.body, size: 1000, _source: ['event.id'] } as never });
+    const hits = (res.body as any).hits.hits.map((h: { _id: string }) => h._id).sort();
+    const want = of('policy.decision').filter((e) => e.data['rule_fired'] === r.rule).map((e) => e.id).sort();
+    assert.deepEqual(hits, want, `Sigma ${r.rule} in OpenSearch`);
+    fired += hits.length;
+  }
+  assert.ok(fired > 0 && fired === of('policy.decision').length, `the incident's ${of('policy.decision').length} policy flags are each found by their Sigma rule`);
 });

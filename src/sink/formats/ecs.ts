@@ -119,7 +119,8 @@ export function toEcs(ev: CloudEvent): Rec {
       break;
     }
     case 'policy.decision':
-      doc['rule'] = { id: str(d['policy_id']), name: str(d['rule_fired']) ?? str(d['policy_id']) };
+      // rule.id is the rule that fired (e.g. AR-EXFIL-001, what Sigma rules select on); ruleset its pack.
+      doc['rule'] = { id: str(d['rule_fired']) ?? str(d['policy_id']), name: str(d['rule_fired']) ?? str(d['policy_id']), ruleset: str(d['policy_id']) };
       (doc['event'] as Rec)['type'] = [d['decision'] === 'deny' ? 'denied' : 'info'];
       break;
     case 'identity.assertion':
