@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every benchmark one after the other (as root, after `npm run build`,
-# with the Kafka broker of `npm run kafka:start` for bench/kafka), and keeps
+# with the Kafka broker of `npm run kafka:start` for bench/kafka and bench/siem, and the
+# OpenSearch node of `npm run opensearch:start` for bench/siem), and keeps
 # each output in bench-results/<name>.txt. The README's table comes from here.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -21,5 +22,6 @@ run pipeline node dist/bench/pipeline.js --seconds 3
 run seal node dist/bench/seal.js 50000
 run policy node dist/bench/policy.js 20000
 run kafka node dist/bench/kafka.js 20000 2000 10
+run siem node dist/bench/siem.js 2 20000 50 10
 run k8s-identity node dist/bench/k8s-identity.js
 run tls-attach-race node dist/bench/tls-attach-race.js --runs 20
