@@ -27,7 +27,7 @@ export const RETENTION_PRESETS: Record<string, { days: number; basis: string }> 
 };
 
 const HELP = `usage: agentrail kafka <init|ship|start|stop|status> [options]
-  init     create the events and checkpoints topics with retention from a compliance preset
+  init     create the events and checkpoints topics (and sink.kafka.topics of --config) with retention from a compliance preset
            --preset ${Object.keys(RETENTION_PRESETS).join('|')} (default pci) or --retention-days N
            --partitions N (default 6)  --replication N (default 1)
   ship     ship a local log to Kafka until stopped (SIGTERM/SIGINT): --log DIR
@@ -87,7 +87,8 @@ async function init(cfg: KafkaSinkConfig, values: Record<string, string | boolea
   try {
     await admin.connect();
     const existing = new Set(await admin.listTopics());
-    const topics = [cfg.topic, cfg.checkpointTopic];
+    // sink.kafka.topics (the SIEM formats) get the events topic's retention and partitions.
+    const topics = [cfg.topic, cfg.checkpointTopic, ...cfg.topics.map((t) => t.name)];
     const toCreate = topics.filter((t) => !existing.has(t));
     if (toCreate.length) {
       await admin.createTopics({

@@ -15,6 +15,9 @@ import { KafkaShipper } from '../../src/sink/kafka-shipper.js';
 import { kafkaSchema } from '../../src/config/sink.js';
 import { parseConfig } from '../../src/config/load.js';
 import { openSealed, sealEvents, tmpDir } from '../sink/sealed.js';
+import { runCli } from '../helpers/cli.js';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 
 const { Kafka, logLevel } = kafkajs;
 const leaf = (line: string) => createHash('sha256').update(Buffer.concat([Buffer.from([0]), Buffer.from(line, 'utf8')])).digest('hex');
@@ -88,6 +91,22 @@ test('sink.kafka.topics: every sealed event on every extra topic in its format, 
   }
   // The evidence topic is unchanged by the extra topics: every event, rebuilt from binary mode.
   assert.deepEqual(new Set((await rawRecords(brokers, topic)).map((r) => r.headers['ce_id'])), ids);
+});
+
+test('kafka init --config creates the sink.kafka.topics too, with the events topic retention', { timeout: 60_000 }, async (t) => {
+  if (!requireTool(t, await brokerReachable(), 'a Kafka broker (npm run kafka:start)')) return;
+  const brokers = brokerState()!.brokers;
+  const s = randomBytes(4).toString('hex');
+  const dir = tmpDir();
+  const cfg = join(dir, 'c.yaml');
+  writeFileSync(cfg, ['sink:', '  kafka:', '    enabled: true', `    brokers: [${brokers.join(', ')}]`, `    topic: test.init.${s}`, `    checkpointTopic: test.init.cp.${s}`, '    topics:', `      - { name: test.init.ecs.${s}, format: ecs }`, ''].join('\n'));
+  const r = runCli(['kafka', 'init', '--config', cfg, '--preset', 'dev', '--partitions', '2']);
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, new RegExp(`created test\\.init\\.ecs\\.${s}: retention 7 days`));
+  const admin = new Kafka({ clientId: 't', brokers, logLevel: logLevel.NOTHING }).admin();
+  await admin.connect();
+  assert.equal((await admin.fetchTopicOffsets(`test.init.ecs.${s}`)).length, 2);
+  await admin.disconnect();
 });
 
 test('sink.kafka.topics: a duplicate topic or an unknown format is one clear configuration line', () => {
