@@ -14,10 +14,10 @@
 // AGENTRAIL_OPENSEARCH_LIBS (jars; default <repo>/.cache/opensearch/libs-2.19.6),
 // AGENTRAIL_OPENSEARCH_HEAP (default 512m).
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, openSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { existsSync, mkdirSync, openSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { alive, freePort, readJson, serviceCli } from './service-util.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const VERSION = '2.19.6';
@@ -47,35 +47,6 @@ function fetchJars() {
     mkdirSync(classes, { recursive: true });
     const r = spawnSync('javac', ['-d', classes, '-cp', `${libs}/*`, launcherSrc], { stdio: 'inherit' });
     if (r.error || r.status !== 0) throw new Error(`javac failed (${r.error?.message ?? `exit ${r.status}`}); is openjdk-17-jdk-headless installed?`);
-  }
-}
-
-function freePort() {
-  return new Promise((res, rej) => {
-    const s = createServer();
-    s.once('error', rej);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => res(port));
-    });
-  });
-}
-
-function readState() {
-  try {
-    return JSON.parse(readFileSync(stateFile, 'utf8'));
-  } catch {
-    return undefined;
-  }
-}
-
-function alive(pid) {
-  if (!pid) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
   }
 }
 
@@ -141,37 +112,6 @@ async function start({ keepPorts = false } = {}) {
   return st;
 }
 
-async function stop(signal = 'SIGTERM') {
-  const st = readState();
-  if (!st || !alive(st.pid)) {
-    log('not running');
-    return;
-  }
-  process.kill(st.pid, signal);
-  const t0 = Date.now();
-  while (alive(st.pid) && Date.now() - t0 < 20_000) await new Promise((r) => setTimeout(r, 200));
-  if (alive(st.pid)) process.kill(st.pid, 'SIGKILL');
-  while (alive(st.pid)) await new Promise((r) => setTimeout(r, 100));
-  log(`stopped pid ${st.pid} (${signal})`);
-}
+const readState = () => readJson(stateFile);
 
-const cmd = process.argv[2];
-try {
-  if (cmd === 'fetch') fetchJars();
-  else if (cmd === 'start') await start();
-  else if (cmd === 'restart') await start({ keepPorts: true });
-  else if (cmd === 'stop') await stop('SIGTERM');
-  else if (cmd === 'kill') await stop('SIGKILL');
-  else if (cmd === 'status') {
-    const st = readState();
-    const up = !!st && alive(st.pid) && !!(await health(st.url));
-    process.stdout.write(JSON.stringify({ running: up, ...(st ?? {}) }, null, 2) + '\n');
-    process.exitCode = up ? 0 : 1;
-  } else {
-    process.stderr.write('usage: node scripts/opensearch.mjs fetch|start|stop|status|kill|restart\n');
-    process.exitCode = 2;
-  }
-} catch (e) {
-  log(e.message);
-  process.exitCode = 1;
-}
+await serviceCli('opensearch', { fetch: fetchJars, start, stateFile, answers: (s) => health(s.url), log });

@@ -1,11 +1,10 @@
-import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import kafkajs from 'kafkajs';
 
 const { Kafka, logLevel } = kafkajs;
 import { repoRoot } from '../../src/paths.js';
+import { PrivateService } from './private-service.js';
 
 /**
  * The development broker started by `npm run kafka:start` (scripts/kafka.mjs), found through
@@ -57,42 +56,9 @@ export function kafkaJarsPresent(): boolean {
   return existsSync(join(repoRoot, '.cache', 'kafka', `libs-${v}`, `kafka_2.13-${v}.jar`));
 }
 
-/**
- * A private broker for fault-injection tests (SIGKILL, restart), so the shared one is never
- * disturbed. Its own cache dir; the jars are shared.
- */
-export class PrivateBroker {
-  readonly cache = mkdtempSync(join(tmpdir(), 'agentrail-kafka-'));
-  constructor(readonly port?: number) {}
-
-  private script(cmd: string): void {
-    const env: NodeJS.ProcessEnv = { ...process.env, AGENTRAIL_KAFKA_CACHE: this.cache, AGENTRAIL_KAFKA_HEAP: '384m' };
-    if (this.port) env.AGENTRAIL_KAFKA_PORT = String(this.port);
-    const r = spawnSync(process.execPath, [kafkaScript, cmd], { env, encoding: 'utf8', timeout: 180_000 });
-    if (r.status !== 0) throw new Error(`kafka.mjs ${cmd} failed: ${r.stderr.trim().split('\n').slice(-3).join(' | ')}`);
-  }
-
-  state(): BrokerState {
-    return JSON.parse(readFileSync(join(this.cache, 'state.json'), 'utf8')) as BrokerState;
-  }
-
-  start(): BrokerState {
-    this.script('start');
-    return this.state();
-  }
-  /** SIGKILL, keeping data and ports. */
-  kill(): void {
-    this.script('kill');
-  }
-  /** Start again on the same ports and data. */
-  restart(): void {
-    this.script('restart');
-  }
-  stop(): void {
-    try {
-      this.script('stop');
-    } catch {
-      /* already gone */
-    }
+/** A private broker for fault-injection tests (test/helpers/private-service.ts); `port` fixes its PLAINTEXT port. */
+export class PrivateBroker extends PrivateService<BrokerState> {
+  constructor(readonly port?: number) {
+    super(kafkaScript, (cache) => ({ AGENTRAIL_KAFKA_CACHE: cache, AGENTRAIL_KAFKA_HEAP: '384m', ...(port ? { AGENTRAIL_KAFKA_PORT: String(port) } : {}) }));
   }
 }

@@ -1,9 +1,8 @@
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client } from '@opensearch-project/opensearch';
 import { repoRoot } from '../../src/paths.js';
+import { PrivateService } from './private-service.js';
 
 /**
  * The development OpenSearch node started by `npm run opensearch:start` (scripts/opensearch.mjs),
@@ -60,40 +59,16 @@ export function opensearchJarsPresent(): boolean {
   return existsSync(join(repoRoot, '.cache', 'opensearch', 'libs-2.19.6', 'opensearch-2.19.6.jar'));
 }
 
-/**
- * A private OpenSearch node for fault-injection tests (SIGKILL, restart on the same ports and
- * data), so the shared node is never disturbed. Its own cache dir; the jars are shared.
- */
-export class PrivateOpenSearch {
-  readonly cache = mkdtempSync(join(tmpdir(), 'agentrail-opensearch-'));
-
-  private script(cmd: string): void {
-    const r = spawnSync(process.execPath, [opensearchScript, cmd], { env: { ...process.env, AGENTRAIL_OPENSEARCH_CACHE: this.cache, AGENTRAIL_OPENSEARCH_HEAP: '384m' }, encoding: 'utf8', timeout: 180_000 });
-    if (r.status !== 0) throw new Error(`opensearch.mjs ${cmd} failed: ${r.stderr.trim().split('\n').slice(-3).join(' | ')}`);
+/** A private OpenSearch node for fault-injection tests (test/helpers/private-service.ts). */
+export class PrivateOpenSearch extends PrivateService<{ url: string }> {
+  constructor() {
+    super(opensearchScript, (cache) => ({ AGENTRAIL_OPENSEARCH_CACHE: cache, AGENTRAIL_OPENSEARCH_HEAP: '384m' }));
   }
-
   get url(): string {
-    return (JSON.parse(readFileSync(join(this.cache, 'state.json'), 'utf8')) as { url: string }).url;
+    return this.state().url;
   }
-
-  start(): string {
-    this.script('start');
-    return this.url;
-  }
-  /** SIGKILL, keeping data and ports. */
-  kill(): void {
-    this.script('kill');
-  }
-  /** Start again on the same ports and data. */
-  restart(): void {
-    this.script('restart');
-  }
-  stop(): void {
-    try {
-      this.script('stop');
-    } catch {
-      /* already gone */
-    }
+  override stop(): void {
+    super.stop();
     rmSync(this.cache, { recursive: true, force: true });
   }
 }

@@ -36,7 +36,7 @@ test('index: OpenSearch killed mid-stream and restarted on its data: the indexer
   const brokers = brokerState()!.brokers;
   const os = new PrivateOpenSearch();
   t.after(() => os.stop());
-  const url = os.start();
+  const url = os.start().url;
   const client = new Client({ node: url });
   t.after(() => client.close());
   const s = randomBytes(4).toString('hex');
