@@ -18,7 +18,7 @@ import { childLogger } from './observability/logger.js';
 import { countDrop, drops, ringBufferFill, stageErrors } from './observability/metrics.js';
 import { AgentrailError } from './errors.js';
 import type { WorkloadResolver } from './correlate/workload-resolver.js';
-import type { CloudEvent } from './event/envelope.js';
+import type { CloudEvent } from './contracts/envelope.js';
 
 const log = childLogger('pipeline');
 

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { EventTypes, isoMicros, makeEnvelope, newEventId, type CloudEvent } from './envelope.js';
+import { EventTypes, isoMicros, makeEnvelope, newEventId, type CloudEvent } from '../contracts/envelope.js';
 import { wellFormed } from './well-formed.js';
 import type { ParamSchema } from '../redact/param-schema.js';
 

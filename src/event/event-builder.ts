@@ -2,7 +2,7 @@ import { Classifier, sortedTags } from '../classify/classifier.js';
 import { DEFAULT_IGNORE_GLOBS, DEFAULT_IGNORE_PREFIXES } from '../config/classify.js';
 import picomatch from 'picomatch';
 import { classifyPrompt } from '../classify/prompt-class.js';
-import { credentialsFromHeaders, grantedScopeFor, withinGranted } from '../correlate/credentials.js';
+import { credentialsFromHeaders, grantedScopeFor, withinGranted } from '../redact/credentials.js';
 import { ProcessTable, readLiveProcess, type Proc, type Session } from '../correlate/process-table.js';
 import { ConnectionTracker, countFinished, type Connection } from '../correlate/connections.js';
 import { egressAccessFields } from './egress-access.js';
@@ -10,10 +10,10 @@ import { parseTraceparent } from '../correlate/trace-context.js';
 import { HostWorkloadResolver, type WorkloadIdentity, type WorkloadResolver } from '../correlate/workload-resolver.js';
 import { readlinkSync } from 'node:fs';
 import { posix } from 'node:path';
-import type { RawEvent } from '../decode/raw-event.js';
+import type { RawEvent } from '../contracts/raw-event.js';
 import { childLogger } from '../observability/logger.js';
 import { Counter, countStageError, registry } from '../observability/metrics.js';
-import type { Exchange, HttpMessage, LlmCall, McpCall } from '../protocol/exchange.js';
+import type { Exchange, HttpMessage, LlmCall, McpCall } from '../contracts/exchange.js';
 import { contentHash, contentHashParts, sha256Hex, utf8Bytes } from '../redact/hash.js';
 import { paramSchema, type ParamSchema } from '../redact/param-schema.js';
 import { tokenCount } from '../redact/tokens.js';
@@ -35,7 +35,7 @@ import {
   type ToolRequestedRef,
 } from './agent-event.js';
 import { MALFORMED_URI_MARK, decodeUriComponentSafe } from '../protocol/uri-decode.js';
-import { EventTypes, newEventId, nowNs, type CloudEvent } from './envelope.js';
+import { EventTypes, newEventId, nowNs, type CloudEvent } from '../contracts/envelope.js';
 
 /**
  * The correlate → classify → redact → event stage. The pipeline feeds it raw

@@ -1,5 +1,5 @@
 import { buildAgentEvent, type CommonFields } from '../event/agent-event.js';
-import { EventTypes, nowNs, type CloudEvent } from '../event/envelope.js';
+import { EventTypes, nowNs, type CloudEvent } from '../contracts/envelope.js';
 
 /**
  * The policy decision event (seed: policy_id, decision, evaluated_event_id,

@@ -1,7 +1,7 @@
-import type { RawEvent } from '../decode/raw-event.js';
-import type { Exchange } from './exchange.js';
-import { type ProtocolOptions, protocolOptions } from './options.js';
-import { StageStats } from './stats.js';
+import type { RawEvent } from '../contracts/raw-event.js';
+import type { Exchange } from '../contracts/exchange.js';
+import { type ProtocolOptions, protocolOptions } from '../contracts/protocol-options.js';
+import { StageStats } from '../observability/stage-stats.js';
 import { StreamTable } from '../stream/stream-table.js';
 import { HttpConnection } from './http-connection.js';
 import { JsonRpcMatcher, StdioChannel } from './stdio-channel.js';
