@@ -1,4 +1,5 @@
-import { buildAgentEvent, type CommonFields } from '../event/agent-event.js';
+import { buildAgentEvent } from '../event/agent-event.js';
+import type { CommonFields } from '../contracts/agent-fields.js';
 import { EventTypes, nowNs, type CloudEvent } from '../contracts/envelope.js';
 
 /**
