@@ -114,6 +114,12 @@ export interface ToolInvocationFields {
   params_hash: string | null;
   /** Tags found in the result. */
   return_sensitivity?: string[];
+  /** MCP: SHA-256 of the exact request message (stdio line, or HTTP body after content-encoding) and its size; null when not seen whole. */
+  request_hash?: string | null;
+  request_bytes?: number | null;
+  /** MCP: SHA-256 of the exact response message and its size; null when none was seen. */
+  response_hash?: string | null;
+  response_bytes?: number | null;
 }
 
 export interface DataAccessFields {

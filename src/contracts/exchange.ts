@@ -118,6 +118,9 @@ export interface McpCall {
   resultBytes?: number;
   resultText?: string;
   isError?: boolean;
+  /** Stdio: the exact bytes of the request and response lines (plaintext; zero-filled by wipeExchange). Over HTTP the bodies are the messages. */
+  requestWire?: Buffer;
+  responseWire?: Buffer;
 }
 
 /** One request/response pair (HTTP) or one JSON-RPC request/response (stdio). */
@@ -149,4 +152,6 @@ export function wipeExchange(x: Exchange): void {
     if (!m) continue;
     m.body.fill(0);
   }
+  x.mcp?.requestWire?.fill(0);
+  x.mcp?.responseWire?.fill(0);
 }

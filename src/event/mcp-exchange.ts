@@ -1,5 +1,5 @@
 import { sortedTags } from '../classify/classifier.js';
-import type { Exchange, McpCall } from '../contracts/exchange.js';
+import type { Exchange, HttpMessage, McpCall } from '../contracts/exchange.js';
 import { argHashes, hashOf } from '../correlate/match-hashes.js';
 import type { Proc } from '../correlate/process-table.js';
 import { countStageError } from '../observability/metrics.js';
@@ -40,10 +40,13 @@ export function mcpExchange(ctx: BuildContext, proc: Proc, x: Exchange, mcp: Mcp
   const uri = isRes ? mcpResourceUri(mcp.resourceUri ?? 'mcp:unknown', cls) : `mcp-prompt:${encodeURIComponent(mcp.promptName ?? 'unknown')}`;
   if (isRes && mcp.resourceUri?.startsWith('file://')) cls.path(mcp.resourceUri.slice(7), tags);
   const bytes = mcp.resultBytes ?? utf8Bytes(text);
+  const w = wireHashes(x, mcp);
   ctx.holdDataAccess(proc, x.startNs, mcp.resourceUri ? [hashOf(mcp.resourceUri)] : [], ctx.newId(x.startNs), {
     ...fileAccessFields(uri, 'read', sortedTags(tags), bytes),
     resource_type: isRes ? 'mcp_resource' : 'mcp_prompt',
     content_hash: text ? contentHash(text) : null,
+    request_hash: w.request_hash,
+    response_hash: w.response_hash,
   }, mcp.error ? 'FAILURE' : 'SUCCESS');
 }
 
@@ -90,7 +93,24 @@ function toolsCall(ctx: BuildContext, proc: Proc, x: Exchange, mcp: McpCall): vo
     return_size: mcp.resultBytes ?? (text !== undefined ? utf8Bytes(text) : null),
     return_hash: text !== undefined ? contentHash(text) : null,
     return_sensitivity: text !== undefined ? sortedTags(cls.text(text)) : [],
+    ...wireHashes(x, mcp),
     outcome: ctx.outcome(x, failed),
   });
   if (failed) ctx.holdError(proc, x.endNs, `tool:${mcp.toolName}`, errorFields(mcp.error ? `mcp_error:${mcp.error.code}` : 'tool_error', w.eventId));
+}
+
+/**
+ * Both directions of an MCP call as the peer application saw them: the exact
+ * request and response messages (the stdio lines; over HTTP the bodies after
+ * content-encoding). A message not seen whole has a size but no hash.
+ */
+function wireHashes(x: Exchange, mcp: McpCall): { request_hash: string | null; request_bytes: number | null; response_hash: string | null; response_bytes: number | null } {
+  const one = (wire: Buffer | undefined, http: HttpMessage | undefined) => {
+    if (wire) return { hash: contentHash(wire), bytes: wire.length };
+    if (!http) return { hash: null, bytes: null };
+    return { hash: http.truncated || !http.body.length ? null : contentHash(http.body), bytes: http.decodedBytes };
+  };
+  const req = one(mcp.requestWire, x.request);
+  const res = one(mcp.responseWire, x.response);
+  return { request_hash: req.hash, request_bytes: req.bytes, response_hash: res.hash, response_bytes: res.bytes };
 }

@@ -196,7 +196,10 @@ export class StdioChannel implements StreamConsumer {
       if (this.spokeJsonRpc) this.stats.error('protocol', 'jsonrpc_invalid', invalid);
       else this.stats.count('json_not_jsonrpc', invalid);
     }
+    // The exact line, for request/response hashes (a batch's members share their line).
+    const wire = messages.length > 0 ? Buffer.from(line) : undefined;
     for (const m of messages) {
+      m.wire = wire;
       const fp = m.kind === 'response' ? '' : `${messages.length > 1 ? `${m.method}|${m.kind === 'request' ? JSON.stringify(m.id) : ''}|` : ''}${createHash('sha1').update(line).digest('base64')}`;
       this.matcher.message(this.ref, dir, this.pid[dir], m, fp, this.ts[dir]);
     }

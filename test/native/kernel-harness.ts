@@ -99,6 +99,16 @@ export class KernelHarness {
     return { pid, code, signal, stdout: Buffer.concat(out), stderr: Buffer.concat(err) };
   }
 
+  /**
+   * Returns once a process traced from now on has been seen to exit. All
+   * programs share one ring buffer, consumed in reservation order, so every
+   * record of anything that ran before is delivered by then: the wait for a
+   * negative assertion ("nothing from X"), instead of a fixed sleep.
+   */
+  async barrier(): Promise<void> {
+    await this.run('true', []);
+  }
+
   async waitFor<T extends RawEvent = RawEvent>(pred: (e: RawEvent) => boolean, what: string, timeoutMs = 10_000): Promise<T> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
