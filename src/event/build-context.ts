@@ -47,6 +47,8 @@ export interface InternalError {
 export type Status = CommonFields['outcome']['status'];
 type EventType = (typeof EventTypes)[keyof typeof EventTypes];
 
+const IGNORE_CACHE_ENTRIES = 8192;
+
 const suppressed = new Counter({
   name: 'agentrail_data_access_suppressed_total',
   help: 'File accesses not reported as data.access (runtime, loader and module files), by rule kind',
@@ -84,6 +86,7 @@ export class BuildContext {
   private readonly toWall: (k: bigint) => bigint;
   private readonly ignorePrefixes: string[];
   private readonly ignoreGlob: (path: string) => boolean;
+  private readonly ignoreCache = new Map<string, '' | 'path_prefix' | 'path_glob'>();
   private readonly log = childLogger('event');
 
   constructor(opts: EventBuilderOptions, settleWindow: (w: ToolWindow) => void, onTick: () => void) {
@@ -200,15 +203,16 @@ export class BuildContext {
 
   /** Runtime, loader and module files: not data accesses (counted by rule kind). */
   ignored(path: string): boolean {
-    if (this.ignorePrefixes.some((p) => path.startsWith(p))) {
-      suppressed.inc({ reason: 'path_prefix' });
-      return true;
+    let reason = this.ignoreCache.get(path);
+    if (reason === undefined) {
+      reason = this.ignorePrefixes.some((p) => path.startsWith(p)) ? 'path_prefix' : this.ignoreGlob(path) ? 'path_glob' : '';
+      // The same runtime files are opened by every process: remember the verdict (bounded).
+      if (this.ignoreCache.size >= IGNORE_CACHE_ENTRIES) this.ignoreCache.clear();
+      this.ignoreCache.set(path, reason);
     }
-    if (this.ignoreGlob(path)) {
-      suppressed.inc({ reason: 'path_glob' });
-      return true;
-    }
-    return false;
+    if (!reason) return false;
+    suppressed.inc({ reason });
+    return true;
   }
 
   safe(f: () => void): void {
