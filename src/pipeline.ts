@@ -132,7 +132,12 @@ export async function runPipeline(o: PipelineOptions): Promise<number> {
   // policy, between event and seal: the event, then its policy.decision events.
   const policy = createPolicyStage({ config: cfg.policy, source });
   const sealAll = (l: CloudEvent[]) => l.forEach((e) => sealer.seal(e));
-  events.builder.onEvent((ce) => sealAll(policy.evaluate(ce)));
+  events.builder.onEvent((ce) => {
+    const out = policy.evaluate(ce);
+    // A decision splits the session's aggregated accesses: before it and after it stay apart.
+    if (out.length > 1) events.builder.cut(String((ce.data as { agent_session_id?: unknown }).agent_session_id));
+    sealAll(out);
+  });
   // Each raw record goes to the stages that read it: byte-carrying records to stream,
   // every record to correlate (processes, files, connections and their byte counts).
   const route = (ev: RawEvent) => {

@@ -137,6 +137,8 @@ export interface DataAccessFields {
   request_hash?: string | null;
   /** HTTP: SHA-256 of the decoded response body as the client received it; null when empty or cut. */
   response_hash?: string | null;
+  /** Present when this event stands for several accesses (classify.aggregateWindowMs): their count and the last one's time; byte counts are sums. */
+  aggregate?: { count: number; last_time: string; window_ms: number };
 }
 
 export interface IdentityAssertionFields {

@@ -15,6 +15,7 @@ import { HostWorkloadResolver, type WorkloadIdentity, type WorkloadResolver } fr
 import { childLogger } from '../observability/logger.js';
 import { Counter, countStageError, registry } from '../observability/metrics.js';
 import { buildAgentEvent } from './agent-event.js';
+import { AccessAggregator } from './access-aggregator.js';
 import { HoldbackQueue } from './holdback-queue.js';
 
 export interface EventBuilderOptions {
@@ -37,6 +38,8 @@ export interface EventBuilderOptions {
   nowMs?: () => number;
   /** Read /proc/<pid> for processes that started before the sensor (the live sensor does; replays do not). */
   readProc?: boolean;
+  /** Merge repeated file accesses of one resource within this window (access-aggregator.ts); 0 = off. */
+  aggregateWindowMs?: number;
 }
 
 export interface InternalError {
@@ -73,6 +76,8 @@ export class BuildContext {
   readonly identities = new OncePerSession();
   readonly mcpServers = new Map<string, { name: string; version: string }>();
   readonly queue: HoldbackQueue;
+  readonly aggregator: AccessAggregator;
+  readonly nowMs: () => number;
   readonly cls: Classifier;
   readonly holdbackMs: number;
   readonly retryWindowMs: number;
@@ -102,7 +107,9 @@ export class BuildContext {
     const offset = nowNs() - process.hrtime.bigint();
     this.toWall = opts.toWallNs ?? ((k) => k + offset);
     this.windows = new ToolWindows(opts.toolWindowMs ?? 60_000, settleWindow);
-    this.queue = new HoldbackQueue(opts.nowMs ?? Date.now, Math.min(this.holdbackMs, this.retryWindowMs) / 2, (f) => this.safe(f), onTick);
+    this.nowMs = opts.nowMs ?? Date.now;
+    this.queue = new HoldbackQueue(this.nowMs, Math.min(this.holdbackMs, this.retryWindowMs) / 2, (f) => this.safe(f), onTick);
+    this.aggregator = new AccessAggregator(opts.aggregateWindowMs ?? 0, this.toWall, (f) => this.safe(f));
   }
 
   /** A data access leaves after the hold-back, attributed to the tool window that contains it then. */
@@ -113,7 +120,8 @@ export class BuildContext {
       if (w) w.targets.add(f.resource_type === 'url' || f.resource_type === 'object' ? 'http' : f.access_mode === 'execute' ? 'process' : 'file');
       f.triggering_event_id = w?.eventId ?? null;
       const cause: Cause = w ? { type: 'tool_invocation', session_id: this.causeSession(proc.session), event_id: w.eventId } : { type: 'process', session_id: this.causeSession(proc.session) };
-      this.emit(EventTypes.dataAccess, proc, tNs, id, cause, w?.reasoning ?? null, { status, duration_ms: duration }, f, w?.invocationId ?? invocation);
+      const emit = () => this.emit(EventTypes.dataAccess, proc, tNs, id, cause, w?.reasoning ?? null, { status, duration_ms: duration }, f, w?.invocationId ?? invocation);
+      if (!this.aggregator.offer({ sessionId: proc.session.id, pid: proc.pid, windowId: w?.eventId ?? null, status, tNs, nowMs: this.nowMs(), fields: f, emit })) emit();
     });
   }
 

@@ -103,6 +103,12 @@ export class EventBuilder {
   /** Release what is due (the timer calls this; tests may too). */
   tick(): void {
     if (this.ctx.queue.releaseDue()) this.ctx.windows.expire(this.ctx.lastKtime);
+    this.ctx.aggregator.releaseDue(this.ctx.nowMs());
+  }
+
+  /** A policy decision concerned this session: accesses before it never merge with accesses after it. */
+  cut(sessionId: string): void {
+    this.ctx.aggregator.cut(sessionId);
   }
 
   /** Release everything held and close every tool window (shutdown, tests). */
@@ -110,6 +116,7 @@ export class EventBuilder {
     this.ctx.queue.releaseAll();
     this.kernel.finishAll();
     this.ctx.queue.releaseAll();
+    this.ctx.aggregator.releaseAll();
     this.ctx.windows.closeAll();
   }
 

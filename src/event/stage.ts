@@ -32,6 +32,7 @@ export function createEventStage(cfg: ClassifyConfig, o: { source?: string; reso
     holdbackMs: cfg.holdbackMs,
     retryWindowMs: cfg.retryWindowMs,
     toolWindowMs: cfg.toolWindowMs,
+    aggregateWindowMs: cfg.aggregateWindowMs,
     ignorePathPrefixes: cfg.ignorePathPrefixes,
     ignorePathGlobs: cfg.ignorePathGlobs,
     readProc: o.readProc ?? true,
