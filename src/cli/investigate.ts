@@ -5,29 +5,26 @@ import { parseArgs } from 'node:util';
 import { AgentrailError } from '../errors.js';
 import type { CloudEvent } from '../event/envelope.js';
 import { answer, type Answers, type Scope } from '../investigate/answers.js';
+import { renderHtmlReport, type Integrity } from '../investigate/html-report.js';
+import { timeline } from '../investigate/timeline.js';
 import { kafkaSettings, parseSource, readEvents } from '../sink/sources.js';
 import { verifyLog } from '../verify/log-verifier.js';
 import { loadKeyringFile, readLines, sourceFiles } from '../verify/node-reader.js';
 import type { Command } from './main.js';
+import { writeOutFile } from './out-target.js';
 
 const HELP = `usage: agentrail investigate SOURCE [--keys FILE] [--trace ID | --session ID | --pid N]
-                           [--since T] [--until T] [--artifact FILE]... [--json] [--config FILE]
+                           [--since T] [--until T] [--artifact FILE]... [--json | --html FILE] [--config FILE]
 
 Answers the five questions of an incident from the trail alone (docs/investigate.md): the input that
 triggered the agent, the tools in order with parameter shapes, the data touched with bytes, every
 egress with bytes out/in and, for each --artifact, every event that carries its SHA-256 (a file read,
 a model request, a tool result, an egress body), and the identity chain. SOURCE is a local log
 directory or kafka://host:port/topic. The log is verified first (with --keys, signatures too) and the
-answer says which range is intact. --json prints a stable shape.`;
+answer says which range is intact. --json prints a stable shape. --html FILE writes one
+self-contained page (no script, no network): the verification status, the five answers and the
+causal chain as a timeline, each row with its event id, sequence and Merkle leaf hash.`;
 
-interface Integrity {
-  checked: boolean;
-  signatures: boolean;
-  ok: boolean | null;
-  range: string | null;
-  failure: string | null;
-  startBound: string | null;
-}
 
 export const command: Command = {
   name: 'investigate',
@@ -45,6 +42,7 @@ export const command: Command = {
         until: { type: 'string' },
         artifact: { type: 'string', multiple: true },
         json: { type: 'boolean' },
+        html: { type: 'string' },
         config: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -55,6 +53,8 @@ export const command: Command = {
     }
     const source = positionals[0];
     if (!source) throw new AgentrailError('USAGE', 'SOURCE (log directory or kafka:// topic) is required', { hint: 'agentrail investigate --help' });
+    if (values.json && values.html !== undefined) throw new AgentrailError('USAGE', '--json and --html are alternatives', { hint: 'agentrail investigate --help' });
+    if (values.html === '') throw new AgentrailError('USAGE', '--html needs a FILE');
     const scope: Scope = {};
     if (values.trace) scope.trace = values.trace;
     if (values.session) scope.session = values.session;
@@ -90,9 +90,15 @@ export const command: Command = {
       integrity.range = r.startSequence ? `${r.startSequence}..${r.failure?.sequence ? Number(r.failure.sequence) - 1 : r.lastSequence}` : null;
       if (r.failure) integrity.failure = `${r.failure.reason} at sequence ${r.failure.sequence ?? '?'}: ${r.failure.detail}`;
     }
-    const events: CloudEvent[] = [];
-    for await (const { event } of readEvents(spec, kafkaSettings(values.config))) events.push(event);
-    const a = answer(events, scope, artifacts);
+    const read: Array<{ event: CloudEvent; line?: string }> = [];
+    for await (const x of readEvents(spec, kafkaSettings(values.config))) read.push(x);
+    const a = answer(read.map((x) => x.event), scope, artifacts);
+    if (values.html !== undefined) {
+      const html = renderHtmlReport({ source, integrity, answers: a, timeline: timeline(read, scope), generatedAt: new Date().toISOString() });
+      const out = writeOutFile(values.html, html, '--html', 'INVESTIGATE_OUT');
+      process.stdout.write(`investigate: report written to ${out} (${a.events} events in scope, integrity ${!integrity.checked ? 'not checked' : integrity.ok ? 'OK' : 'FAILED'})\n`);
+      return 0;
+    }
     if (values.json) {
       process.stdout.write(JSON.stringify({ source, integrity, ...a }) + '\n');
       return 0;
