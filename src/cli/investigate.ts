@@ -6,7 +6,7 @@ import { AgentrailError } from '../errors.js';
 import type { CloudEvent } from '../event/envelope.js';
 import { answer, type Answers, type Scope } from '../investigate/answers.js';
 import { renderHtmlReport, type Integrity } from '../investigate/html-report.js';
-import { timeline } from '../investigate/timeline.js';
+import { timelineRow, type TimelineRow } from '../investigate/timeline.js';
 import { kafkaSettings, parseSource, readEvents } from '../sink/sources.js';
 import { verifyLog } from '../verify/log-verifier.js';
 import { loadKeyringFile, readLines, sourceFiles } from '../verify/node-reader.js';
@@ -90,13 +90,20 @@ export const command: Command = {
       integrity.range = r.startSequence ? `${r.startSequence}..${r.failure?.sequence ? Number(r.failure.sequence) - 1 : r.lastSequence}` : null;
       if (r.failure) integrity.failure = `${r.failure.reason} at sequence ${r.failure.sequence ?? '?'}: ${r.failure.detail}`;
     }
-    const read: Array<{ event: CloudEvent; line?: string }> = [];
-    for await (const x of readEvents(spec, kafkaSettings(values.config))) read.push(x);
-    const a = answer(read.map((x) => x.event), scope, artifacts);
+    const events: CloudEvent[] = [];
+    const rows: TimelineRow[] = [];
+    for await (const { event, line } of readEvents(spec, kafkaSettings(values.config))) {
+      events.push(event);
+      if (values.html === undefined) continue;
+      const r = timelineRow(event, line, scope);
+      if (r) rows.push(r);
+    }
+    const a = answer(events, scope, artifacts);
     if (values.html !== undefined) {
-      const html = renderHtmlReport({ source, integrity, answers: a, timeline: timeline(read, scope), generatedAt: new Date().toISOString() });
+      const { html, timelineShown } = renderHtmlReport({ source, integrity, answers: a, timeline: rows, generatedAt: new Date().toISOString() });
       const out = writeOutFile(values.html, html, '--html', 'INVESTIGATE_OUT');
-      process.stdout.write(`investigate: report written to ${out} (${a.events} events in scope, integrity ${!integrity.checked ? 'not checked' : integrity.ok ? 'OK' : 'FAILED'})\n`);
+      const cut = timelineShown < rows.length ? `; timeline shows the first ${timelineShown} of ${rows.length} actions, narrow with --trace/--session/--pid/--since/--until` : '';
+      process.stdout.write(`investigate: report written to ${out} (${a.events} events in scope, integrity ${!integrity.checked ? 'not checked' : integrity.ok ? 'OK' : 'FAILED'}${cut})\n`);
       return 0;
     }
     if (values.json) {

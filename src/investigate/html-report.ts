@@ -24,6 +24,8 @@ export interface ReportInput {
   answers: Answers;
   timeline: TimelineRow[];
   generatedAt: string;
+  /** Default MAX_TIMELINE_ROWS. */
+  maxTimelineRows?: number;
 }
 
 const e = (v: unknown): string => escapeHtml(v === null || v === undefined ? '' : typeof v === 'string' ? v : JSON.stringify(v));
@@ -74,8 +76,13 @@ function integrity(i: Integrity): string {
   return `<section id="integrity" class="${cls}" data-state="${state}">${e(text)}</section>`;
 }
 
-export function renderHtmlReport(r: ReportInput): string {
+/** Rows drawn in the timeline at most: a browser stays usable; the page and the CLI say when rows were cut. */
+export const MAX_TIMELINE_ROWS = 20_000;
+
+export function renderHtmlReport(r: ReportInput): { html: string; timelineShown: number } {
   const a = r.answers;
+  const shown = r.timeline.slice(0, r.maxTimelineRows ?? MAX_TIMELINE_ROWS);
+  const cut = shown.length < r.timeline.length ? `<p id="timeline-cut"><b>Timeline cut:</b> the first ${shown.length} of ${r.timeline.length} actions are shown; narrow the scope with --trace, --session, --pid, --since or --until. The answers above cover all of them.</p>` : '';
   const rows = new Map(r.timeline.map((x) => [x.event_id, x]));
   const L = (id: string | null) => link(id, rows);
   const q1 = a.q1_triggering_input.map((x) => `<tr>${td('time', e(x.time))}${td('session', `<code>${e(x.agent_session_id)}</code>`)}${td('model', e(x.model))}${td('instruction_hash', `<code>${e(x.instruction_hash ?? '-')}</code>`)}${td('prompt_class', e(x.prompt_class ?? '-'))}${td('trace', `<code>${e(x.trace_id)}</code>${x.traceparent_adopted ? ' (adopted traceparent)' : ''}`)}${td('event', L(x.event_id))}</tr>`);
@@ -90,12 +97,12 @@ export function renderHtmlReport(r: ReportInput): string {
   );
   const q5 = a.q5_identity.map((x) => `<tr>${td('pid', e(x.pid ?? '-'))}${td('uid', e(x.uid ?? '-'))}${td('credential_type', e(x.credential_type))}${td('service_account', e(x.service_account ?? '-'))}${td('federated_identity', e(x.federated_identity ?? '-'))}${td('key_id_hash', `<code>${e(x.key_id_hash ?? '-')}</code>`)}${td('asserted_scope', list(x.asserted_scope))}${td('granted_scope', x.granted_scope ? list(x.granted_scope) : '-')}${td('within', x.within_granted_scope === false ? '<b>OUTSIDE GRANTED SCOPE</b>' : e(x.within_granted_scope ?? '-'))}${td('audience_host', e(x.audience_host ?? '-'))}${td('event', L(x.event_id))}</tr>`);
   const pol = a.policy.map((x) => `<tr>${td('decision', e(String(x.decision ?? '').toUpperCase()))}${td('policy_id', e(x.policy_id))}${td('severity', e(x.severity ?? '-'))}${td('evaluated', L(x.evaluated_event_id))}${td('event', L(x.event_id))}</tr>`);
-  const tl = r.timeline.map((x) => {
+  const tl = shown.map((x) => {
     const lanes = LANES.map((l) => `<td class="lane l-${l}">${x.lane === l ? e(x.what) : ''}</td>`).join('');
     const other = LANES.includes(x.lane) ? '' : `${e(x.lane)}: ${e(x.what)}`;
     return `<tr id="ev-${e(x.event_id)}" class="lane-${e(x.lane)}">${td('sequence', e(x.sequence ?? '-'))}${td('time', `<span title="${e(x.time)}">${e(x.time.slice(11))}</span>`)}${lanes}${td('other', other)}${td('bytes', `${x.bytes_out === null ? '' : `out ${e(x.bytes_out)}`} ${x.bytes_in === null ? '' : `in ${e(x.bytes_in)}`}`)}${td('tags', list(x.tags))}${td('caused_by', L(x.caused_by))}${td('ids', `<code class="event-id">${e(x.event_id)}</code><br>leaf <code class="h leaf-hash">${e(x.leaf_hash ?? '-')}</code>`)}</tr>`;
   });
-  return `<!doctype html>
+  const html = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <meta http-equiv="Content-Security-Policy" content="${CSP}">
 <meta name="referrer" content="no-referrer">
@@ -119,7 +126,9 @@ ${table('q5', ['pid', 'uid', 'credential', 'service account', 'federated identit
 ${table('policy', ['decision', 'policy', 'severity', 'evaluated event', 'event'], pol, 'No policy decision in scope.')}
 <h2>Causal chain (model → tool → data → egress)</h2>
 <p>Each row is one sealed event in chain order; "caused by" links to the event that requested or triggered it. The leaf hash is SHA-256(0x00 ‖ log line) (RFC 6962): <code>agentrail prove</code> shows its inclusion under a signed checkpoint.</p>
+${cut}
 ${table('timeline', ['seq', 'time', 'model', 'tool', 'data', 'egress', 'other', 'bytes', 'tags', 'caused by', 'event id / leaf hash'], tl, 'No agent action in scope.')}
 </body></html>
 `;
+  return { html, timelineShown: shown.length };
 }

@@ -63,12 +63,9 @@ function row(ev: CloudEvent, line: string | undefined): (Omit<TimelineRow, 'tags
   }
 }
 
-export function timeline(events: ReadonlyArray<{ event: CloudEvent; line?: string }>, scope: Scope): TimelineRow[] {
-  const out: TimelineRow[] = [];
-  for (const { event, line } of events) {
-    if (!inScope(event, scope)) continue;
-    const r = row(event, line);
-    if (r) out.push({ ...r, tags: r.tags.map(String) });
-  }
-  return out;
+/** The row of one event if it is an in-scope agent action, else null (called while reading, so lines are not kept). */
+export function timelineRow(event: CloudEvent, line: string | undefined, scope: Scope): TimelineRow | null {
+  if (!inScope(event, scope)) return null;
+  const r = row(event, line);
+  return r && { ...r, tags: r.tags.map(String) };
 }

@@ -11,6 +11,9 @@ import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { EventTypes, makeEnvelope } from '../../src/event/envelope.js';
+import { answer } from '../../src/investigate/answers.js';
+import { renderHtmlReport } from '../../src/investigate/html-report.js';
+import { timelineRow } from '../../src/investigate/timeline.js';
 import { runCli } from '../helpers/cli.js';
 import { openFile, requireChromium } from '../helpers/browser.js';
 import { openSealed, testKey, tmpDir } from '../sink/sealed.js';
@@ -92,4 +95,15 @@ test('investigate --html: hostile tool names, hosts, paths and ids render as tex
   assert.equal(bad.status, 0, bad.stderr);
   assert.match(bad.stdout, /integrity FAILED/);
   assert.match(readFileSync(out, 'utf8'), /<section id="integrity" class="bad" data-state="failed">Integrity FAILED: /);
+});
+
+test('investigate --html: a timeline longer than the cap says how many actions it left out', () => {
+  const evs = Array.from({ length: 5 }, (_, i) => makeEnvelope({ type: EventTypes.dataAccess, source: 's', data: { resource_uri: `file:///f${i}`, resource_type: 'file', access_mode: 'read', bytes_read: i, bytes_written: 0 } }));
+  const rows = evs.map((e) => timelineRow(e, JSON.stringify(e), {})!);
+  const integrity = { checked: true, signatures: false, ok: true, range: '1..5', failure: null, startBound: null };
+  const { html, timelineShown } = renderHtmlReport({ source: 'x', integrity, answers: answer(evs, {}, []), timeline: rows, generatedAt: 't', maxTimelineRows: 2 });
+  assert.equal(timelineShown, 2);
+  assert.match(html, /<p id="timeline-cut"><b>Timeline cut:<\/b> the first 2 of 5 actions are shown/);
+  assert.equal(html.match(/<tr id="ev-/g)?.length, 2);
+  assert.match(html, /signatures NOT checked/);
 });
