@@ -1,4 +1,4 @@
-import { CUES, INTERROGATIVES } from './prompt-cues.js';
+import { CUES, EXPLAIN, INTERROGATIVES } from './prompt-cues.js';
 
 /**
  * `prompt_class`: what the user asked for in this turn, from the words of the request alone. A
@@ -15,7 +15,7 @@ import { CUES, INTERROGATIVES } from './prompt-cues.js';
  *    thread, a table, a log) counts half, so quoted material does not outvote the ask.
  * 3. Each class scores its cue weight per matching cue (at most 3 hits per cue list); a code fence
  *    adds 3 to code_generation; an interrogative plus a question mark scores question_answering 3
- *    (a bare question mark 1).
+ *    (a bare question mark 1), and so does asking for an explanation ("explain how …").
  * 4. The highest score wins; ties go to the more specific class (order of TIE_ORDER). No cue at
  *    all: `conversation` for a short message (≤ 60 characters), else `other`.
  */
@@ -39,6 +39,8 @@ const anywhere = (alts: string[]) => new RegExp(alts.map((a) => a.replace(/[.*+?
 const SETS = CUES.map((c) => ({ cls: c.cls, weight: c.weight, latin: word(c.latin), cjk: c.cjk.length ? anywhere(c.cjk) : null }));
 const QWORD = word(INTERROGATIVES.latin);
 const QCJK = anywhere(INTERROGATIVES.cjk);
+const XWORD = word(EXPLAIN.latin);
+const XCJK = anywhere(EXPLAIN.cjk);
 const HARNESS = /<(system-reminder|environment_details|command-[a-z-]+|local-command-stdout)>[\s\S]*?<\/\1>/g;
 const FENCE = /```[\s\S]*?(?:```|$)/g;
 
@@ -61,6 +63,7 @@ export function promptScores(instruction: string): Map<PromptClass, number> {
   for (const [part, factor] of parts) {
     for (const s of SETS) add(s.cls, factor * s.weight * (hits(s.latin, part) + (s.cjk ? hits(s.cjk, part) : 0)));
     if (/[?？]/.test(part)) add('question_answering', factor * (hits(QWORD, part) + hits(QCJK, part) > 0 ? 3 : 1));
+    if (hits(XWORD, part) + hits(XCJK, part) > 0) add('question_answering', factor * 3);
   }
   return scores;
 }

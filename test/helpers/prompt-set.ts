@@ -16,7 +16,7 @@ export interface LabelledPrompt {
   loop?: { toolsOffered: number; toolResults: number };
 }
 
-export const PROMPT_SETS = ['dev', 'holdout'] as const;
+export const PROMPT_SETS = ['dev', 'holdout-1', 'holdout'] as const;
 
 export function loadPromptSet(name: string): LabelledPrompt[] {
   const rows = readFileSync(join(repoRoot, 'test', 'fixtures', 'prompts', `${name}.jsonl`), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as LabelledPrompt);
