@@ -1,6 +1,7 @@
 /**
- * prompt_class accuracy on the hand-labelled sets (test/fixtures/prompts): `dev` (the cue lists were
- * written against it, so optimistic) and `holdout` (written after the rules were frozen), side by side
+ * prompt_class accuracy on the hand-labelled sets (test/fixtures/prompts): `dev` and `holdout-1` (the
+ * cue lists were tuned on them, so optimistic) and `holdout` (written after the rules were frozen, the
+ * figure to quote), side by side
  * with the majority-class baseline and, with --compare, another build of the classifier (e.g. the
  * previous one: `git worktree add /tmp/old <rev> && (cd /tmp/old && npx tsc -p .)`).
  *   npm run build:ts && node dist/bench/prompt-class.js [--compare /tmp/old/dist/src/classify/prompt-class.js]

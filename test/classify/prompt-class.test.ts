@@ -36,19 +36,21 @@ test('quoted material counts less than the ask, and agent-CLI wrappers are not t
 
 /**
  * Labelled by hand (test/fixtures/prompts): `dev` was written first and the cue lists were written
- * against it; `holdout` was written after the rules were frozen and never tuned on. The floors sit at
- * what the data supports: dev near its measured 78/78, holdout at about the 95% Wilson lower bound of
- * its measured 35/48 (0.73 → 0.59), both well above always answering the most frequent class.
+ * against it; `holdout-1` was written after round 1 was frozen (35/48 then) and round 2 was tuned on
+ * it; `holdout` was written after round 2 was frozen and never tuned on: 39/56. The floors sit at what
+ * the data supports: the tuning sets near their measured 100%, the held-out set at about the 95%
+ * Wilson lower bound of 39/56 (0.70 → 0.57), far above always answering the most frequent class.
  */
 test('accuracy on the hand-labelled prompt sets', (t) => {
   const dev = evaluate(loadPromptSet('dev'));
+  const seen = evaluate(loadPromptSet('holdout-1'));
   const hold = evaluate(loadPromptSet('holdout'));
-  t.diagnostic(`dev ${dev.correct}/${dev.n} = ${dev.accuracy.toFixed(3)}, holdout ${hold.correct}/${hold.n} = ${hold.accuracy.toFixed(3)} (majority baselines ${dev.majorityBaseline.toFixed(3)}, ${hold.majorityBaseline.toFixed(3)})`);
-  assert.ok(dev.n + hold.n >= 60 && dev.n >= 60, 'at least 60 labelled prompts');
-  assert.ok(Object.keys(dev.perLang).length >= 6 && Object.keys(hold.perLang).length >= 6, 'several languages');
+  t.diagnostic(`dev ${dev.correct}/${dev.n}, holdout-1 ${seen.correct}/${seen.n} (tuned on), holdout ${hold.correct}/${hold.n} = ${hold.accuracy.toFixed(3)} (majority baseline ${hold.majorityBaseline.toFixed(3)})`);
+  assert.ok(dev.n + seen.n + hold.n >= 60 && hold.n >= 50, 'at least 60 labelled prompts, 50 of them held out');
+  for (const e of [dev, seen, hold]) assert.ok(Object.keys(e.perLang).length >= 6, 'several languages');
   assert.ok(dev.accuracy >= 0.95, JSON.stringify(dev.misses));
-  assert.ok(hold.accuracy >= 0.59, JSON.stringify(hold.misses));
+  assert.ok(seen.accuracy >= 0.95, JSON.stringify(seen.misses));
+  assert.ok(hold.accuracy >= 0.56, JSON.stringify(hold.misses));
   assert.ok(hold.accuracy >= 3 * hold.majorityBaseline, 'far above the majority-class baseline');
-  assert.equal(dev.loopInvariant, 1);
-  assert.equal(hold.loopInvariant, 1);
+  for (const e of [dev, seen, hold]) assert.equal(e.loopInvariant, 1);
 });
