@@ -5,7 +5,7 @@ import { parseArgs } from 'node:util';
 import { AgentrailError } from '../errors.js';
 import type { CloudEvent } from '../event/envelope.js';
 import { answer, type Answers, type Scope } from '../investigate/answers.js';
-import { renderHtmlReport, type Integrity } from '../investigate/html-report.js';
+import { loadPageVerifier, renderHtmlReport, type Integrity } from '../investigate/html-report.js';
 import { timelineRow, type TimelineRow } from '../investigate/timeline.js';
 import { kafkaSettings, parseSource, readEvents } from '../sink/sources.js';
 import { verifyLog } from '../verify/log-verifier.js';
@@ -25,6 +25,9 @@ answer says which range is intact. --json prints a stable shape. --html FILE wri
 self-contained page (no script, no network): the verification status, the five answers and the
 causal chain as a timeline, each row with its event id, sequence and Merkle leaf hash.`;
 
+
+/** Log bytes embedded in an HTML report for in-browser verification at most. */
+const EMBED_MAX_BYTES = 32 << 20;
 
 export const command: Command = {
   name: 'investigate',
@@ -92,15 +95,29 @@ export const command: Command = {
     }
     const events: CloudEvent[] = [];
     const rows: TimelineRow[] = [];
+    // The page re-verifies the whole log in the browser: its lines are embedded up to a size a browser handles.
+    let lines: string[] | null = spec.kind === 'local' && values.html !== undefined ? [] : null;
+    let lineBytes = 0;
+    let embedWhy = spec.kind === 'local' ? '' : 'a Kafka source has no stored lines (verify with agentrail verify)';
     for await (const { event, line } of readEvents(spec, kafkaSettings(values.config))) {
       events.push(event);
       if (values.html === undefined) continue;
       const r = timelineRow(event, line, scope);
       if (r) rows.push(r);
+      if (lines && line !== undefined) {
+        lineBytes += line.length + 1;
+        lines.push(line);
+        if (lineBytes > EMBED_MAX_BYTES) {
+          lines = null;
+          embedWhy = `the log is larger than ${EMBED_MAX_BYTES >> 20} MiB, too large to embed (verify with agentrail verify)`;
+        }
+      }
     }
     const a = answer(events, scope, artifacts);
     if (values.html !== undefined) {
-      const { html, timelineShown } = renderHtmlReport({ source, integrity, answers: a, timeline: rows, generatedAt: new Date().toISOString() });
+      const keysText = values.keys ? readFileSync(values.keys, 'utf8') : '';
+      const embed = lines ? { lines, keys: keysText } : { reason: embedWhy };
+      const { html, timelineShown } = renderHtmlReport({ source, integrity, answers: a, timeline: rows, generatedAt: new Date().toISOString(), embed, verifierScript: loadPageVerifier() });
       const out = writeOutFile(values.html, html, '--html', 'INVESTIGATE_OUT');
       const cut = timelineShown < rows.length ? `; timeline shows the first ${timelineShown} of ${rows.length} actions, narrow with --trace/--session/--pid/--since/--until` : '';
       process.stdout.write(`investigate: report written to ${out} (${a.events} events in scope, integrity ${!integrity.checked ? 'not checked' : integrity.ok ? 'OK' : 'FAILED'}${cut})\n`);

@@ -1,4 +1,8 @@
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import escapeHtml from 'escape-html';
+import { distRoot } from '../paths.js';
 import type { Answers } from './answers.js';
 import type { Lane, TimelineRow } from './timeline.js';
 
@@ -6,8 +10,10 @@ import type { Lane, TimelineRow } from './timeline.js';
  * `agentrail investigate --html FILE`: one self-contained page (inline CSS, no script, no external
  * reference of any kind) with the integrity status, the five answers and the causal chain as a
  * swimlane timeline. Every value from the trail is escaped: tool names, hosts and paths come from
- * the watched agent, i.e. possibly an attacker. The Content-Security-Policy forbids scripts and
- * every fetch, so even a missed escape could not run code or call out.
+ * the watched agent, i.e. possibly an attacker. The Content-Security-Policy forbids every fetch and
+ * every script but one, the bundled in-page verifier (allowed by its SHA-256), so even a missed
+ * escape could not run code or call out. That script re-verifies the embedded log lines with the
+ * src/verify library itself.
  */
 export interface Integrity {
   checked: boolean;
@@ -26,11 +32,42 @@ export interface ReportInput {
   generatedAt: string;
   /** Default MAX_TIMELINE_ROWS. */
   maxTimelineRows?: number;
+  /** The log lines and verifier keys the page re-verifies with src/verify, or why they are not embedded. */
+  embed: { lines: string[]; keys: string } | { reason: string };
+  /** The bundled in-page verifier (loadPageVerifier()); null: not built. */
+  verifierScript: string | null;
 }
+
+/** dist/report/page-verify.js, built by scripts/bundle-report.mjs (npm run build:ts). */
+export function loadPageVerifier(): string | null {
+  try {
+    return readFileSync(join(distRoot, 'report', 'page-verify.js'), 'utf8').replace(/<\/(script)/gi, '<\\/$1');
+  } catch {
+    return null;
+  }
+}
+
+/** JSON inside a <script type="application/json"> element: no '<', '>' or '&' can end or open a tag. */
+const jsonForScript = (v: unknown) => JSON.stringify(v).replace(/</g, '\\u003c').replace(/>/g, '\\u003e').replace(/&/g, '\\u0026');
 
 const e = (v: unknown): string => escapeHtml(v === null || v === undefined ? '' : typeof v === 'string' ? v : JSON.stringify(v));
 const LANES: Lane[] = ['model', 'tool', 'data', 'egress'];
 const CSP = "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'";
+
+/** The in-browser verification block: the embedded data, the script (allowed by its hash only) and its output. */
+function browserVerify(r: ReportInput): { csp: string; html: string; tail: string } {
+  const why = 'reason' in r.embed ? r.embed.reason : r.verifierScript === null ? 'the in-page verifier is not built (npm run build:ts)' : null;
+  if (why !== null) return { csp: CSP, html: `<section id="browser-verify" class="unk" data-state="unavailable">${e(`Not verified in this browser: ${why}.`)}</section>`, tail: '' };
+  const script = r.verifierScript!;
+  const hash = createHash('sha256').update(script, 'utf8').digest('base64');
+  const data = 'lines' in r.embed ? r.embed : { lines: [], keys: '' };
+  return {
+    csp: `${CSP}; script-src 'sha256-${hash}'`,
+    html: `<section id="browser-verify" class="unk" data-state="pending">Verifying in this browser (needs JavaScript)…</section>`,
+    // At the end of the body: the script reads the timeline, which must be parsed by then.
+    tail: `<script type="application/json" id="agentrail-log">${jsonForScript(data)}</script>\n<script>${script}</script>`,
+  };
+}
 
 const CSS = `
 body{font:14px/1.4 system-ui,sans-serif;margin:1.5em;color:#1b1b1b}
@@ -102,15 +139,17 @@ export function renderHtmlReport(r: ReportInput): { html: string; timelineShown:
     const other = LANES.includes(x.lane) ? '' : `${e(x.lane)}: ${e(x.what)}`;
     return `<tr id="ev-${e(x.event_id)}" class="lane-${e(x.lane)}">${td('sequence', e(x.sequence ?? '-'))}${td('time', `<span title="${e(x.time)}">${e(x.time.slice(11))}</span>`)}${lanes}${td('other', other)}${td('bytes', `${x.bytes_out === null ? '' : `out ${e(x.bytes_out)}`} ${x.bytes_in === null ? '' : `in ${e(x.bytes_in)}`}`)}${td('tags', list(x.tags))}${td('caused_by', L(x.caused_by))}${td('ids', `<code class="event-id">${e(x.event_id)}</code><br>leaf <code class="h leaf-hash">${e(x.leaf_hash ?? '-')}</code>`)}</tr>`;
   });
+  const bv = browserVerify(r);
   const html = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
-<meta http-equiv="Content-Security-Policy" content="${CSP}">
+<meta http-equiv="Content-Security-Policy" content="${bv.csp}">
 <meta name="referrer" content="no-referrer">
 <title>agentrail investigate: ${e(r.source)}</title>
 <style>${CSS}</style></head><body>
 <h1>agentrail investigate</h1>
 <p>Source <code id="source">${e(r.source)}</code>, <span id="event-count">${e(a.events)}</span> events in scope${Object.keys(a.scope).length ? ` <code>${e(a.scope)}</code>` : ''}; generated ${e(r.generatedAt)}.</p>
 ${integrity(r.integrity)}
+${bv.html}
 <h2>1. Which input triggered the decision?</h2>
 ${table('q1', ['time', 'session', 'first model call', 'instruction hash', 'prompt class', 'trace', 'event'], q1, 'No model call in scope.')}
 <h2>2. Which tools were called, in order, with which parameter shapes?</h2>
@@ -128,6 +167,7 @@ ${table('policy', ['decision', 'policy', 'severity', 'evaluated event', 'event']
 <p>Each row is one sealed event in chain order; "caused by" links to the event that requested or triggered it. The leaf hash is SHA-256(0x00 ‖ log line) (RFC 6962): <code>agentrail prove</code> shows its inclusion under a signed checkpoint.</p>
 ${cut}
 ${table('timeline', ['seq', 'time', 'model', 'tool', 'data', 'egress', 'other', 'bytes', 'tags', 'caused by', 'event id / leaf hash'], tl, 'No agent action in scope.')}
+${bv.tail}
 </body></html>
 `;
   return { html, timelineShown: shown.length };

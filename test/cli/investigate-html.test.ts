@@ -15,7 +15,7 @@ import { answer } from '../../src/investigate/answers.js';
 import { renderHtmlReport } from '../../src/investigate/html-report.js';
 import { timelineRow } from '../../src/investigate/timeline.js';
 import { runCli } from '../helpers/cli.js';
-import { openFile, requireChromium } from '../helpers/browser.js';
+import { browserVerdict, openFile, requireChromium } from '../helpers/browser.js';
 import { openSealed, testKey, tmpDir } from '../sink/sealed.js';
 
 const TOOL = `<img src=x onerror="document.title='pwned'">`;
@@ -60,8 +60,10 @@ test('investigate --html: hostile tool names, hosts, paths and ids render as tex
   // Raw: no hostile value appears unescaped, and the page refers to nothing outside itself.
   for (const v of HOSTILE) assert.ok(!html.includes(v), `unescaped in the HTML: ${v}`);
   assert.ok(html.includes('&lt;img src=x onerror=&quot;document.title=&#39;pwned&#39;&quot;&gt;'), 'the tool name is there, escaped');
-  assert.doesNotMatch(html, /<(?:script|img|iframe|svg|link|object|embed)\b/i);
-  assert.match(html, /Content-Security-Policy" content="default-src 'none'/);
+  assert.doesNotMatch(html, /<(?:img|iframe|svg|link|object|embed)\b/i);
+  // Two scripts, both ours: the embedded log (data, never run) and the in-page verifier, allowed by its hash.
+  assert.deepEqual(html.match(/<script[^>]*>/g), ['<script type="application/json" id="agentrail-log">', '<script>']);
+  assert.match(html, /Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; script-src 'sha256-[A-Za-z0-9+/]{43}='">/);
 
   // Both flags at once is a usage error, one line with its code.
   const both = runCli(['investigate', logDir, '--json', '--html', out]);
@@ -71,7 +73,12 @@ test('investigate --html: hostile tool names, hosts, paths and ids render as tex
   if (requireChromium(t)) {
     const { page, requests, console: msgs } = await openFile(t, out);
     assert.equal(await page.title(), `agentrail investigate: ${logDir}`, 'no script ran');
-    assert.equal(await page.locator('img, script, iframe, svg, marquee, u, i').count(), 0, 'no element injected');
+    assert.equal(await page.locator('img, iframe, svg, marquee, u, i').count(), 0, 'no element injected');
+    assert.equal(await page.locator('script').count(), 2);
+    // The page re-verifies its embedded log with src/verify, signatures included, and finds every timeline leaf in it.
+    const v = await browserVerdict(page);
+    assert.equal(v.state, 'ok', v.text);
+    assert.match(v.text, /checkpoint signatures checked against the embedded key\(s\) agentrail-test\+[0-9a-f]{8}.*; 6 of 6 timeline leaf hashes are leaves of this log\. OK\.$/);
     assert.equal(await page.locator('#q2 td.f-tool').first().textContent(), TOOL);
     assert.equal(await page.locator('#q1 td.f-model').textContent(), MODEL);
     assert.ok((await page.locator('#q3 td.f-resource').allTextContents()).includes(FILE_URI));
@@ -88,20 +95,36 @@ test('investigate --html: hostile tool names, hosts, paths and ids render as tex
     assert.deepEqual(msgs, [], 'the CSP refused nothing');
   }
 
-  // Tamper with one sealed line: the banner says FAILED, not OK.
+  // A forged page: one timeline leaf hash edited in the HTML. The browser check finds it.
+  if (requireChromium(t)) {
+    const forged = join(dir, 'forged.html');
+    const leaf = /<code class="h leaf-hash">([0-9a-f]{64})<\/code>/.exec(html)![1]!;
+    const cell = `<code class="h leaf-hash">${leaf}</code>`;
+    writeFileSync(forged, html.replace(cell, cell.replace(leaf, leaf.replace(/^./, (c) => (c === '0' ? '1' : '0')))));
+    const v = await browserVerdict((await openFile(t, forged)).page);
+    assert.equal(v.state, 'failed');
+    assert.match(v.text, /5 of 6 timeline leaf hashes are leaves of this log\. FAILED: a timeline row is not in the log\.$/);
+  }
+
+  // Tamper with one sealed line: the banner says FAILED, not OK, and so does the browser.
   const seg = join(logDir, 'segments', readdirSync(join(logDir, 'segments')).find((f) => f.endsWith('.jsonl'))!);
   writeFileSync(seg, readFileSync(seg, 'utf8').replace('"bytes_read":10', '"bytes_read":99'));
   const bad = runCli(['investigate', logDir, '--keys', keys, '--html', out]);
   assert.equal(bad.status, 0, bad.stderr);
   assert.match(bad.stdout, /integrity FAILED/);
   assert.match(readFileSync(out, 'utf8'), /<section id="integrity" class="bad" data-state="failed">Integrity FAILED: /);
+  if (requireChromium(t)) {
+    const v = await browserVerdict((await openFile(t, out)).page);
+    assert.equal(v.state, 'failed');
+    assert.match(v.text, / FAILED: [A-Z_]+ at sequence \d+: /);
+  }
 });
 
 test('investigate --html: a timeline longer than the cap says how many actions it left out', () => {
   const evs = Array.from({ length: 5 }, (_, i) => makeEnvelope({ type: EventTypes.dataAccess, source: 's', data: { resource_uri: `file:///f${i}`, resource_type: 'file', access_mode: 'read', bytes_read: i, bytes_written: 0 } }));
   const rows = evs.map((e) => timelineRow(e, JSON.stringify(e), {})!);
   const integrity = { checked: true, signatures: false, ok: true, range: '1..5', failure: null, startBound: null };
-  const { html, timelineShown } = renderHtmlReport({ source: 'x', integrity, answers: answer(evs, {}, []), timeline: rows, generatedAt: 't', maxTimelineRows: 2 });
+  const { html, timelineShown } = renderHtmlReport({ source: 'x', integrity, answers: answer(evs, {}, []), timeline: rows, generatedAt: 't', maxTimelineRows: 2, embed: { reason: 'test' }, verifierScript: null });
   assert.equal(timelineShown, 2);
   assert.match(html, /<p id="timeline-cut"><b>Timeline cut:<\/b> the first 2 of 5 actions are shown/);
   assert.equal(html.match(/<tr id="ev-/g)?.length, 2);

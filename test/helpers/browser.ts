@@ -48,3 +48,10 @@ export async function openFile(t: TestContext, file: string): Promise<OpenedPage
   await page.goto(pathToFileURL(file).href, { waitUntil: 'load' });
   return { page, requests, console: consoleLines };
 }
+
+/** Waits for the report's in-page verification (src/investigate/page-verify.ts) to finish; returns its state and text. */
+export async function browserVerdict(page: Page): Promise<{ state: string | null; text: string }> {
+  await page.waitForFunction(`document.getElementById('browser-verify')?.getAttribute('data-state') !== 'pending'`, null, { timeout: 60_000 });
+  const el = page.locator('#browser-verify');
+  return { state: await el.getAttribute('data-state'), text: (await el.textContent()) ?? '' };
+}

@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { cliEntry, repoRoot } from '../../src/paths.js';
 import { requireKernel } from '../helpers/privileges.js';
-import { openFile, requireChromium } from '../helpers/browser.js';
+import { browserVerdict, openFile, requireChromium } from '../helpers/browser.js';
 import { runIncident, sha, UPLOAD_HOST } from '../helpers/incident.js';
 
 type Ev = { id: string; sequence: string; type: string; prevhash: string; data: Record<string, any> };
@@ -92,6 +92,12 @@ test('investigate --html: the report of a real incident shows, in Chromium, the 
   assert.deepEqual(rows.map(([id]) => id), evs.filter((e) => agentTypes.test(e.type)).map((e) => `ev-${e.id}`));
   const next = new Map(evs.slice(1).map((e, i) => [evs[i]!.id, e.prevhash]));
   for (const [id, leaf] of rows) assert.equal(leaf, next.get(id!.slice(3)), `leaf hash of ${id}`);
+
+  // The page itself re-verifies the embedded log with src/verify and finds every timeline row in it.
+  const v = await browserVerdict(page);
+  assert.equal(v.state, 'ok', v.text);
+  assert.ok(v.text.includes(`sequence 1..${evs.at(-1)!.sequence}, checkpoint signatures checked`), v.text);
+  assert.ok(v.text.includes(`${rows.length} of ${rows.length} timeline leaf hashes are leaves of this log. OK.`), v.text);
 
   assert.deepEqual(requests, [pathToFileURL(out).href], 'no network request');
   assert.deepEqual(msgs, [], 'the CSP refused nothing');
