@@ -3,7 +3,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { basename } from 'node:path';
 import { parseArgs } from 'node:util';
 import { AgentrailError } from '../errors.js';
-import type { CloudEvent } from '../event/envelope.js';
+import type { CloudEvent } from '../contracts/envelope.js';
 import { answer, type Answers, type Scope } from '../investigate/answers.js';
 import { loadPageVerifier, renderHtmlReport, type Integrity } from '../investigate/html-report.js';
 import { timelineRow, type TimelineRow } from '../investigate/timeline.js';

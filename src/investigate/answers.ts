@@ -1,4 +1,4 @@
-import type { CloudEvent } from '../event/envelope.js';
+import type { CloudEvent } from '../contracts/envelope.js';
 
 /**
  * The five questions of an incident review, answered from sealed events alone (the seed's 90-day

@@ -1,4 +1,4 @@
-import type { McpCall } from './exchange.js';
+import type { McpCall } from '../contracts/exchange.js';
 import type { JsonRpcMessage } from './jsonrpc.js';
 import { jsonBytes } from './jsonrpc.js';
 

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
-import type { Exchange, StreamRef } from './exchange.js';
-import type { ProtocolOptions } from './options.js';
-import type { StageStats } from './stats.js';
+import type { Exchange, StreamRef } from '../contracts/exchange.js';
+import type { ProtocolOptions } from '../contracts/protocol-options.js';
+import type { StageStats } from '../observability/stage-stats.js';
 import type { CloseReason, Direction, StreamConsumer } from '../stream/stream-table.js';
 import { type JsonRpcMessage, NdjsonFramer, classifyJsonRpc, tryJson } from './jsonrpc.js';
 import { mcpCall } from './mcp.js';

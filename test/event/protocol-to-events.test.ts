@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormatsImport from 'ajv-formats';
-import type { TlsData } from '../../src/decode/raw-event.js';
+import type { TlsData } from '../../src/contracts/raw-event.js';
 import { ProtocolStage } from '../../src/protocol/protocol-stage.js';
 import { repoRoot } from '../../src/paths.js';
 import { loadFixtures, wire } from '../protocol/llm-wire.js';

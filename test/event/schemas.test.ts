@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormatsImport from 'ajv-formats';
 import { repoRoot } from '../../src/paths.js';
-import { EventTypes, type CloudEvent } from '../../src/event/envelope.js';
+import { EventTypes, type CloudEvent } from '../../src/contracts/envelope.js';
 import { buildPolicyDecisionEvent } from '../../src/policy/decision.js';
 import { connect, d, exec, exit, fork, harness, httpExchange, llmExchange, open, referenceSession } from './scenario.js';
 

@@ -2,7 +2,7 @@ import { spawn, type SpawnOptions } from 'node:child_process';
 import { readFileSync, statSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { decodeBatch } from '../../src/decode/decode-batch.js';
-import type { RawEvent } from '../../src/decode/raw-event.js';
+import type { RawEvent } from '../../src/contracts/raw-event.js';
 import { NativeSource, type NativeSourceOptions } from '../../src/source/native-source.js';
 import { emptySelection } from '../../src/source/source.js';
 

@@ -1,17 +1,17 @@
-import type { RawEvent } from './raw-event.js';
-import type { OpCodec } from './ops/types.js';
-import { procExec } from './ops/proc-exec.js';
-import { procFork } from './ops/proc-fork.js';
-import { procExit } from './ops/proc-exit.js';
-import { procMmapExec } from './ops/proc-mmap-exec.js';
-import { fileOpen } from './ops/file-open.js';
-import { fdIo } from './ops/fd-io.js';
-import { fileOp } from './ops/file-op.js';
-import { netConn } from './ops/net-conn.js';
-import { netPeek } from './ops/net-peek.js';
-import { tlsData } from './ops/tls-data.js';
-import { tlsPair } from './ops/tls-pair.js';
-import { pipeData } from './ops/pipe-data.js';
+import type { RawEvent } from '../../contracts/raw-event.js';
+import type { OpCodec } from './types.js';
+import { procExec } from './proc-exec.js';
+import { procFork } from './proc-fork.js';
+import { procExit } from './proc-exit.js';
+import { procMmapExec } from './proc-mmap-exec.js';
+import { fileOpen } from './file-open.js';
+import { fdIo } from './fd-io.js';
+import { fileOp } from './file-op.js';
+import { netConn } from './net-conn.js';
+import { netPeek } from './net-peek.js';
+import { tlsData } from './tls-data.js';
+import { tlsPair } from './tls-pair.js';
+import { pipeData } from './pipe-data.js';
 
 /** Every op codec, one module each (DESIGN.md §1: a registry keyed by op). */
 export const CODECS: readonly OpCodec<any>[] = [procExec, procFork, procExit, procMmapExec, fileOpen, fdIo, fileOp, netConn, netPeek, tlsData, tlsPair, pipeData];

@@ -1,6 +1,6 @@
-import { AR_PEEK_MAX, Op, PeekKind, align8, off, sizeOf } from '../../native/abi.js';
-import { writeHeader } from '../fields.js';
-import type { NetPeek } from '../raw-event.js';
+import { AR_PEEK_MAX, Op, PeekKind, align8, off, sizeOf } from '../abi.js';
+import { writeHeader } from './fields.js';
+import type { NetPeek } from '../../contracts/raw-event.js';
 import type { OpCodec } from './types.js';
 
 const S = 'ar_net_peek';

@@ -1,5 +1,5 @@
-import { AgentrailError } from '../errors.js';
-import type { RawEvent } from './raw-event.js';
+import { AgentrailError } from '../../errors.js';
+import type { RawEvent } from '../../contracts/raw-event.js';
 import { BY_KIND } from './registry.js';
 
 /**

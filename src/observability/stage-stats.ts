@@ -1,4 +1,4 @@
-import { countDrop, countStageError } from '../observability/metrics.js';
+import { countDrop, countStageError } from './metrics.js';
 
 /**
  * Counted drops and errors of the stream/protocol stages. Reasons are a fixed

@@ -1,6 +1,6 @@
-import { AR_ARGS_MAX, AR_COMM_LEN, AR_PATH_MAX, Flag, Op, off, sizeOf } from '../../native/abi.js';
-import { cstr, putCstr, writeHeader } from '../fields.js';
-import type { ProcExec } from '../raw-event.js';
+import { AR_ARGS_MAX, AR_COMM_LEN, AR_PATH_MAX, Flag, Op, off, sizeOf } from '../abi.js';
+import { cstr, putCstr, writeHeader } from './fields.js';
+import type { ProcExec } from '../../contracts/raw-event.js';
 import type { OpCodec } from './types.js';
 
 const S = 'ar_proc_exec';

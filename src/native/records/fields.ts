@@ -1,5 +1,5 @@
-import type { RawHeader } from './raw-event.js';
-import { AR_ABI_VERSION } from '../native/abi.js';
+import type { RawHeader } from '../../contracts/raw-event.js';
+import { AR_ABI_VERSION } from '../abi.js';
 
 /**
  * Byte helpers shared by the per-op decoders and encoders. Strings in the ABI

@@ -1,6 +1,6 @@
-import { Op, off, sizeOf } from '../../native/abi.js';
-import { writeHeader } from '../fields.js';
-import type { ProcExit } from '../raw-event.js';
+import { Op, off, sizeOf } from '../abi.js';
+import { writeHeader } from './fields.js';
+import type { ProcExit } from '../../contracts/raw-event.js';
 import type { OpCodec } from './types.js';
 
 const S = 'ar_proc_exit';

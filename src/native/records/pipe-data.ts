@@ -1,26 +1,22 @@
-import { Op, align8, off, sizeOf } from '../../native/abi.js';
-import { writeHeader } from '../fields.js';
-import type { TlsData } from '../raw-event.js';
+import { Op, align8, off, sizeOf } from '../abi.js';
+import { writeHeader } from './fields.js';
+import type { PipeData } from '../../contracts/raw-event.js';
 import type { OpCodec } from './types.js';
 
-const S = 'ar_tls_data';
+const S = 'ar_pipe_data';
 const SIZE = sizeOf(S);
-const SSL_PTR = off(S, 'ssl_ptr');
+const PIPE_INO = off(S, 'pipe_ino');
+const FD = off(S, 'fd');
 const DIRECTION = off(S, 'direction');
 const CALL_LEN = off(S, 'call_len');
 const CHUNK_OFFSET = off(S, 'chunk_offset');
 const CHUNK_LEN = off(S, 'chunk_len');
-const FD = off(S, 'fd');
 const FLAGS = off(S, 'flags');
-const CALL_SEQ = off(S, 'call_seq');
 
-/**
- * `data` is a copy of the chunk, not a view of the batch: later stages zero-fill
- * payload buffers after redaction, and the batch may be a pooled native buffer.
- */
-export const tlsData: OpCodec<TlsData> = {
-  ops: [Op.TLS_DATA],
-  kinds: ['tls.data'],
+/** Same payload convention as tls.data: `data` is a copy of the chunk. */
+export const pipeData: OpCodec<PipeData> = {
+  ops: [Op.PIPE_DATA],
+  kinds: ['pipe.data'],
   struct: S,
   minSize: SIZE,
   decode(buf, o, size) {
@@ -35,29 +31,27 @@ export const tlsData: OpCodec<TlsData> = {
       pid: buf.readUInt32LE(o + 16),
       tid: buf.readUInt32LE(o + 20),
       cgroupId: buf.readBigUInt64LE(o + 24),
-      kind: 'tls.data',
-      sslPtr: buf.readBigUInt64LE(o + SSL_PTR),
+      kind: 'pipe.data',
+      pipeIno: buf.readBigUInt64LE(o + PIPE_INO),
+      fd: buf.readInt32LE(o + FD),
       direction: direction as 0 | 1,
       callLen: buf.readUInt32LE(o + CALL_LEN),
       chunkOffset: buf.readUInt32LE(o + CHUNK_OFFSET),
-      fd: buf.readInt32LE(o + FD),
       flags: buf.readUInt32LE(o + FLAGS),
-      callSeq: buf.readBigUInt64LE(o + CALL_SEQ),
       data: Buffer.from(buf.subarray(o + SIZE, o + SIZE + chunkLen)),
     };
   },
   encode(ev) {
     const size = align8(SIZE + ev.data.length);
     const b = Buffer.alloc(size);
-    writeHeader(b, 0, Op.TLS_DATA, size, ev);
-    b.writeBigUInt64LE(BigInt.asUintN(64, ev.sslPtr), SSL_PTR);
+    writeHeader(b, 0, Op.PIPE_DATA, size, ev);
+    b.writeBigUInt64LE(BigInt.asUintN(64, ev.pipeIno), PIPE_INO);
+    b.writeInt32LE(ev.fd | 0, FD);
     b.writeUInt32LE(ev.direction, DIRECTION);
     b.writeUInt32LE(ev.callLen >>> 0, CALL_LEN);
     b.writeUInt32LE(ev.chunkOffset >>> 0, CHUNK_OFFSET);
     b.writeUInt32LE(ev.data.length, CHUNK_LEN);
-    b.writeInt32LE(ev.fd | 0, FD);
     b.writeUInt32LE(ev.flags >>> 0, FLAGS);
-    b.writeBigUInt64LE(BigInt.asUintN(64, ev.callSeq), CALL_SEQ);
     ev.data.copy(b, SIZE);
     return b;
   },

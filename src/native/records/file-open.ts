@@ -1,6 +1,6 @@
-import { AR_PATH_MAX, Op, off, sizeOf } from '../../native/abi.js';
-import { cstr, putCstr, writeHeader } from '../fields.js';
-import type { FileOpen } from '../raw-event.js';
+import { AR_PATH_MAX, Op, off, sizeOf } from '../abi.js';
+import { cstr, putCstr, writeHeader } from './fields.js';
+import type { FileOpen } from '../../contracts/raw-event.js';
 import type { OpCodec } from './types.js';
 
 const S = 'ar_file_open';

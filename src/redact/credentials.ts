@@ -2,7 +2,7 @@ import { decodeJwt, decodeProtectedHeader } from 'jose';
 import picomatch from 'picomatch';
 import type { Classifier } from '../classify/classifier.js';
 import { jwtValid } from '../classify/detectors.js';
-import { keyIdHash } from '../redact/hash.js';
+import { keyIdHash } from './hash.js';
 
 /**
  * Credentials presented in request headers, reduced to what an audit needs:

@@ -1,4 +1,4 @@
-import type { RawEvent } from '../raw-event.js';
+import type { RawEvent } from '../../contracts/raw-event.js';
 
 /**
  * One module per op owns that op's layout in both directions. `decode` gets a
