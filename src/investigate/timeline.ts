@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { CloudEvent } from '../event/envelope.js';
+import type { CloudEvent } from '../contracts/envelope.js';
 import { inScope, type Scope } from './answers.js';
 
 /**

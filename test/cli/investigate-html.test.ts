@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { EventTypes, makeEnvelope } from '../../src/event/envelope.js';
+import { EventTypes, makeEnvelope } from '../../src/contracts/envelope.js';
 import { answer } from '../../src/investigate/answers.js';
 import { renderHtmlReport } from '../../src/investigate/html-report.js';
 import { timelineRow } from '../../src/investigate/timeline.js';
