@@ -10,7 +10,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { distRoot, repoRoot } from '../../src/paths.js';
 import { makeTestCa, removeTestCa } from './tls-server.js';
@@ -85,3 +86,18 @@ export async function runIncident(t: TestContext, work: string) {
   return { logDir, secret, instructionFile, seen, uploadPort, agentPid: agent.pid! };
 }
 
+
+/**
+ * The incident in a fresh work directory (kept with AGENTRAIL_KEEP_INCIDENT=1), plus a verifier
+ * keyring file holding the sensor's public key, as `investigate --keys` takes it.
+ */
+export async function incidentWithKeys(t: TestContext, prefix: string) {
+  const work = mkdtempSync(join(tmpdir(), prefix));
+  t.after(() => {
+    if (!process.env.AGENTRAIL_KEEP_INCIDENT) rmSync(work, { recursive: true, force: true });
+  });
+  const inc = await runIncident(t, work);
+  const keys = join(work, 'verifier.keys');
+  writeFileSync(keys, readFileSync(join(inc.logDir, 'keys', 'agentrail.pub')));
+  return { ...inc, work, keys };
+}

@@ -8,26 +8,20 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { cliEntry, repoRoot } from '../../src/paths.js';
 import { requireKernel } from '../helpers/privileges.js';
 import { browserVerdict, openFile, requireChromium } from '../helpers/browser.js';
-import { runIncident, sha, UPLOAD_HOST } from '../helpers/incident.js';
+import { incidentWithKeys, sha, UPLOAD_HOST } from '../helpers/incident.js';
 
 type Ev = { id: string; sequence: string; type: string; prevhash: string; data: Record<string, any> };
 
 test('investigate --html: the report of a real incident shows, in Chromium, the five answers the sealed log holds, and fetches nothing', { timeout: 240_000 }, async (t) => {
   if (!requireKernel(t) || !requireChromium(t)) return;
-  const work = mkdtempSync(join(tmpdir(), 'agentrail-investigate-html-'));
-  t.after(() => {
-    if (!process.env.AGENTRAIL_KEEP_INCIDENT) rmSync(work, { recursive: true, force: true });
-  });
-  const inc = await runIncident(t, work);
-  const keys = join(work, 'verifier.keys');
-  writeFileSync(keys, readFileSync(join(inc.logDir, 'keys', 'agentrail.pub')));
+  const inc = await incidentWithKeys(t, 'agentrail-investigate-html-');
+  const { work, keys } = inc;
   const out = join(work, 'report.html');
   const r = spawnSync(process.execPath, [cliEntry, 'investigate', inc.logDir, '--keys', keys, '--artifact', inc.secret, '--html', out], { encoding: 'utf8', env: { ...process.env, AGENTRAIL_ROOT: repoRoot } });
   assert.equal(r.status, 0, r.stderr);
