@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import escapeHtml from 'escape-html';
 import { distRoot } from '../paths.js';
 import type { Answers } from './answers.js';
+import { causalGraphSvg } from './graph-svg.js';
 import type { Lane, TimelineRow } from './timeline.js';
 
 /**
@@ -163,6 +164,9 @@ ${table('q4', ['destination', 'bytes out', 'bytes in', 'plaintext seen', 'reques
 ${table('q5', ['pid', 'uid', 'credential', 'service account', 'federated identity', 'key id (keyed)', 'asserted scope', 'granted scope', 'within granted', 'audience', 'event'], q5, 'No identity assertion in scope.')}
 <h2>Policy decisions</h2>
 ${table('policy', ['decision', 'policy', 'severity', 'evaluated event', 'event'], pol, 'No policy decision in scope.')}
+<h2>Causal graph (model → tool → data → egress)</h2>
+<p>Arrows: what requested or triggered what; red dashed: where each artifact's hash was found, in chain order. Nodes link to their timeline rows.</p>
+<div id="graph-box" style="overflow-x:auto">${causalGraphSvg(r.timeline, a.q4_egress.artifacts)}</div>
 <h2>Causal chain (model → tool → data → egress)</h2>
 <p>Each row is one sealed event in chain order; "caused by" links to the event that requested or triggered it. The leaf hash is SHA-256(0x00 ‖ log line) (RFC 6962): <code>agentrail prove</code> shows its inclusion under a signed checkpoint.</p>
 ${cut}

@@ -60,7 +60,8 @@ test('investigate --html: hostile tool names, hosts, paths and ids render as tex
   // Raw: no hostile value appears unescaped, and the page refers to nothing outside itself.
   for (const v of HOSTILE) assert.ok(!html.includes(v), `unescaped in the HTML: ${v}`);
   assert.ok(html.includes('&lt;img src=x onerror=&quot;document.title=&#39;pwned&#39;&quot;&gt;'), 'the tool name is there, escaped');
-  assert.doesNotMatch(html, /<(?:img|iframe|svg|link|object|embed)\b/i);
+  assert.doesNotMatch(html, /<(?:img|iframe|link|object|embed)\b/i);
+  assert.equal(html.match(/<svg\b/g)?.length, 1, 'one svg: the causal graph');
   // Two scripts, both ours: the embedded log (data, never run) and the in-page verifier, allowed by its hash.
   assert.deepEqual(html.match(/<script[^>]*>/g), ['<script type="application/json" id="agentrail-log">', '<script>']);
   assert.match(html, /Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; script-src 'sha256-[A-Za-z0-9+/]{43}='">/);
@@ -73,7 +74,11 @@ test('investigate --html: hostile tool names, hosts, paths and ids render as tex
   if (requireChromium(t)) {
     const { page, requests, console: msgs } = await openFile(t, out);
     assert.equal(await page.title(), `agentrail investigate: ${logDir}`, 'no script ran');
-    assert.equal(await page.locator('img, iframe, svg, marquee, u, i').count(), 0, 'no element injected');
+    assert.equal(await page.locator('img, iframe, marquee, u, i, [onload], [onerror]').count(), 0, 'no element injected');
+    assert.equal(await page.locator('svg').count(), 1);
+    // The graph draws the hostile tool as a node whose label is its text, linked to its timeline row.
+    const titles = await page.locator('#graph a.node > title').allTextContents();
+    assert.ok(titles.some((x) => x.startsWith(`tool.invocation ${TOOL} (success)`)), JSON.stringify(titles));
     assert.equal(await page.locator('script').count(), 2);
     // The page re-verifies its embedded log with src/verify, signatures included, and finds every timeline leaf in it.
     const v = await browserVerdict(page);

@@ -80,6 +80,12 @@ test('investigate --html: the report of a real incident shows, in Chromium, the 
   assert.ok((await text('#q5 td.f-pid')).includes(String(inc.agentPid)));
   assert.deepEqual((await text('#q5 td.f-key_id_hash')).filter((x) => x !== '-'), keyIds);
 
+  // The graph: each tool node linked from the model call that requested it, and the artifact's path in red
+  // from the tool that returned it, through the model request that carried it, to the upload.
+  for (const tool of tools) assert.equal(await page.locator(`#graph a.node[href="#ev-${tool.id}"]`).count(), 1);
+  assert.equal(await page.locator('#graph path.artifact').count(), artifactSeqs.length - 1);
+  assert.equal(await page.locator('#graph a.node', { hasText: UPLOAD_HOST.slice(0, 8) }).count() >= 1, true);
+
   // The timeline: one row per agent action, each leaf hash equal to the next line's prevhash.
   const rows = await page.locator('#timeline tbody tr').evaluateAll((trs) => trs.map((tr) => [tr.id, tr.querySelector('.leaf-hash')?.textContent ?? '']));
   const agentTypes = /\.(model|tool)\.invocation$|\.data\.access$|\.identity\.assertion$|\.policy\.decision$|\.error$/;
