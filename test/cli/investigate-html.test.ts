@@ -71,6 +71,14 @@ test('investigate --html: hostile tool names, hosts, paths and ids render as tex
   assert.equal(both.status, 2, both.stderr);
   assert.match(both.stderr.trim(), /^agentrail investigate: USAGE: --json and --html are alternatives/);
 
+  // A device or a missing directory as --html: one line with its code, nothing written.
+  const dev = runCli(['investigate', logDir, '--html', '/dev/full']);
+  assert.equal(dev.status, 1);
+  assert.match(dev.stderr.trim(), /^agentrail investigate: INVESTIGATE_OUT: --html \/dev\/full is not a regular file/);
+  const missing = runCli(['investigate', logDir, '--html', join(dir, 'no', 'such', 'r.html')]);
+  assert.equal(missing.status, 1);
+  assert.match(missing.stderr.trim(), /^agentrail investigate: INVESTIGATE_OUT: .*ENOENT$/);
+
   if (requireChromium(t)) {
     const { page, requests, console: msgs } = await openFile(t, out);
     assert.equal(await page.title(), `agentrail investigate: ${logDir}`, 'no script ran');
