@@ -78,7 +78,7 @@ th,td{border:1px solid #ccc;padding:.2em .4em;text-align:left;vertical-align:top
 th{background:#f3f3f3}
 code,.h{font-family:ui-monospace,monospace;font-size:12px;word-break:break-all}
 .ok{background:#e5f6e5;border:2px solid #2a7a2a}.bad{background:#fde8e8;border:2px solid #b00020}.unk{background:#fff6d6;border:2px solid #a07000}
-#integrity{padding:.6em;margin:.8em 0}
+#integrity,#browser-verify{padding:.6em;margin:.8em 0}
 .none{color:#777;font-style:italic}
 #timeline td.lane{min-width:6em;max-width:16em;word-break:break-all}
 #timeline td.f-ids{min-width:30em;font-size:11px}
