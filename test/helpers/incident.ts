@@ -6,16 +6,15 @@
  */
 import type { TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { distRoot, repoRoot } from '../../src/paths.js';
 import { makeTestCa, removeTestCa } from './tls-server.js';
-import { waitFor } from './wait-for.js';
+import { spawnStoppedAgent, startMockLlm } from './stopped-agent.js';
 import { startSensor } from './sensor-process.js';
 
 export const UPLOAD_HOST = 'paste.example.net';
@@ -55,21 +54,8 @@ export async function runIncident(t: TestContext, work: string) {
     ],
     finalText: 'Notes backed up.',
   };
-  const mock = spawn(process.execPath, [join(distRoot, 'test', 'helpers', 'llm-mock-server.js'), '--cert', ca.certPath, '--key', ca.keyPath, '--script', JSON.stringify(script)], { stdio: ['ignore', 'pipe', 'inherit'] });
-  children.push(mock);
-  let mockOut = '';
-  mock.stdout!.on('data', (d: Buffer) => (mockOut += d.toString()));
-  const port = await waitFor('mock server', () => (mockOut.includes('\n') ? (JSON.parse(mockOut.split('\n')[0]!) as { port: number }).port : undefined), 15_000);
-
-  // The agent stops itself until the sensor traces it.
-  let agentOut = '';
-  const agent = spawn('/bin/sh', ['-c', 'kill -STOP $$; exec "$@"', 'sh', process.execPath, join(repoRoot, 'test', 'integration', 'agents', 'node-incident-agent.mjs')], {
-    env: { ...process.env, MOCK_URL: `https://localhost:${port}`, INSTRUCTION_FILE: instructionFile, WORK_DIR: work, UPLOAD_IP: '127.0.0.1', NODE_EXTRA_CA_CERTS: ca.caPath },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  children.push(agent);
-  agent.stdout!.on('data', (d: Buffer) => (agentOut += d.toString()));
-  await waitFor('agent stopped', () => (/\) T /.test(readFileSync(`/proc/${agent.pid}/stat`, 'utf8')) ? true : undefined), 10_000);
+  const port = await startMockLlm(children, ca, script);
+  const { agent, output } = await spawnStoppedAgent(children, 'node-incident-agent.mjs', { MOCK_URL: `https://localhost:${port}`, INSTRUCTION_FILE: instructionFile, WORK_DIR: work, UPLOAD_IP: '127.0.0.1', NODE_EXTRA_CA_CERTS: ca.caPath });
 
   const cfg = join(work, 'agentrail.yaml');
   writeFileSync(cfg, ['observability:', '  httpEnabled: false', 'policy:', '  modelEndpoints: [localhost]', ''].join('\n'));
@@ -78,8 +64,8 @@ export async function runIncident(t: TestContext, work: string) {
 
   process.kill(agent.pid!, 'SIGCONT');
   const code = await new Promise<number | null>((r) => agent.on('exit', (c) => r(c)));
-  assert.equal(code, 0, `agent: ${agentOut}`);
-  const seen = JSON.parse(agentOut.trim().split('\n').at(-1)!) as { pid: number; calls: Array<{ name: string; arguments: string }>; uploaded: number };
+  assert.equal(code, 0, `agent: ${output()}`);
+  const seen = JSON.parse(output().trim().split('\n').at(-1)!) as { pid: number; calls: Array<{ name: string; arguments: string }>; uploaded: number };
   assert.deepEqual(received, readFileSync(secret), 'the upload host received the file exactly');
   await new Promise((r) => setTimeout(r, 1500)); // fd closes and exits drain
   await sensor.stop();
