@@ -5,29 +5,29 @@ import { parseArgs } from 'node:util';
 import { AgentrailError } from '../errors.js';
 import type { CloudEvent } from '../contracts/envelope.js';
 import { answer, type Answers, type Scope } from '../investigate/answers.js';
+import { loadPageVerifier, renderHtmlReport, type Integrity } from '../investigate/html-report.js';
+import { timelineRow, type TimelineRow } from '../investigate/timeline.js';
 import { kafkaSettings, parseSource, readEvents } from '../sink/sources.js';
 import { verifyLog } from '../verify/log-verifier.js';
 import { loadKeyringFile, readLines, sourceFiles } from '../verify/node-reader.js';
 import type { Command } from './main.js';
+import { writeOutFile } from './out-target.js';
 
 const HELP = `usage: agentrail investigate SOURCE [--keys FILE] [--trace ID | --session ID | --pid N]
-                           [--since T] [--until T] [--artifact FILE]... [--json] [--config FILE]
+                           [--since T] [--until T] [--artifact FILE]... [--json | --html FILE] [--config FILE]
 
 Answers the five questions of an incident from the trail alone (docs/investigate.md): the input that
 triggered the agent, the tools in order with parameter shapes, the data touched with bytes, every
 egress with bytes out/in and, for each --artifact, every event that carries its SHA-256 (a file read,
 a model request, a tool result, an egress body), and the identity chain. SOURCE is a local log
 directory or kafka://host:port/topic. The log is verified first (with --keys, signatures too) and the
-answer says which range is intact. --json prints a stable shape.`;
+answer says which range is intact. --json prints a stable shape. --html FILE writes one
+self-contained page (no script, no network): the verification status, the five answers and the
+causal chain as a timeline, each row with its event id, sequence and Merkle leaf hash.`;
 
-interface Integrity {
-  checked: boolean;
-  signatures: boolean;
-  ok: boolean | null;
-  range: string | null;
-  failure: string | null;
-  startBound: string | null;
-}
+
+/** Log bytes embedded in an HTML report for in-browser verification at most. */
+const EMBED_MAX_BYTES = 32 << 20;
 
 export const command: Command = {
   name: 'investigate',
@@ -45,6 +45,7 @@ export const command: Command = {
         until: { type: 'string' },
         artifact: { type: 'string', multiple: true },
         json: { type: 'boolean' },
+        html: { type: 'string' },
         config: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -55,6 +56,8 @@ export const command: Command = {
     }
     const source = positionals[0];
     if (!source) throw new AgentrailError('USAGE', 'SOURCE (log directory or kafka:// topic) is required', { hint: 'agentrail investigate --help' });
+    if (values.json && values.html !== undefined) throw new AgentrailError('USAGE', '--json and --html are alternatives', { hint: 'agentrail investigate --help' });
+    if (values.html === '') throw new AgentrailError('USAGE', '--html needs a FILE');
     const scope: Scope = {};
     if (values.trace) scope.trace = values.trace;
     if (values.session) scope.session = values.session;
@@ -91,8 +94,35 @@ export const command: Command = {
       if (r.failure) integrity.failure = `${r.failure.reason} at sequence ${r.failure.sequence ?? '?'}: ${r.failure.detail}`;
     }
     const events: CloudEvent[] = [];
-    for await (const { event } of readEvents(spec, kafkaSettings(values.config))) events.push(event);
+    const rows: TimelineRow[] = [];
+    // The page re-verifies the whole log in the browser: its lines are embedded up to a size a browser handles.
+    let lines: string[] | null = spec.kind === 'local' && values.html !== undefined ? [] : null;
+    let lineBytes = 0;
+    let embedWhy = spec.kind === 'local' ? '' : 'a Kafka source has no stored lines (verify with agentrail verify)';
+    for await (const { event, line } of readEvents(spec, kafkaSettings(values.config))) {
+      events.push(event);
+      if (values.html === undefined) continue;
+      const r = timelineRow(event, line, scope);
+      if (r) rows.push(r);
+      if (lines && line !== undefined) {
+        lineBytes += line.length + 1;
+        lines.push(line);
+        if (lineBytes > EMBED_MAX_BYTES) {
+          lines = null;
+          embedWhy = `the log is larger than ${EMBED_MAX_BYTES >> 20} MiB, too large to embed (verify with agentrail verify)`;
+        }
+      }
+    }
     const a = answer(events, scope, artifacts);
+    if (values.html !== undefined) {
+      const keysText = values.keys ? readFileSync(values.keys, 'utf8') : '';
+      const embed = lines ? { lines, keys: keysText } : { reason: embedWhy };
+      const { html, timelineShown } = renderHtmlReport({ source, integrity, answers: a, timeline: rows, generatedAt: new Date().toISOString(), embed, verifierScript: loadPageVerifier() });
+      const out = writeOutFile(values.html, html, '--html', 'INVESTIGATE_OUT');
+      const cut = timelineShown < rows.length ? `; timeline shows the first ${timelineShown} of ${rows.length} actions, narrow with --trace/--session/--pid/--since/--until` : '';
+      process.stdout.write(`investigate: report written to ${out} (${a.events} events in scope, integrity ${!integrity.checked ? 'not checked' : integrity.ok ? 'OK' : 'FAILED'}${cut})\n`);
+      return 0;
+    }
     if (values.json) {
       process.stdout.write(JSON.stringify({ source, integrity, ...a }) + '\n');
       return 0;
