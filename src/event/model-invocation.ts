@@ -48,7 +48,7 @@ export function modelInvocation(ctx: BuildContext, proc: Proc, x: Exchange, llm:
 
   const userTexts = llm.inputTexts.filter((t) => t.role === 'user');
   const instruction = userTexts.length ? userTexts[userTexts.length - 1]!.text : '';
-  const prompt_class = classifyPrompt({ instruction, toolsOffered: llm.toolsOffered.length, toolResults: resultEventIds.length });
+  const prompt_class = classifyPrompt({ instruction });
   // Most decoders also list tool results among the input texts (role `tool`); count each once.
   const toolTexts = new Set(llm.inputTexts.filter((t) => t.role === 'tool').map((t) => t.text));
   const inputTexts = [...llm.inputTexts.map((t) => t.text), ...llm.toolResults.filter((r) => !toolTexts.has(r.text)).map((r) => r.text)];
@@ -62,7 +62,9 @@ export function modelInvocation(ctx: BuildContext, proc: Proc, x: Exchange, llm:
   // A new user turn: no fresh tool result, and the conversation ends with a user message.
   const last = llm.inputTexts[llm.inputTexts.length - 1];
   const newTurn = resultEventIds.length === 0 && (last === undefined || last.role === 'user');
-  const t = ctx.turns.next(session.id, id, newTurn, instruction ? keyedHash('instruction', instruction) : null, { hash: reasoningHash(llm), class: prompt_class, token_count: outTok.count });
+  // reasoning.class is what the model decided at this step, not the prompt's class (that is prompt_class).
+  const decided = llm.toolsRequested.length ? (llm.outputText ? 'tool_calls+text' : 'tool_calls') : llm.outputText ? 'answer' : 'empty';
+  const t = ctx.turns.next(session.id, id, newTurn, instruction ? keyedHash('instruction', instruction) : null, { hash: reasoningHash(llm), class: decided, token_count: outTok.count });
 
   const tools_requested: ToolRequestedRef[] = [];
   for (const tr of llm.toolsRequested) {
