@@ -8,6 +8,7 @@ import { answer, type Answers, type Scope } from '../investigate/answers.js';
 import { loadPageVerifier, renderHtmlReport, type Integrity } from '../investigate/html-report.js';
 import { timelineRow, type TimelineRow } from '../investigate/timeline.js';
 import { kafkaSettings, parseSource, readEvents } from '../sink/sources.js';
+import { kafkaReadLines } from '../sink/kafka-reader.js';
 import { verifyLog } from '../verify/log-verifier.js';
 import { loadKeyringFile, readLines, sourceFiles } from '../verify/node-reader.js';
 import type { Command } from './main.js';
@@ -83,9 +84,13 @@ export const command: Command = {
 
     // Verify first: an answer from an altered log must say so.
     const integrity: Integrity = { checked: false, signatures: false, ok: null, range: null, failure: null, startBound: null };
-    if (spec.kind === 'local') {
+    // A Kafka topic is read once (all partitions, deduped, chain order): verified and answered from the same lines.
+    const topicLines: string[] | undefined = spec.kind === 'kafka' ? [] : undefined;
+    if (topicLines) for await (const l of kafkaReadLines(source, kafkaSettings(values.config))) topicLines.push(Buffer.from(l.bytes).toString('utf8'));
+    {
       const keys = values.keys ? await loadKeyringFile(values.keys) : [];
-      const r = await verifyLog(readLines(sourceFiles(spec.dir)), { keys, skipSignatures: !values.keys, allowUnsignedTail: true, allowTruncatedStart: true });
+      const toVerify = topicLines ? linesOf(topicLines) : readLines(sourceFiles((spec as { dir: string }).dir));
+      const r = await verifyLog(toVerify, { keys, skipSignatures: !values.keys, allowUnsignedTail: true, allowTruncatedStart: true });
       integrity.checked = true;
       integrity.signatures = !!values.keys;
       integrity.ok = r.ok;
@@ -96,10 +101,11 @@ export const command: Command = {
     const events: CloudEvent[] = [];
     const rows: TimelineRow[] = [];
     // The page re-verifies the whole log in the browser: its lines are embedded up to a size a browser handles.
-    let lines: string[] | null = spec.kind === 'local' && values.html !== undefined ? [] : null;
+    let lines: string[] | null = values.html !== undefined ? [] : null;
     let lineBytes = 0;
-    let embedWhy = spec.kind === 'local' ? '' : 'a Kafka source has no stored lines (verify with agentrail verify)';
-    for await (const { event, line } of readEvents(spec, kafkaSettings(values.config))) {
+    let embedWhy = '';
+    const all = topicLines ? eventsOf(topicLines) : readEvents(spec, kafkaSettings(values.config));
+    for await (const { event, line } of all) {
       events.push(event);
       if (values.html === undefined) continue;
       const r = timelineRow(event, line, scope);
@@ -137,7 +143,7 @@ function text(source: string, i: Integrity, a: Answers): string {
   L.push(`agentrail investigate ${source}: ${a.events} events in scope${Object.keys(a.scope).length ? ` ${JSON.stringify(a.scope)}` : ''}`);
   L.push(
     !i.checked
-      ? 'integrity: not verified here (Kafka source: run agentrail verify)'
+      ? 'integrity: not verified'
       : i.ok
         ? `integrity: OK, sequence ${i.range} intact${i.signatures ? ', signatures checked' : ' (signatures NOT checked: pass --keys)'}${i.startBound === 'unverified' ? ', start not bound (oldest segments removed)' : ''}`
         : `integrity: FAILED (${i.failure}); answers below cover the log as it is, intact only for ${i.range}`,
@@ -161,4 +167,12 @@ function text(source: string, i: Integrity, a: Answers): string {
     for (const p of a.policy) L.push(`   ${p.decision.toUpperCase()} ${p.policy_id} (${p.severity ?? '-'}) on ${p.evaluated_event_id ?? '-'}`);
   }
   return L.join('\n') + '\n';
+}
+
+async function* linesOf(lines: string[]): AsyncGenerator<{ bytes: Uint8Array; terminated: boolean }> {
+  for (const l of lines) yield { bytes: Buffer.from(l, 'utf8'), terminated: true };
+}
+
+function* eventsOf(lines: string[]): Generator<{ event: CloudEvent; line: string }> {
+  for (const line of lines) yield { event: JSON.parse(line) as CloudEvent, line };
 }

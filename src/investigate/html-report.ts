@@ -107,7 +107,7 @@ function integrity(i: Integrity): string {
   const state = !i.checked ? 'unchecked' : i.ok ? 'ok' : 'failed';
   const cls = state === 'ok' ? 'ok' : state === 'failed' ? 'bad' : 'unk';
   const text = !i.checked
-    ? 'Integrity not verified here (Kafka source: run agentrail verify).'
+    ? 'Integrity not verified.'
     : i.ok
       ? `Integrity OK: sequence ${i.range ?? '?'} intact; ${i.signatures ? 'checkpoint signatures checked' : 'signatures NOT checked (pass --keys)'}${i.startBound === 'unverified' ? '; start not bound (oldest segments removed)' : ''}.`
       : `Integrity FAILED: ${i.failure ?? '?'}. The answers below cover the log as it is; intact only for ${i.range ?? 'nothing'}.`;
