@@ -8,7 +8,7 @@
  */
 import { createHash } from 'node:crypto';
 import { pathToFileURL } from 'node:url';
-import type { TlsData } from '../src/decode/raw-event.js';
+import type { TlsData } from '../src/contracts/raw-event.js';
 import { ProtocolStage } from '../src/protocol/protocol-stage.js';
 
 const CHUNK = 4096; // AR_PAYLOAD_CHUNK

@@ -18,7 +18,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import kafkajs from 'kafkajs';
-import { EventTypes, makeEnvelope } from '../src/event/envelope.js';
+import { EventTypes, makeEnvelope } from '../src/contracts/envelope.js';
 import { Sealer } from '../src/seal/sealer.js';
 import { KeySet, generateKey } from '../src/seal/keys.js';
 import { LocalLog } from '../src/sink/local-log.js';

@@ -8,7 +8,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { CloudEvent } from '../src/event/envelope.js';
+import type { CloudEvent } from '../src/contracts/envelope.js';
 import { createPolicyStage } from '../src/policy/stage.js';
 import { harness, referenceSession } from '../test/event/scenario.js';
 

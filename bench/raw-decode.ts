@@ -5,8 +5,8 @@
  *   npm run build:ts && node dist/bench/raw-decode.js [seconds_per_case=1]
  */
 import { decodeBatch } from '../src/decode/decode-batch.js';
-import { encodeBatch } from '../src/decode/encode.js';
-import type { RawEvent } from '../src/decode/raw-event.js';
+import { encodeBatch } from '../src/native/records/encode.js';
+import type { RawEvent } from '../src/contracts/raw-event.js';
 import { AR_ABI_VERSION, Op } from '../src/native/abi.js';
 
 const SECONDS = Number(process.argv[2] ?? 1);

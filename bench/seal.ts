@@ -6,7 +6,7 @@
 import * as crypto from 'node:crypto';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { ed25519 } from '@noble/curves/ed25519.js';
-import { EventTypes, makeEnvelope, type CloudEvent } from '../src/event/envelope.js';
+import { EventTypes, makeEnvelope, type CloudEvent } from '../src/contracts/envelope.js';
 import { generateKey, KeySet, signBytes } from '../src/seal/keys.js';
 import type { SealedEvent, SealedLogSink } from '../src/seal/log-interface.js';
 import { Sealer } from '../src/seal/sealer.js';

@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createSensor } from '../src/native/addon.js';
 import { decodeBatch } from '../src/decode/decode-batch.js';
-import type { RawEvent } from '../src/decode/raw-event.js';
+import type { RawEvent } from '../src/contracts/raw-event.js';
 import { makeTestCa, removeTestCa, startRawHttpsServer } from '../test/helpers/tls-server.js';
 
 function findLibssl(): string {

@@ -25,3 +25,4 @@ run kafka node dist/bench/kafka.js 20000 2000 10
 run siem node dist/bench/siem.js 2 20000 50 10
 run k8s-identity node dist/bench/k8s-identity.js
 run tls-attach-race node dist/bench/tls-attach-race.js --runs 20
+run prompt-class node dist/bench/prompt-class.js

@@ -5,6 +5,10 @@ import { join } from 'node:path';
 import type { Config } from './config/schema.js';
 import { toProtocolOptions } from './config/protocol.js';
 import { decodeBatch } from './decode/decode-batch.js';
+import { createClassifyStage } from './classify/stage.js';
+import type { RawEvent } from './contracts/raw-event.js';
+import { countRecords, SourceHealth } from './source/source-health.js';
+import { watchWriteFaults } from './sink/write-faults.js';
 import { createEventStage } from './event/stage.js';
 import { createPolicyStage } from './policy/stage.js';
 import { ProtocolStage } from './protocol/protocol-stage.js';
@@ -15,10 +19,9 @@ import type { Selection } from './source/source.js';
 import { startKubernetesIdentity, type KubernetesIdentity } from './correlate/workload/kubernetes-identity.js';
 import { HealthServer } from './observability/health-server.js';
 import { childLogger } from './observability/logger.js';
-import { countDrop, drops, ringBufferFill, stageErrors } from './observability/metrics.js';
+import { countDrop, drops, stageErrors } from './observability/metrics.js';
 import { AgentrailError } from './errors.js';
-import type { WorkloadResolver } from './correlate/workload-resolver.js';
-import type { CloudEvent } from './event/envelope.js';
+import type { CloudEvent } from './contracts/envelope.js';
 
 const log = childLogger('pipeline');
 
@@ -91,38 +94,26 @@ async function counterTotals(c: typeof drops): Promise<Record<string, number>> {
 }
 
 /**
- * The agent-action pipeline, in stage order (DESIGN.md §1):
- * source → decode → stream/protocol → correlate/classify/redact/event → seal → sink.
- * Returns the process exit code.
+ * The agent-action pipeline, in stage order (DESIGN.md §1, docs/pipeline.md):
+ * source → decode → stream → protocol → correlate → classify → redact → event
+ * → policy → seal → sink. Returns the process exit code.
  */
 export async function runPipeline(o: PipelineOptions): Promise<number> {
   const cfg = o.config;
   const logDir = o.logDir ?? cfg.sink.local.dir;
   const source = sensorSource(cfg);
 
-  // sink first: the local log is the write-ahead log and must be writable.
+  // seal → sink, opened first: the local log is the write-ahead log and must be writable.
   // Keyed hashes of low-entropy values (instructions, key ids, path segments) need the deployment key first.
   const hmacFile = cfg.seal.hmacKeyFile ?? join(logDir, 'keys', 'agentrail.hmac');
   setDeploymentKey(cfg.seal.hmacKeyFile ? readKeyFile(hmacFile) : loadOrCreateKeyFile(hmacFile), hmacFile);
   const sink = openSink({ ...cfg.sink, local: { ...cfg.sink.local, dir: logDir }, stdout: o.stdout ?? cfg.sink.stdout }, o.copyTo);
   const sealer = await openSealerFromConfig(cfg.seal, sink.sealedSink, source, { collector: o.replay ? 'replay' : o.collector, node: nodeName(cfg) }, defaultKeys(cfg, logDir));
-  sink.onGap((g) =>
-    sealer.recordGap({
-      reason: 'disk-bound',
-      lostEvents: g.lostEvents,
-      fromSequence: Number(g.fromSequence),
-      toSequence: Number(g.toSequence),
-      detail: 'unshipped-deleted',
-    }),
-  );
+  sink.onGap((g) => sealer.recordGap({ reason: 'disk-bound', lostEvents: g.lostEvents, fromSequence: Number(g.fromSequence), toSequence: Number(g.toSequence), detail: 'unshipped-deleted' }));
+  const writeFaults = watchWriteFaults(sink, logDir, (lostEvents, detail) => sealer.recordGap({ reason: 'write-error', lostEvents, detail }));
 
-  let k8s: KubernetesIdentity | undefined;
-  const resolvers: WorkloadResolver[] = [];
-  if (cfg.kubernetes.enabled) {
-    k8s = startKubernetesIdentity(cfg.kubernetes);
-    resolvers.push(k8s.resolver);
-  }
-
+  // Workload identity for correlate (pods, service accounts), and the cluster's agent selection.
+  const k8s = cfg.kubernetes.enabled ? startKubernetesIdentity(cfg.kubernetes) : undefined;
   if (k8s?.selection && o.collector === 'bpftrace' && !o.replay) {
     await k8s.stop();
     throw new AgentrailError('CONFIG_COLLECTOR', 'Kubernetes agent selection needs the native collector (bpftrace cannot add pods after it starts)', {
@@ -130,35 +121,46 @@ export async function runPipeline(o: PipelineOptions): Promise<number> {
     });
   }
 
-  const events = createEventStage(cfg.classify, { source, resolvers, readProc: !o.replay });
+  // stream → protocol: plaintext records become byte streams per TLS session or pipe, then exchanges.
   const protocol = new ProtocolStage(toProtocolOptions(cfg.protocol, cfg.collector));
+  const stream = protocol.stream;
+  // correlate → classify → redact → event: the event builder runs the correlate trackers, asks
+  // the classifier for tags, redacts, and builds the six event types.
+  const classify = createClassifyStage(cfg.classify);
+  const events = createEventStage(cfg.classify, { source, resolvers: k8s ? [k8s.resolver] : [], readProc: !o.replay, classify });
   protocol.onExchange((x) => events.builder.onExchange(x));
-  // Policy stage (issue 13) between event and seal: the event, then its policy.decision events.
+  // policy, between event and seal: the event, then its policy.decision events.
   const policy = createPolicyStage({ config: cfg.policy, source });
   const sealAll = (l: CloudEvent[]) => l.forEach((e) => sealer.seal(e));
-  events.builder.onEvent((ce) => sealAll(policy.evaluate(ce)));
+  events.builder.onEvent((ce) => {
+    const out = policy.evaluate(ce);
+    // A decision splits the session's aggregated accesses: before it and after it stay apart.
+    if (out.length > 1) events.builder.cut(String((ce.data as { agent_session_id?: unknown }).agent_session_id));
+    sealAll(out);
+  });
+  // Each raw record goes to the stages that read it: byte-carrying records to stream,
+  // every record to correlate (processes, files, connections and their byte counts).
+  const route = (ev: RawEvent) => {
+    events.builder.onRaw(ev);
+    stream.push(ev);
+  };
 
   let sourceReady = false;
-  let health: HealthServer | undefined;
-  let healthPort: number | undefined;
-  if (cfg.observability.httpEnabled) {
-    health = new HealthServer({ host: cfg.observability.httpHost, port: cfg.observability.httpPort });
-    health.addReadinessCheck('probes_attached', () => sourceReady || 'source not started');
-    health.addReadinessCheck('sink_writable', () => {
+  let exitCode = 0;
+  let stopping = false;
+  let sourceHealth: SourceHealth | undefined;
+  const health = await startHealth(cfg, {
+    probes_attached: () => sourceReady || 'source not started',
+    sink_writable: () => {
       const stalled = sink.log.writeStalled();
       if (stalled) return `local log writes failing (${stalled})`;
       return dirWritable(join(logDir, 'segments')) || 'local log not writable';
-    });
-    if (k8s) health.addReadinessCheck('pods_synced', () => k8s!.ready() || 'pod list not synced');
-    try {
-      healthPort = (await health.start()).port;
-    } catch (e) {
-      throw new AgentrailError('UNAVAILABLE_HEALTH_PORT', `cannot listen on ${cfg.observability.httpHost}:${cfg.observability.httpPort}: ${(e as NodeJS.ErrnoException).code ?? 'error'}`, {
-        hint: 'set observability.httpPort (0 = any free port) or observability.httpEnabled: false',
-      });
-    }
-  }
+    },
+    ...(k8s ? { pods_synced: () => k8s.ready() || 'pod list not synced' } : {}),
+    ring_buffer_polled: () => sourceHealth?.blind ?? true,
+  });
 
+  // source: the kernel collector (or a replay), its records selected by pid, cgroup, comm or pod.
   const opened =
     o.opened ??
     (await createSource({
@@ -175,68 +177,30 @@ export async function runPipeline(o: PipelineOptions): Promise<number> {
     k8s.selection.onAdd((id) => s.addCgroup(id));
     k8s.selection.onRemove((id) => s.removeCgroup(id));
   }
-  await sink.start();
-  await opened.start();
-  sourceReady = true;
-  o.onReady?.({ healthPort, logDir });
-  log.info({ source, logDir, collector: o.replay ? 'replay' : o.collector, healthPort }, 'pipeline running');
-
-  // Time-driven work: idle stream timeouts, held events, checkpoints by time.
-  let ticks = 0;
-  let exitCode = 0;
-  // A failing disk (ENOSPC, EIO): warn at every occurrence, shed at the source, and once writes work
-  // again record what was shed as a signed gap. The run's exit code says a fault happened.
-  let shedWhileStalled = 0;
-  // Never a silent blind spot: one line each time executables with an unrecognised TLS library appear.
-  let seenUnrecognized = 0;
-  const reportCoverage = (c: Record<string, number>) => {
-    const unrecognized = c['observer.tls_stripped_unrecognized'] ?? 0;
-    if (unrecognized <= seenUnrecognized) return;
-    log.warn({ executables: unrecognized - seenUnrecognized, total: unrecognized }, 'traced executable(s) with a TLS library agentrail does not recognise: their connections are in the trail by the egress floor only (network.plaintext: none)');
-    seenUnrecognized = unrecognized;
-  };
-  let stallCode = '';
-  sink.log.on('write-error', (code: string) => {
-    stallCode = code;
-    exitCode ||= EXIT_WRITE_FAILED;
-    log.warn({ code, logDir }, 'local log write failed: holding sealed events in memory and shedding raw events at the source until the disk accepts writes again');
-  });
-  sink.log.on('write-recovered', () => {
-    log.warn({ code: stallCode, shedRecords: shedWhileStalled }, 'local log writes work again; the records shed meanwhile are recorded as a signed gap');
-    sealer.recordGap({ reason: 'write-error', lostEvents: shedWhileStalled, detail: stallCode || 'error' });
-    shedWhileStalled = 0;
-  });
-  sink.log.on('unwritten', (n: number) => {
-    exitCode ||= EXIT_WRITE_FAILED;
-    log.error({ events: n, code: stallCode }, 'local log still failing at stop: these sealed events could not be written; the next start records an unclean stop');
-  });
-  let blind: string | undefined;
-  health?.addReadinessCheck('ring_buffer_polled', () => blind ?? true);
-  const ticker = setInterval(() => {
-    protocol.tick();
-    events.builder.tick();
-    sealAll(policy.tick(Date.now()));
-    if (++ticks % 4 === 0) {
-      const c = opened.source.counters();
-      if (c.ringFillPeak !== undefined) ringBufferFill.set({ ring: 'events' }, c.ringFillPeak);
-      reportCoverage(c);
-      if (c.pollFatalErrno && !blind) {
-        // The poll thread gave up: nothing more reaches the pipeline. Not ready, one line, non-zero exit.
-        blind = `ring buffer poll failed (errno ${c.pollFatalErrno}) after ${c.pollErrors} attempts`;
-        log.error({ errno: c.pollFatalErrno, attempts: c.pollErrors }, 'ring buffer poll failed: the sensor cannot see the kernel any more; stopping');
-        exitCode = EXIT_SOURCE_FAILED;
-        void stop();
-      }
-    }
-  }, 250);
-  ticker.unref();
-
-  let stopping = false;
   const stop = async () => {
     if (stopping) return;
     stopping = true;
     await opened.source.stop();
   };
+  sourceHealth = new SourceHealth(opened.source, () => {
+    exitCode = EXIT_SOURCE_FAILED;
+    void stop();
+  });
+  await sink.start();
+  await opened.start();
+  sourceReady = true;
+  o.onReady?.({ healthPort: health?.port, logDir });
+  log.info({ source, logDir, collector: o.replay ? 'replay' : o.collector, healthPort: health?.port }, 'pipeline running');
+
+  // Time-driven work: idle stream timeouts, held events, sequence windows, the source's health.
+  let ticks = 0;
+  const ticker = setInterval(() => {
+    stream.tick();
+    events.builder.tick();
+    sealAll(policy.tick(Date.now()));
+    if (++ticks % 4 === 0) sourceHealth?.check();
+  }, 250);
+  ticker.unref();
   const onSignal = () => void stop();
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
@@ -244,36 +208,36 @@ export async function runPipeline(o: PipelineOptions): Promise<number> {
   void o.stopSignal?.then(stop);
 
   try {
+    // source → decode → route.
     for await (const batch of opened.source.batches()) {
       if (sink.shouldShed()) {
         // Disk bound pressure or a failing disk: shed at the source, counted; never block the kernel consumer.
         const stalled = sink.log.writeStalled();
         countDrop('source', stalled ? 'write_error_shed' : 'disk_bound_shed');
-        if (stalled) shedWhileStalled += countRecords(batch);
+        if (stalled) writeFaults.shed(countRecords(batch));
         continue;
       }
-      for (const ev of decodeBatch(opened.filter(batch))) {
-        events.builder.onRaw(ev);
-        protocol.push(ev);
-      }
+      for (const ev of decodeBatch(opened.filter(batch))) route(ev);
     }
   } finally {
     clearInterval(ticker);
     if (timer) clearTimeout(timer);
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
-    reportCoverage(opened.source.counters());
-    protocol.flush();
+    sourceHealth.reportCoverage();
+    // Drain in stage order: open streams → exchanges → held events → decisions → sealed → written.
+    stream.flush();
     events.close();
+    classify.close();
     policy.close();
     await sealer.close();
     await sink.close({ drainMs: 10_000 });
     await k8s?.stop();
-    await health?.stop();
+    await health?.server.stop();
     // The run's counted errors and drops (by stage.reason), so a replay's summary needs no scrape.
     log.info({ counters: opened.source.counters(), stageErrors: await counterTotals(stageErrors), drops: await counterTotals(drops) }, 'pipeline stopped');
   }
-  return exitCode;
+  return exitCode || (writeFaults.failed ? EXIT_WRITE_FAILED : 0);
 }
 
 /** Exit code when the kernel source failed for good (EX_IOERR). */
@@ -281,13 +245,16 @@ export const EXIT_SOURCE_FAILED = 74;
 /** Exit code when local log writes failed during the run (EX_TEMPFAIL), even if they recovered. */
 export const EXIT_WRITE_FAILED = 75;
 
-/** Records in a raw batch (each starts with a header whose u32 at offset 4 is its size). */
-function countRecords(batch: Buffer): number {
-  let n = 0;
-  for (let o = 0; o + 8 <= batch.length; n++) {
-    const size = batch.readUInt32LE(o + 4);
-    if (size < 8) break;
-    o += size;
+/** The health server with its readiness checks, when enabled (`/healthz`, `/readyz`, `/metrics`). */
+async function startHealth(cfg: Readonly<Config>, checks: Record<string, () => boolean | string>): Promise<{ server: HealthServer; port: number } | undefined> {
+  if (!cfg.observability.httpEnabled) return undefined;
+  const server = new HealthServer({ host: cfg.observability.httpHost, port: cfg.observability.httpPort });
+  for (const [name, check] of Object.entries(checks)) server.addReadinessCheck(name, check);
+  try {
+    return { server, port: (await server.start()).port };
+  } catch (e) {
+    throw new AgentrailError('UNAVAILABLE_HEALTH_PORT', `cannot listen on ${cfg.observability.httpHost}:${cfg.observability.httpPort}: ${(e as NodeJS.ErrnoException).code ?? 'error'}`, {
+      hint: 'set observability.httpPort (0 = any free port) or observability.httpEnabled: false',
+    });
   }
-  return n;
 }

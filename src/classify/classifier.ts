@@ -9,6 +9,7 @@ const WINDOW_OVERLAP = 8192;
 /** Past this many characters the tail is not scanned: tagged `unscanned:tail` and counted. */
 export const DEFAULT_FULL_SCAN_LIMIT = 64 << 20;
 export const UNSCANNED_TAG = 'unscanned:tail';
+const PATH_CACHE_ENTRIES = 8192;
 
 /**
  * Sensitivity tags (`CLASS:kind`) for text, paths and structured values,
@@ -17,6 +18,8 @@ export const UNSCANNED_TAG = 'unscanned:tail';
  */
 export class Classifier {
   readonly store: RuleStore;
+  private readonly pathCache = new Map<string, readonly string[]>();
+  private pathRules: unknown;
   constructor(
     store?: RuleStore,
     private readonly scanCap = DEFAULT_SCAN_CAP,
@@ -55,7 +58,22 @@ export class Classifier {
 
   path(path: string, into: Set<string> = new Set()): Set<string> {
     if (!path) return into;
-    for (const rule of this.store.rules.paths) if (rule.match(path)) for (const t of rule.tags) into.add(t);
+    const rules = this.store.rules;
+    // Processes open the same files over and over (loaders, modules): remember each path's tags
+    // under the current rules; a reload starts afresh. Bounded: cleared when full.
+    if (rules !== this.pathRules) {
+      this.pathCache.clear();
+      this.pathRules = rules;
+    }
+    let tags = this.pathCache.get(path);
+    if (!tags) {
+      const found: string[] = [];
+      for (const rule of rules.paths) if (rule.match(path)) found.push(...rule.tags);
+      tags = found;
+      if (this.pathCache.size >= PATH_CACHE_ENTRIES) this.pathCache.clear();
+      this.pathCache.set(path, tags);
+    }
+    for (const t of tags) into.add(t);
     return into;
   }
 

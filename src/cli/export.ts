@@ -1,8 +1,9 @@
-import { closeSync, fsyncSync, lstatSync, openSync, realpathSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import canonicalizeModule from 'canonicalize';
 import type { Command } from './main.js';
 import { AgentrailError } from '../errors.js';
+import { openTemp, outTarget } from './out-target.js';
 import { mapperFor, parseFormat } from '../sink/formats/index.js';
 import { kafkaSettings, matches, parseSource, readEvents, type EventFilter } from '../sink/sources.js';
 
@@ -14,28 +15,6 @@ const HELP = `usage: agentrail export SOURCE --out FILE [options]
   --format F         cloudevents (default; verifiable) | ocsf | ecs | splunk-hec (one JSON record per line, each linking back by event id, sequence, leaf hash)
   --type/--agent/--trace   filters (a filtered export no longer verifies as a chain)
   --config FILE      TLS/SASL settings for Kafka from sink.kafka of this config`;
-
-/**
- * Where --out really goes: a symlink is written through (its target is replaced, not the link), and
- * anything that is not a regular file (a device such as /dev/full, a FIFO, a directory) is refused,
- * because the export is written to a temporary file and renamed over the target.
- */
-function exportTarget(path: string): string {
-  let target = path;
-  try {
-    if (lstatSync(path).isSymbolicLink()) target = realpathSync(path);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return path;
-    throw new AgentrailError('EXPORT_OUT', `--out ${path}: ${(e as NodeJS.ErrnoException).code ?? 'error'}`);
-  }
-  try {
-    if (!statSync(target).isFile()) throw new AgentrailError('EXPORT_OUT', `--out ${path} is not a regular file`, { hint: 'name a regular file; export never replaces a device, FIFO or directory' });
-  } catch (e) {
-    if (e instanceof AgentrailError) throw e;
-    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw new AgentrailError('EXPORT_OUT', `--out ${path}: ${(e as NodeJS.ErrnoException).code ?? 'error'}`);
-  }
-  return target;
-}
 
 export const command: Command = {
   name: 'export',
@@ -65,10 +44,8 @@ export const command: Command = {
     if (values.type) f.type = values.type;
     if (values.agent) f.agent = values.agent;
     if (values.trace) f.trace = values.trace;
-    const out = exportTarget(values.out);
-    // 'wx': a pre-planted file or symlink at the temporary name is never written through.
-    const tmp = `${out}.tmp-${process.pid}`;
-    const fd = openSync(tmp, 'wx', 0o644);
+    const out = outTarget(values.out, '--out', 'EXPORT_OUT');
+    const { fd, tmp } = openTemp(out, '--out', 'EXPORT_OUT');
     let n = 0;
     try {
       let buf: string[] = [];

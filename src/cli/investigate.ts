@@ -3,31 +3,32 @@ import { readFileSync, statSync } from 'node:fs';
 import { basename } from 'node:path';
 import { parseArgs } from 'node:util';
 import { AgentrailError } from '../errors.js';
-import type { CloudEvent } from '../event/envelope.js';
+import type { CloudEvent } from '../contracts/envelope.js';
 import { answer, type Answers, type Scope } from '../investigate/answers.js';
+import { loadPageVerifier, renderHtmlReport, type Integrity } from '../investigate/html-report.js';
+import { timelineRow, type TimelineRow } from '../investigate/timeline.js';
 import { kafkaSettings, parseSource, readEvents } from '../sink/sources.js';
+import { kafkaReadLines } from '../sink/kafka-reader.js';
 import { verifyLog } from '../verify/log-verifier.js';
 import { loadKeyringFile, readLines, sourceFiles } from '../verify/node-reader.js';
 import type { Command } from './main.js';
+import { writeOutFile } from './out-target.js';
 
 const HELP = `usage: agentrail investigate SOURCE [--keys FILE] [--trace ID | --session ID | --pid N]
-                           [--since T] [--until T] [--artifact FILE]... [--json] [--config FILE]
+                           [--since T] [--until T] [--artifact FILE]... [--json | --html FILE] [--config FILE]
 
 Answers the five questions of an incident from the trail alone (docs/investigate.md): the input that
 triggered the agent, the tools in order with parameter shapes, the data touched with bytes, every
 egress with bytes out/in and, for each --artifact, every event that carries its SHA-256 (a file read,
 a model request, a tool result, an egress body), and the identity chain. SOURCE is a local log
 directory or kafka://host:port/topic. The log is verified first (with --keys, signatures too) and the
-answer says which range is intact. --json prints a stable shape.`;
+answer says which range is intact. --json prints a stable shape. --html FILE writes one
+self-contained page (no script, no network): the verification status, the five answers and the
+causal chain as a timeline, each row with its event id, sequence and Merkle leaf hash.`;
 
-interface Integrity {
-  checked: boolean;
-  signatures: boolean;
-  ok: boolean | null;
-  range: string | null;
-  failure: string | null;
-  startBound: string | null;
-}
+
+/** Log bytes embedded in an HTML report for in-browser verification at most. */
+const EMBED_MAX_BYTES = 32 << 20;
 
 export const command: Command = {
   name: 'investigate',
@@ -45,6 +46,7 @@ export const command: Command = {
         until: { type: 'string' },
         artifact: { type: 'string', multiple: true },
         json: { type: 'boolean' },
+        html: { type: 'string' },
         config: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -55,6 +57,8 @@ export const command: Command = {
     }
     const source = positionals[0];
     if (!source) throw new AgentrailError('USAGE', 'SOURCE (log directory or kafka:// topic) is required', { hint: 'agentrail investigate --help' });
+    if (values.json && values.html !== undefined) throw new AgentrailError('USAGE', '--json and --html are alternatives', { hint: 'agentrail investigate --help' });
+    if (values.html === '') throw new AgentrailError('USAGE', '--html needs a FILE');
     const scope: Scope = {};
     if (values.trace) scope.trace = values.trace;
     if (values.session) scope.session = values.session;
@@ -80,9 +84,13 @@ export const command: Command = {
 
     // Verify first: an answer from an altered log must say so.
     const integrity: Integrity = { checked: false, signatures: false, ok: null, range: null, failure: null, startBound: null };
-    if (spec.kind === 'local') {
+    // A Kafka topic is read once (all partitions, deduped, chain order): verified and answered from the same lines.
+    const topicLines: string[] | undefined = spec.kind === 'kafka' ? [] : undefined;
+    if (topicLines) for await (const l of kafkaReadLines(source, kafkaSettings(values.config))) topicLines.push(Buffer.from(l.bytes).toString('utf8'));
+    {
       const keys = values.keys ? await loadKeyringFile(values.keys) : [];
-      const r = await verifyLog(readLines(sourceFiles(spec.dir)), { keys, skipSignatures: !values.keys, allowUnsignedTail: true, allowTruncatedStart: true });
+      const toVerify = topicLines ? linesOf(topicLines) : readLines(sourceFiles((spec as { dir: string }).dir));
+      const r = await verifyLog(toVerify, { keys, skipSignatures: !values.keys, allowUnsignedTail: true, allowTruncatedStart: true });
       integrity.checked = true;
       integrity.signatures = !!values.keys;
       integrity.ok = r.ok;
@@ -91,8 +99,36 @@ export const command: Command = {
       if (r.failure) integrity.failure = `${r.failure.reason} at sequence ${r.failure.sequence ?? '?'}: ${r.failure.detail}`;
     }
     const events: CloudEvent[] = [];
-    for await (const { event } of readEvents(spec, kafkaSettings(values.config))) events.push(event);
+    const rows: TimelineRow[] = [];
+    // The page re-verifies the whole log in the browser: its lines are embedded up to a size a browser handles.
+    let lines: string[] | null = values.html !== undefined ? [] : null;
+    let lineBytes = 0;
+    let embedWhy = '';
+    const all = topicLines ? eventsOf(topicLines) : readEvents(spec, kafkaSettings(values.config));
+    for await (const { event, line } of all) {
+      events.push(event);
+      if (values.html === undefined) continue;
+      const r = timelineRow(event, line, scope);
+      if (r) rows.push(r);
+      if (lines && line !== undefined) {
+        lineBytes += line.length + 1;
+        lines.push(line);
+        if (lineBytes > EMBED_MAX_BYTES) {
+          lines = null;
+          embedWhy = `the log is larger than ${EMBED_MAX_BYTES >> 20} MiB, too large to embed (verify with agentrail verify)`;
+        }
+      }
+    }
     const a = answer(events, scope, artifacts);
+    if (values.html !== undefined) {
+      const keysText = values.keys ? readFileSync(values.keys, 'utf8') : '';
+      const embed = lines ? { lines, keys: keysText } : { reason: embedWhy };
+      const { html, timelineShown } = renderHtmlReport({ source, integrity, answers: a, timeline: rows, generatedAt: new Date().toISOString(), embed, verifierScript: loadPageVerifier() });
+      const out = writeOutFile(values.html, html, '--html', 'INVESTIGATE_OUT');
+      const cut = timelineShown < rows.length ? `; timeline shows the first ${timelineShown} of ${rows.length} actions, narrow with --trace/--session/--pid/--since/--until` : '';
+      process.stdout.write(`investigate: report written to ${out} (${a.events} events in scope, integrity ${!integrity.checked ? 'not checked' : integrity.ok ? 'OK' : 'FAILED'}${cut})\n`);
+      return 0;
+    }
     if (values.json) {
       process.stdout.write(JSON.stringify({ source, integrity, ...a }) + '\n');
       return 0;
@@ -107,7 +143,7 @@ function text(source: string, i: Integrity, a: Answers): string {
   L.push(`agentrail investigate ${source}: ${a.events} events in scope${Object.keys(a.scope).length ? ` ${JSON.stringify(a.scope)}` : ''}`);
   L.push(
     !i.checked
-      ? 'integrity: not verified here (Kafka source: run agentrail verify)'
+      ? 'integrity: not verified'
       : i.ok
         ? `integrity: OK, sequence ${i.range} intact${i.signatures ? ', signatures checked' : ' (signatures NOT checked: pass --keys)'}${i.startBound === 'unverified' ? ', start not bound (oldest segments removed)' : ''}`
         : `integrity: FAILED (${i.failure}); answers below cover the log as it is, intact only for ${i.range}`,
@@ -131,4 +167,12 @@ function text(source: string, i: Integrity, a: Answers): string {
     for (const p of a.policy) L.push(`   ${p.decision.toUpperCase()} ${p.policy_id} (${p.severity ?? '-'}) on ${p.evaluated_event_id ?? '-'}`);
   }
   return L.join('\n') + '\n';
+}
+
+async function* linesOf(lines: string[]): AsyncGenerator<{ bytes: Uint8Array; terminated: boolean }> {
+  for (const l of lines) yield { bytes: Buffer.from(l, 'utf8'), terminated: true };
+}
+
+function* eventsOf(lines: string[]): Generator<{ event: CloudEvent; line: string }> {
+  for (const line of lines) yield { event: JSON.parse(line) as CloudEvent, line };
 }

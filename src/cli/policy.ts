@@ -3,7 +3,7 @@ import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import type { Command } from './main.js';
 import { loadConfigFile } from '../config/load.js';
-import { EventTypes, type CloudEvent } from '../event/envelope.js';
+import { EventTypes, type CloudEvent } from '../contracts/envelope.js';
 import { AgentrailError } from '../errors.js';
 import { createPolicyStage } from '../policy/stage.js';
 import { kafkaSettings, parseSource, readEvents } from '../sink/sources.js';

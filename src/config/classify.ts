@@ -36,6 +36,11 @@ export const classifySchema = z
     holdbackMs: z.number().int().min(0).max(60_000).default(1000),
     /** How long error events wait to see a retry. */
     retryWindowMs: z.number().int().min(0).max(600_000).default(3000),
+    /**
+     * Repeated successful reads/writes of one file by one process in one tool window, within this
+     * many ms of the first, leave as one data.access with exact byte sums and `aggregate.count`; 0 = off.
+     */
+    aggregateWindowMs: z.number().int().min(0).max(600_000).default(0),
     /** How long after a model's tool request actions are attributed to that tool. */
     toolWindowMs: z.number().int().min(100).max(3_600_000).default(60_000),
     /** File opens under these prefixes are not data accesses unless a path rule tags them. */

@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import type { ProtocolOptions } from '../protocol/options.js';
-import { defaultProtocolOptions } from '../protocol/options.js';
+import type { ProtocolOptions } from '../contracts/protocol-options.js';
+import { defaultProtocolOptions } from '../contracts/protocol-options.js';
 
 /**
  * The `protocol` section: limits of the stream and protocol stages

@@ -1,6 +1,6 @@
-import type { FdIo, NetConn, NetPeek, TlsData, TlsPair } from '../decode/raw-event.js';
+import type { FdIo, NetConn, NetPeek, TlsData, TlsPair } from '../contracts/raw-event.js';
 import { Flag, FlushReason, PeekKind } from '../native/abi.js';
-import { AF_INET, AF_INET6 } from '../decode/ops/net-conn.js';
+import { AF_INET, AF_INET6 } from '../native/records/net-conn.js';
 import { parseFirstBytes } from '../protocol/peer/first-bytes.js';
 import { parseDnsAnswer } from '../protocol/peer/dns-answer.js';
 import { Counter, countDrop, registry } from '../observability/metrics.js';

@@ -1,5 +1,5 @@
 import { readFileSync, readlinkSync } from 'node:fs';
-import { newEventId } from '../event/envelope.js';
+import { newEventId } from '../contracts/envelope.js';
 import { newTraceId } from './trace-context.js';
 
 /**

@@ -1,9 +1,9 @@
 import { AR_ABI_VERSION, OP_NAMES } from '../native/abi.js';
 import { countStageError, rawRecords } from '../observability/metrics.js';
-import { HDR_SIZE } from './fields.js';
-import { isFailure } from './ops/types.js';
-import type { RawEvent } from './raw-event.js';
-import { BY_OP } from './registry.js';
+import { HDR_SIZE } from '../native/records/fields.js';
+import { isFailure } from '../native/records/types.js';
+import type { RawEvent } from '../contracts/raw-event.js';
+import { BY_OP } from '../native/records/registry.js';
 
 export interface DecodeStats {
   records: number;
@@ -79,23 +79,4 @@ export function decodeBatch(buf: Buffer, stats?: DecodeStats): RawEvent[] {
     for (const [reason, n] of Object.entries(errors)) stats.errors[reason] = (stats.errors[reason] ?? 0) + n;
   }
   return out;
-}
-
-/**
- * Frame-only scan (headers, no decoding): how many records a batch holds and
- * the first record's ktime, and how many leading bytes are well framed. Used
- * by the capture writer for block headers.
- */
-export function scanRecords(buf: Buffer): { count: number; firstKtimeNs: bigint; framedBytes: number } {
-  let o = 0;
-  let count = 0;
-  let first = 0n;
-  while (buf.length - o >= HDR_SIZE) {
-    const size = buf.readUInt32LE(o + 4);
-    if (size < HDR_SIZE || size > buf.length - o) break;
-    if (count === 0) first = buf.readBigUInt64LE(o + 8);
-    count++;
-    o += size;
-  }
-  return { count, firstKtimeNs: first, framedBytes: o };
 }

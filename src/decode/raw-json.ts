@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { RawEvent } from './raw-event.js';
+import type { RawEvent } from '../contracts/raw-event.js';
 
 /**
  * One raw event as a JSON line for `agentrail run --raw`. 64-bit values are

@@ -1,7 +1,7 @@
 import type { Classifier } from '../classify/classifier.js';
 import { plaintextLevel, type Connection, type NameSource, type Plaintext } from '../correlate/connections.js';
 import { connectionUri } from '../redact/uri.js';
-import type { DataAccessFields } from './agent-event.js';
+import type { DataAccessFields } from '../contracts/agent-fields.js';
 
 /** The `network` object of an egress data.access (docs/events.md). */
 export interface NetworkFields {

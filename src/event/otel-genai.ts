@@ -1,5 +1,5 @@
-import type { CloudEvent } from './envelope.js';
-import { EventTypes } from './envelope.js';
+import type { CloudEvent } from '../contracts/envelope.js';
+import { EventTypes } from '../contracts/envelope.js';
 
 /**
  * OpenTelemetry GenAI semantic-convention attributes (semconv ≥ 1.37,

@@ -1,4 +1,4 @@
-import type { CloudEvent } from '../event/envelope.js';
+import type { CloudEvent } from '../contracts/envelope.js';
 
 /**
  * The five questions of an incident review, answered from sealed events alone (the seed's 90-day
@@ -32,7 +32,7 @@ export interface Answers {
   policy: Array<{ event_id: string; decision: string; policy_id: string; severity: string | null; evaluated_event_id: string | null }>;
 }
 
-function inScope(ev: CloudEvent, s: Scope): boolean {
+export function inScope(ev: CloudEvent, s: Scope): boolean {
   const d = (ev.data ?? {}) as D;
   if (s.trace && d.trace_id !== s.trace) return false;
   if (s.session && d.agent_session_id !== s.session) return false;

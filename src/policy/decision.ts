@@ -1,5 +1,6 @@
-import { buildAgentEvent, type CommonFields } from '../event/agent-event.js';
-import { EventTypes, nowNs, type CloudEvent } from '../event/envelope.js';
+import { buildAgentEvent } from '../event/agent-event.js';
+import type { CommonFields } from '../contracts/agent-fields.js';
+import { EventTypes, nowNs, type CloudEvent } from '../contracts/envelope.js';
 
 /**
  * The policy decision event (seed: policy_id, decision, evaluated_event_id,

@@ -1,5 +1,5 @@
-import type { CloudEvent } from '../event/envelope.js';
-import { TYPE_PREFIX } from '../event/envelope.js';
+import type { CloudEvent } from '../contracts/envelope.js';
+import { TYPE_PREFIX } from '../contracts/envelope.js';
 import { childLogger } from '../observability/logger.js';
 import { countStageError } from '../observability/metrics.js';
 import type { CompiledRule, CompiledStep } from './rule-file.js';

@@ -1,5 +1,5 @@
-import type { CloudEvent } from '../event/envelope.js';
-import { EventTypes } from '../event/envelope.js';
+import type { CloudEvent } from '../contracts/envelope.js';
+import { EventTypes } from '../contracts/envelope.js';
 import type { DecisionInput } from './decision.js';
 
 /**

@@ -1,4 +1,4 @@
-import { EventTypes, type CloudEvent } from '../event/envelope.js';
+import { EventTypes, type CloudEvent } from '../contracts/envelope.js';
 import { policySchema, type PolicyConfig } from '../config/policy.js';
 import { childLogger } from '../observability/logger.js';
 import { buildPolicyDecisionEvent, type DecisionInput } from './decision.js';

@@ -1,5 +1,5 @@
-import type { Exchange, HttpMessage } from './exchange.js';
-import type { StageStats } from './stats.js';
+import type { Exchange, HttpMessage } from '../contracts/exchange.js';
+import type { StageStats } from '../observability/stage-stats.js';
 import { header } from './body.js';
 import { type JsonRpcMessage, classifyJsonRpc, parseJsonRpcBody, tryJson } from './jsonrpc.js';
 import { decodeLlm } from './llm/index.js';

@@ -1,6 +1,6 @@
-import type { Exchange, HttpMessage, StreamRef } from './exchange.js';
-import type { ProtocolOptions } from './options.js';
-import type { StageStats } from './stats.js';
+import type { Exchange, HttpMessage, StreamRef } from '../contracts/exchange.js';
+import type { ProtocolOptions } from '../contracts/protocol-options.js';
+import type { StageStats } from '../observability/stage-stats.js';
 import type { CloseReason, Direction, StreamConsumer } from '../stream/stream-table.js';
 import { annotateHttp } from './annotate.js';
 import { header } from './body.js';

@@ -1,6 +1,6 @@
-import type { HttpMessage } from './exchange.js';
-import type { ProtocolOptions } from './options.js';
-import type { StageStats } from './stats.js';
+import type { HttpMessage } from '../contracts/exchange.js';
+import type { ProtocolOptions } from '../contracts/protocol-options.js';
+import type { StageStats } from '../observability/stage-stats.js';
 import { BodyCollector, finishBody, header } from './body.js';
 
 export interface Http1MessageMeta {

@@ -4,10 +4,11 @@
  */
 export type JsonRpcId = string | number | null;
 
+/** `wire`: the exact bytes of the line that carried the message (stdio; plaintext, wiped with the exchange). */
 export type JsonRpcMessage =
-  | { kind: 'request'; id: JsonRpcId; method: string; params: unknown; bytes: number }
-  | { kind: 'notification'; method: string; params: unknown; bytes: number }
-  | { kind: 'response'; id: JsonRpcId; result?: unknown; error?: { code: number; message: string }; bytes: number; resultBytes: number };
+  | { kind: 'request'; id: JsonRpcId; method: string; params: unknown; bytes: number; wire?: Buffer }
+  | { kind: 'notification'; method: string; params: unknown; bytes: number; wire?: Buffer }
+  | { kind: 'response'; id: JsonRpcId; result?: unknown; error?: { code: number; message: string }; bytes: number; resultBytes: number; wire?: Buffer };
 
 /** Classify one parsed JSON value (object or batch array); invalid members are skipped and counted. */
 export function classifyJsonRpc(v: unknown, bytes: number): { messages: JsonRpcMessage[]; invalid: number } {

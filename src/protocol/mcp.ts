@@ -1,4 +1,4 @@
-import type { McpCall } from './exchange.js';
+import type { McpCall } from '../contracts/exchange.js';
 import type { JsonRpcMessage } from './jsonrpc.js';
 import { jsonBytes } from './jsonrpc.js';
 
@@ -48,6 +48,8 @@ export function mcpCall(req: Req, res?: Res): McpCall {
   const params = req.params;
   const p = obj(params);
   const call: McpCall = { method: req.method, id: req.kind === 'request' ? req.id : null, params };
+  if (req.wire) call.requestWire = req.wire;
+  if (res?.wire) call.responseWire = res.wire;
   if (req.method === 'initialize') {
     const ci = info(p?.clientInfo);
     if (ci) call.clientInfo = ci;

@@ -1,41 +1,39 @@
-import type { RawEvent } from '../decode/raw-event.js';
-import type { Exchange } from './exchange.js';
-import { type ProtocolOptions, protocolOptions } from './options.js';
-import { StageStats } from './stats.js';
-import { StreamTable } from '../stream/stream-table.js';
+import type { Exchange, StreamRef } from '../contracts/exchange.js';
+import { type ProtocolOptions, protocolOptions } from '../contracts/protocol-options.js';
+import type { RawEvent } from '../contracts/raw-event.js';
+import { StageStats } from '../observability/stage-stats.js';
+import { StreamStage } from '../stream/stream-stage.js';
+import type { StreamConsumer } from '../stream/stream-table.js';
 import { HttpConnection } from './http-connection.js';
 import { JsonRpcMatcher, StdioChannel } from './stdio-channel.js';
 
-/** fd.io `reason` value for a close (AR_FLUSH_CLOSE) and `fdKind` for a socket (AR_FD_SOCKET). */
-const AR_FLUSH_CLOSE = 1;
-const AR_FD_SOCKET = 2;
-const EXPIRE_EVERY = 4096;
-
 /**
- * The stream + protocol stages behind one entry point. Feed decoded raw
- * events with `push`; exchanges (HTTP/1.1, HTTP/2, JSON-RPC over stdio, with
- * their LLM or MCP view) come out through `onExchange` callbacks, in the
- * order they complete. Bad input never throws: it becomes counted drops and
- * errors (`stats()`, and the Prometheus counters by stage and reason).
+ * The protocol stage: each byte stream the stream stage reassembles gets a
+ * consumer (`consumerFor`): HTTP/1.1, HTTP/2, WebSocket and SSE over TLS,
+ * JSON-RPC over stdio pipes. Exchanges (with their LLM or MCP view) come out
+ * through `onExchange` callbacks, in the order they complete. Bad input never
+ * throws: it becomes counted drops and errors (`stats()`, and the Prometheus
+ * counters by stage and reason).
+ *
+ * It owns its stream stage (`stream`), so `push(ev)` feeds both in one call;
+ * the pipeline routes raw records to `stream` directly.
  */
 export class ProtocolStage {
   readonly options: ProtocolOptions;
+  readonly stream: StreamStage;
   private readonly statsObj = new StageStats();
-  private readonly table: StreamTable;
   private readonly matcher: JsonRpcMatcher;
   private readonly listeners: Array<(x: Exchange) => void> = [];
-  private lastNs = 0n;
-  private sinceExpire = 0;
 
   constructor(opts: Partial<ProtocolOptions> = {}) {
     this.options = protocolOptions(opts);
-    const emit = (x: Exchange) => this.emit(x);
-    this.matcher = new JsonRpcMatcher(this.options, this.statsObj, emit);
-    this.table = new StreamTable(this.options, this.statsObj, (ref) =>
-      ref.transport === 'tls'
-        ? new HttpConnection(ref, this.options, this.statsObj, emit)
-        : new StdioChannel(ref, this.options, this.statsObj, this.matcher),
-    );
+    this.matcher = new JsonRpcMatcher(this.options, this.statsObj, (x) => this.emit(x));
+    this.stream = new StreamStage(this.options, this.statsObj, (ref) => this.consumerFor(ref));
+  }
+
+  /** The parser for one stream: HTTP over TLS (the version is sniffed), JSON-RPC over a pipe. */
+  consumerFor(ref: StreamRef): StreamConsumer {
+    return ref.transport === 'tls' ? new HttpConnection(ref, this.options, this.statsObj, (x) => this.emit(x)) : new StdioChannel(ref, this.options, this.statsObj, this.matcher);
   }
 
   onExchange(cb: (x: Exchange) => void): () => void {
@@ -47,56 +45,29 @@ export class ProtocolStage {
   }
 
   push(ev: RawEvent): void {
-    if (ev.ktimeNs > this.lastNs) this.lastNs = ev.ktimeNs;
-    try {
-      switch (ev.kind) {
-        case 'tls.data':
-        case 'pipe.data':
-          this.statsObj.count('plaintext_bytes', ev.data.length);
-          this.table.push(ev);
-          break;
-        case 'tls.pair':
-          this.table.pair(ev);
-          break;
-        case 'fd.io':
-          if (ev.reason === AR_FLUSH_CLOSE && ev.fdKind === AR_FD_SOCKET) this.table.fdClosed(ev.pid, ev.fd, ev.ktimeNs);
-          break;
-        case 'proc.exit':
-          if (!ev.isThread) this.table.procExited(ev.pid, ev.ktimeNs);
-          break;
-        default:
-          break;
-      }
-    } catch {
-      // A parser bug must not stop the sensor: count it, never echo the input.
-      this.statsObj.error('protocol', 'internal');
-    }
-    if (++this.sinceExpire >= EXPIRE_EVERY) {
-      this.sinceExpire = 0;
-      this.table.expire(this.lastNs);
-    }
+    this.stream.push(ev);
   }
 
   /** Close streams idle for longer than the idle timeout, as of `nowNs` (kernel clock). */
-  tick(nowNs: bigint = this.lastNs): void {
-    this.table.expire(nowNs);
+  tick(nowNs?: bigint): void {
+    this.stream.tick(nowNs);
   }
 
   /** End every open stream: pending exchanges are emitted (incomplete where unanswered). */
   flush(): void {
-    this.table.closeAll(this.lastNs);
+    this.stream.flush();
   }
 
   /** Open streams and bytes they hold. */
   get openStreams(): number {
-    return this.table.size;
+    return this.stream.openStreams;
   }
   get bufferedBytes(): number {
-    return this.table.totalBuffered();
+    return this.stream.bufferedBytes;
   }
 
   stats(): { drops: Record<string, number>; errors: Record<string, number>; counts: Record<string, number>; openStreams: number; bufferedBytes: number } {
-    return { ...this.statsObj.snapshot(), openStreams: this.table.size, bufferedBytes: this.table.totalBuffered() };
+    return { ...this.statsObj.snapshot(), openStreams: this.stream.openStreams, bufferedBytes: this.stream.bufferedBytes };
   }
 
   private emit(x: Exchange): void {

@@ -1,4 +1,4 @@
-import type { SseEvent } from './exchange.js';
+import type { SseEvent } from '../contracts/exchange.js';
 
 /**
  * Incremental text/event-stream parser following the WHATWG HTML "event

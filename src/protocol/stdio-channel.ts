@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
-import type { Exchange, StreamRef } from './exchange.js';
-import type { ProtocolOptions } from './options.js';
-import type { StageStats } from './stats.js';
+import type { Exchange, StreamRef } from '../contracts/exchange.js';
+import type { ProtocolOptions } from '../contracts/protocol-options.js';
+import type { StageStats } from '../observability/stage-stats.js';
 import type { CloseReason, Direction, StreamConsumer } from '../stream/stream-table.js';
 import { type JsonRpcMessage, NdjsonFramer, classifyJsonRpc, tryJson } from './jsonrpc.js';
 import { mcpCall } from './mcp.js';
@@ -196,7 +196,10 @@ export class StdioChannel implements StreamConsumer {
       if (this.spokeJsonRpc) this.stats.error('protocol', 'jsonrpc_invalid', invalid);
       else this.stats.count('json_not_jsonrpc', invalid);
     }
+    // The exact line, for request/response hashes (a batch's members share their line).
+    const wire = messages.length > 0 ? Buffer.from(line) : undefined;
     for (const m of messages) {
+      m.wire = wire;
       const fp = m.kind === 'response' ? '' : `${messages.length > 1 ? `${m.method}|${m.kind === 'request' ? JSON.stringify(m.id) : ''}|` : ''}${createHash('sha1').update(line).digest('base64')}`;
       this.matcher.message(this.ref, dir, this.pid[dir], m, fp, this.ts[dir]);
     }

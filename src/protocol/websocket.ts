@@ -1,5 +1,5 @@
 import zlib from 'node:zlib';
-import type { StageStats } from './stats.js';
+import type { StageStats } from '../observability/stage-stats.js';
 
 /** One complete WebSocket message (data frames reassembled) or a control frame. */
 export type WsMessage =

@@ -1,6 +1,6 @@
-import type { Exchange, HttpMessage, SseEvent } from './exchange.js';
-import type { ProtocolOptions } from './options.js';
-import type { StageStats } from './stats.js';
+import type { Exchange, HttpMessage, SseEvent } from '../contracts/exchange.js';
+import type { ProtocolOptions } from '../contracts/protocol-options.js';
+import type { StageStats } from '../observability/stage-stats.js';
 import type { Direction } from '../stream/stream-table.js';
 import { header } from './body.js';
 import { tryJson } from './jsonrpc.js';

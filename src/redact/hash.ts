@@ -29,3 +29,12 @@ export function keyIdHash(secret: string): string {
 export function utf8Bytes(s: string): number {
   return Buffer.byteLength(s, 'utf8');
 }
+
+/** JSON text of a decoded value, '' when it has none (a cycle, a BigInt): what its hash and token count are computed over. */
+export function jsonOf(v: unknown): string {
+  try {
+    return JSON.stringify(v) ?? '';
+  } catch {
+    return '';
+  }
+}

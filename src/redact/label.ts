@@ -35,3 +35,8 @@ export function safeLabel(s: string, cls: Classifier, max = MAX_LABEL): string {
 export function safeLabelOrNull(s: string | null | undefined, cls: Classifier, max = MAX_LABEL): string | null {
   return s === null || s === undefined ? null : safeLabel(s, cls, max);
 }
+
+/** A server-supplied error type as an `error_class` suffix: labelled like any string, then reduced to `[a-z0-9_.-]`, 64 at most. */
+export function errorClassLabel(s: string, cls: Classifier): string {
+  return safeLabel(s, cls, 64).toLowerCase().replace(/[^a-z0-9_.-]/g, '_').slice(0, 64);
+}

@@ -1,4 +1,4 @@
-import type { LlmCall, ToolRequest } from '../protocol/exchange.js';
+import type { LlmCall, ToolRequest } from '../contracts/exchange.js';
 import { contentHash } from './hash.js';
 
 /**

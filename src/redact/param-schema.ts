@@ -1,3 +1,4 @@
+import type { ParamSchema } from '../contracts/agent-fields.js';
 import { keyedHex } from './keyed-hash.js';
 import { Classifier, looksLikePath, sortedTags } from '../classify/classifier.js';
 
@@ -8,7 +9,6 @@ import { Classifier, looksLikePath, sortedTags } from '../classify/classifier.js
  * (the tags, resolved now). Property names that are themselves sensitive
  * (an email used as a key) are replaced by `~key:<hash prefix>`.
  */
-export type ParamSchema = { [k: string]: unknown };
 
 const MAX_DEPTH = 8;
 const MAX_PROPS = 64;

@@ -1,6 +1,6 @@
 import { keyedHex } from './keyed-hash.js';
 import { looksLikePath, type Classifier } from '../classify/classifier.js';
-import type { RawEvent } from '../decode/raw-event.js';
+import type { RawEvent } from '../contracts/raw-event.js';
 import { redactPathSegments } from './uri.js';
 
 /**

@@ -1,4 +1,6 @@
 import { keyedHex } from './keyed-hash.js';
+import { sha256Hex } from './hash.js';
+import { MALFORMED_URI_MARK, decodeUriComponentSafe } from '../protocol/uri-decode.js';
 import type { Classifier } from '../classify/classifier.js';
 
 /**
@@ -75,4 +77,21 @@ function queryKeys(q: string): string[] {
 export function connectionUri(scheme: string, host: string, port: number, cls?: Classifier): string {
   const h = host.includes(':') ? `[${host}]` : host.split('.').map((l) => (l && cls && cls.text(l).size > 0 ? hseg(l) : l)).join('.');
   return `${scheme}://${h}:${port}`;
+}
+
+/**
+ * An MCP resource URI as it may appear in the log: `file://` paths as file
+ * URIs (a malformed percent-encoding kept and marked), other schemes through
+ * the URL redaction, anything else a short hash.
+ */
+export function mcpResourceUri(u: string, cls: Classifier): string {
+  const m = /^([a-z][a-z0-9+.-]*):\/\/([^/?#]*)([^?#]*)(\?[^#]*)?/i.exec(u);
+  if (!m) return u.startsWith('/') ? fileUri(u, cls) : `mcp:${sha256Hex(u).slice(0, 16)}`;
+  if (m[1]!.toLowerCase() === 'file') {
+    const p = decodeUriComponentSafe(m[3] ?? '');
+    return p.malformed ? fileUri(p.value, cls) + MALFORMED_URI_MARK : fileUri(p.value, cls);
+  }
+  const scheme = m[1]!.toLowerCase();
+  const r = httpResourceUri('https', m[2] ?? '', `${m[3] || '/'}${m[4] ?? ''}`, cls);
+  return r.uri.replace(/^https:/, `${scheme}:`);
 }

@@ -1,4 +1,4 @@
-import { wipeExchange, type Exchange } from '../protocol/exchange.js';
+import { wipeExchange, type Exchange } from '../contracts/exchange.js';
 
 /**
  * After an exchange's events are built: zero-fill every payload buffer

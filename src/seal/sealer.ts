@@ -5,7 +5,7 @@
  * from the existing log on open, repairs a torn tail and records restarts and losses as events.
  */
 import { AgentrailError, isAgentrailError } from '../errors.js';
-import { EventTypes, makeEnvelope, type CloudEvent } from '../event/envelope.js';
+import { EventTypes, makeEnvelope, type CloudEvent } from '../contracts/envelope.js';
 import { countDrop, eventsEmitted, markCheckpoint } from '../observability/metrics.js';
 import { childLogger } from '../observability/logger.js';
 

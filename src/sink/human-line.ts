@@ -1,4 +1,4 @@
-import type { CloudEvent } from '../event/envelope.js';
+import type { CloudEvent } from '../contracts/envelope.js';
 
 /**
  * `agentrail tail` without --json: one line per event saying what happened, for a person reading

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import canonicalizeModule from 'canonicalize';
-import type { CloudEvent } from '../event/envelope.js';
+import type { CloudEvent } from '../contracts/envelope.js';
 import { AgentrailError } from '../errors.js';
 import type { KafkaSinkConfig } from '../config/sink.js';
 import { kafkaSchema } from '../config/sink.js';

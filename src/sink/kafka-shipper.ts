@@ -1,5 +1,5 @@
 import type { Producer, TopicMessages } from 'kafkajs';
-import { EventTypes } from '../event/envelope.js';
+import { EventTypes } from '../contracts/envelope.js';
 import { childLogger } from '../observability/logger.js';
 import { Counter, registry, countDrop, countStageError, kafkaPublishLatency, localLogUnshippedBytes } from '../observability/metrics.js';
 import type { KafkaSinkConfig } from '../config/sink.js';

@@ -1,7 +1,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import type { CloudEvent } from '../event/envelope.js';
-import { TYPE_PREFIX } from '../event/envelope.js';
+import type { CloudEvent } from '../contracts/envelope.js';
+import { TYPE_PREFIX } from '../contracts/envelope.js';
 import { AgentrailError } from '../errors.js';
 import { loadConfigFile } from '../config/load.js';
 import type { KafkaSinkConfig } from '../config/sink.js';

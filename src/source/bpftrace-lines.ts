@@ -1,6 +1,6 @@
 import { AR_ABI_VERSION, Flag, FlushReason, Op } from '../native/abi.js';
-import { AF_INET, AF_INET6, AF_UNIX, formatAddr } from '../decode/ops/net-conn.js';
-import type { FdIo, RawEvent, RawHeader } from '../decode/raw-event.js';
+import { AF_INET, AF_INET6, AF_UNIX, formatAddr } from '../native/records/net-conn.js';
+import type { FdIo, RawEvent, RawHeader } from '../contracts/raw-event.js';
 
 /**
  * Turns the JSON lines of `bpftrace -f json bpf/agentrail.bt` into raw events

@@ -6,8 +6,8 @@ import { AgentrailError } from '../errors.js';
 import { countDrop } from '../observability/metrics.js';
 import { logger } from '../observability/logger.js';
 import { repoRoot } from '../paths.js';
-import { encodeEvent } from '../decode/encode.js';
-import type { RawEvent } from '../decode/raw-event.js';
+import { encodeEvent } from '../native/records/encode.js';
+import type { RawEvent } from '../contracts/raw-event.js';
 import { BpftraceLineParser } from './bpftrace-lines.js';
 import type { RawSource, Selection } from './source.js';
 

@@ -4,7 +4,7 @@ import { hostname } from 'node:os';
 import { crc32 } from 'node:zlib';
 import { AgentrailError } from '../errors.js';
 import { AR_ABI_VERSION, align8 } from '../native/abi.js';
-import { scanRecords } from '../decode/decode-batch.js';
+import { scanRecords } from '../native/records/framing.js';
 
 /**
  * agentrail capture file, format version 1 (spec: docs/collectors.md).

@@ -1,5 +1,5 @@
 import { AR_COMM_LEN, Op, off } from '../native/abi.js';
-import { HDR_SIZE } from '../decode/fields.js';
+import { HDR_SIZE } from '../native/records/fields.js';
 import type { Selection } from './source.js';
 
 const EXEC_COMM = off('ar_proc_exec', 'comm');

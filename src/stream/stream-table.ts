@@ -1,7 +1,7 @@
-import type { PipeData, TlsData, TlsPair } from '../decode/raw-event.js';
-import type { StreamRef } from '../protocol/exchange.js';
-import type { ProtocolOptions } from '../protocol/options.js';
-import type { StageStats } from '../protocol/stats.js';
+import type { PipeData, TlsData, TlsPair } from '../contracts/raw-event.js';
+import type { StreamRef } from '../contracts/exchange.js';
+import type { ProtocolOptions } from '../contracts/protocol-options.js';
+import type { StageStats } from '../observability/stage-stats.js';
 
 /** AR_F_TRUNCATED in bpf/include/agentrail_abi.h: the kernel captured fewer bytes than the call moved. */
 export const F_TRUNCATED = 1;

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { runCli } from '../helpers/cli.js';
 import { repoRoot } from '../../src/paths.js';
 import { CaptureReader, CaptureWriter } from '../../src/source/capture-file.js';
-import { encodeBatch } from '../../src/decode/encode.js';
+import { encodeBatch } from '../../src/native/records/encode.js';
 import { rawEventToJson } from '../../src/decode/raw-json.js';
 import { sampleEvents } from '../helpers/raw-samples.js';
 

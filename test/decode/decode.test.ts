@@ -1,11 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { decodeBatch, scanRecords, type DecodeStats } from '../../src/decode/decode-batch.js';
-import { encodeBatch, encodeEvent } from '../../src/decode/encode.js';
-import { formatAddr, parseAddr, AF_INET6 } from '../../src/decode/ops/net-conn.js';
+import { decodeBatch, type DecodeStats } from '../../src/decode/decode-batch.js';
+import { scanRecords } from '../../src/native/records/framing.js';
+import { encodeBatch, encodeEvent } from '../../src/native/records/encode.js';
+import { formatAddr, parseAddr, AF_INET6 } from '../../src/native/records/net-conn.js';
 import { ABI_LAYOUT, AR_PATH_MAX, Flag, OP_NAMES, Op, OP_STRUCT } from '../../src/native/abi.js';
-import { CODECS } from '../../src/decode/registry.js';
+import { CODECS } from '../../src/native/records/registry.js';
 import { stageErrors } from '../../src/observability/metrics.js';
 import { arbitraryByKind, arbitraryRawEvent, sampleEvents } from '../helpers/raw-samples.js';
 

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormatsImport from 'ajv-formats';
-import type { TlsData } from '../../src/decode/raw-event.js';
+import type { TlsData } from '../../src/contracts/raw-event.js';
 import { ProtocolStage } from '../../src/protocol/protocol-stage.js';
 import { repoRoot } from '../../src/paths.js';
 import { loadFixtures, wire } from '../protocol/llm-wire.js';
@@ -98,4 +98,22 @@ test('MCP over stdio (real SDK bytes) → protocol stage → tool invocations wi
   assert.equal(notes.resource_uri, 'file:///notes.txt');
   assert.equal(notes.content_hash, `sha256:${createHash('sha256').update('note text').digest('hex')}`);
   assert.ok(acc.some((a) => a.resource_uri === 'mcp-prompt:summarize'));
+
+  // Both directions hashed as the peer saw them: the exact JSON-RPC lines, derived here from the recorded bytes.
+  const linesOf = (pipe: number) =>
+    Buffer.concat(rec.filter((r) => r.pipe === pipe).map((r) => Buffer.from(r.buf)))
+      .toString('utf8')
+      .split('\n')
+      .filter((l) => l.trim());
+  const calls = linesOf(0).filter((l) => (JSON.parse(l) as { method?: string }).method === 'tools/call');
+  const ids = new Set(calls.map((l) => JSON.stringify((JSON.parse(l) as { id: unknown }).id)));
+  const replies = linesOf(1).filter((l) => ids.has(JSON.stringify((JSON.parse(l) as { id?: unknown }).id)) && !('method' in (JSON.parse(l) as object)));
+  assert.equal(calls.length, 2);
+  assert.equal(replies.length, 2);
+  const sha = (l: string) => `sha256:${createHash('sha256').update(l).digest('hex')}`;
+  assert.deepEqual(tools.map((x) => x.request_hash).sort(), calls.map(sha).sort());
+  assert.deepEqual(tools.map((x) => x.response_hash).sort(), replies.map(sha).sort());
+  assert.deepEqual(tools.map((x) => x.request_bytes).sort(), calls.map((l) => Buffer.byteLength(l)).sort());
+  const readLine = linesOf(0).find((l) => (JSON.parse(l) as { method?: string }).method === 'resources/read')!;
+  assert.equal(notes.request_hash, sha(readLine));
 });

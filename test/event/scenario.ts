@@ -1,7 +1,7 @@
-import type { RawEvent } from '../../src/decode/raw-event.js';
-import type { Exchange, HttpMessage, LlmCall, McpCall } from '../../src/protocol/exchange.js';
+import type { RawEvent } from '../../src/contracts/raw-event.js';
+import type { Exchange, HttpMessage, LlmCall, McpCall } from '../../src/contracts/exchange.js';
 import { EventBuilder, type EventBuilderOptions } from '../../src/event/event-builder.js';
-import type { CloudEvent } from '../../src/event/envelope.js';
+import type { CloudEvent } from '../../src/contracts/envelope.js';
 
 /** Synthetic raw events and exchanges for the event-stage tests (ktime in ms for readability). */
 export const MS = 1_000_000n;

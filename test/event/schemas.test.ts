@@ -5,8 +5,8 @@ import { join } from 'node:path';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormatsImport from 'ajv-formats';
 import { repoRoot } from '../../src/paths.js';
-import { EventTypes, type CloudEvent } from '../../src/event/envelope.js';
-import { buildPolicyDecisionEvent } from '../../src/policy/decision.js';
+import { EventTypes, type CloudEvent } from '../../src/contracts/envelope.js';
+import { createPolicyStage } from '../../src/policy/stage.js';
 import { connect, d, exec, exit, fork, harness, httpExchange, llmExchange, open, referenceSession } from './scenario.js';
 
 const addFormats = addFormatsImport as unknown as (a: Ajv2020) => void;
@@ -25,6 +25,7 @@ function allEvents(): CloudEvent[] {
   referenceSession(b, { prompt: 'q', arg: 'v', fileText: 'f', key: 'sk-proj-Zz9LmT2vR7wK4pN8sB3yH6dF1gJ5cZ0a', toolResult: 'r' });
   b.onRaw(exec(900, 1, 1, '/usr/bin/node', ['node', 'x.js']));
   b.onRaw(open(900, 2, '/etc/shadow', -13));
+  b.onRaw(open(900, 2, '/home/agent/.aws/credentials', 7));
   b.onRaw(connect(900, 3, -111));
   b.onRaw(fork(900, 901, 4));
   b.onRaw(exec(901, 900, 5, '/bin/false', ['false']));
@@ -32,9 +33,12 @@ function allEvents(): CloudEvent[] {
   b.onExchange(httpExchange(900, 10, 3, { method: 'DELETE', path: '/bucket/key?versionId=1', authority: 'assets.s3.us-east-1.amazonaws.com' }, { status: 403 }));
   b.onExchange(llmExchange(900, 20, 3, { provider: 'anthropic', operation: 'messages', model: 'claude-x', error: { status: 429, type: 'rate_limit_error' } }, [['x-api-key', 'sk-ant-api03-abcdefghijklmnopqrstuvwxyz0123456789']]));
   b.flush();
-  const model = events.find((e) => e.type === EventTypes.modelInvocation)!;
-  events.push(buildPolicyDecisionEvent('agentrail://test-node/0', model, { policy_id: 'p1', decision: 'flag', rule_fired: 'r2', enforcement: 'observe', overridden: false }));
-  return events;
+  // Through the production policy stage with the default rule pack: the credential-store read fires AR-CRED-002.
+  const policy = createPolicyStage({ config: { watchRules: false }, source: 'agentrail://test-node/0' });
+  const out = [...events.flatMap((e) => policy.evaluate(e)), ...policy.tick(Date.now())];
+  policy.close();
+  assert.ok(out.some((e) => e.type === EventTypes.policyDecision && d(e).rule_fired === 'AR-CRED-002'), 'the default pack fired on the credential read');
+  return out;
 }
 
 test('every built event validates against its JSON Schema (2020-12), and every type is covered', () => {

@@ -1,27 +1,30 @@
 /**
- * The incident of investigate-incident.test.ts, shared with the SIEM end-to-end test: an agent on
- * the real `openai` SDK under the real sensor reads an instruction file; the (mock) model asks it
- * to read a secret file, run `ls`, then POST the file's exact bytes to a second host name.
- * `extraConfig` adds lines to the sensor's YAML config (e.g. a sink.kafka section).
+ * The incident an investigator must be able to reconstruct from the trail alone, shared by the
+ * investigate tests (JSON answers, HTML report in Chromium): an agent on the real `openai` SDK under
+ * the real sensor reads an instruction file; the (mock) model asks it to read a secret file, run
+ * `ls`, then POST the file's exact bytes to a second host name.
  */
 import type { TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { distRoot, repoRoot } from '../../src/paths.js';
 import { makeTestCa, removeTestCa } from './tls-server.js';
-import { waitFor } from './wait-for.js';
+import { spawnStoppedAgent, startMockLlm } from './stopped-agent.js';
 import { startSensor } from './sensor-process.js';
 
 export const UPLOAD_HOST = 'paste.example.net';
 
 export const sha = (b: string | Buffer) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
 
-/** Runs the incident under the real sensor; returns the log directory and what the agent saw. */
+/**
+ * Runs the incident under the real sensor; returns the log directory and what the agent saw.
+ * `extraConfig` adds lines to the sensor's YAML config (the SIEM test adds a sink.kafka section).
+ */
 export async function runIncident(t: TestContext, work: string, extraConfig: string[] = []) {
   const ca = makeTestCa(['localhost', UPLOAD_HOST]);
   const children: ChildProcess[] = [];
@@ -54,21 +57,8 @@ export async function runIncident(t: TestContext, work: string, extraConfig: str
     ],
     finalText: 'Notes backed up.',
   };
-  const mock = spawn(process.execPath, [join(distRoot, 'test', 'helpers', 'llm-mock-server.js'), '--cert', ca.certPath, '--key', ca.keyPath, '--script', JSON.stringify(script)], { stdio: ['ignore', 'pipe', 'inherit'] });
-  children.push(mock);
-  let mockOut = '';
-  mock.stdout!.on('data', (d: Buffer) => (mockOut += d.toString()));
-  const port = await waitFor('mock server', () => (mockOut.includes('\n') ? (JSON.parse(mockOut.split('\n')[0]!) as { port: number }).port : undefined), 15_000);
-
-  // The agent stops itself until the sensor traces it.
-  let agentOut = '';
-  const agent = spawn('/bin/sh', ['-c', 'kill -STOP $$; exec "$@"', 'sh', process.execPath, join(repoRoot, 'test', 'integration', 'agents', 'node-incident-agent.mjs')], {
-    env: { ...process.env, MOCK_URL: `https://localhost:${port}`, INSTRUCTION_FILE: instructionFile, WORK_DIR: work, UPLOAD_IP: '127.0.0.1', NODE_EXTRA_CA_CERTS: ca.caPath },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  children.push(agent);
-  agent.stdout!.on('data', (d: Buffer) => (agentOut += d.toString()));
-  await waitFor('agent stopped', () => (/\) T /.test(readFileSync(`/proc/${agent.pid}/stat`, 'utf8')) ? true : undefined), 10_000);
+  const port = await startMockLlm(children, ca, script);
+  const { agent, output } = await spawnStoppedAgent(children, 'node-incident-agent.mjs', { MOCK_URL: `https://localhost:${port}`, INSTRUCTION_FILE: instructionFile, WORK_DIR: work, UPLOAD_IP: '127.0.0.1', NODE_EXTRA_CA_CERTS: ca.caPath });
 
   const cfg = join(work, 'agentrail.yaml');
   writeFileSync(cfg, ['observability:', '  httpEnabled: false', 'policy:', '  modelEndpoints: [localhost]', ...extraConfig, ''].join('\n'));
@@ -77,11 +67,26 @@ export async function runIncident(t: TestContext, work: string, extraConfig: str
 
   process.kill(agent.pid!, 'SIGCONT');
   const code = await new Promise<number | null>((r) => agent.on('exit', (c) => r(c)));
-  assert.equal(code, 0, `agent: ${agentOut}`);
-  const seen = JSON.parse(agentOut.trim().split('\n').at(-1)!) as { pid: number; calls: Array<{ name: string; arguments: string }>; uploaded: number };
+  assert.equal(code, 0, `agent: ${output()}`);
+  const seen = JSON.parse(output().trim().split('\n').at(-1)!) as { pid: number; calls: Array<{ name: string; arguments: string }>; uploaded: number };
   assert.deepEqual(received, readFileSync(secret), 'the upload host received the file exactly');
   await new Promise((r) => setTimeout(r, 1500)); // fd closes and exits drain
   await sensor.stop();
   return { logDir, secret, instructionFile, seen, uploadPort, agentPid: agent.pid! };
 }
 
+
+/**
+ * The incident in a fresh work directory (kept with AGENTRAIL_KEEP_INCIDENT=1), plus a verifier
+ * keyring file holding the sensor's public key, as `investigate --keys` takes it.
+ */
+export async function incidentWithKeys(t: TestContext, prefix: string) {
+  const work = mkdtempSync(join(tmpdir(), prefix));
+  t.after(() => {
+    if (!process.env.AGENTRAIL_KEEP_INCIDENT) rmSync(work, { recursive: true, force: true });
+  });
+  const inc = await runIncident(t, work);
+  const keys = join(work, 'verifier.keys');
+  writeFileSync(keys, readFileSync(join(inc.logDir, 'keys', 'agentrail.pub')));
+  return { ...inc, work, keys };
+}

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { AR_ABI_VERSION, Op } from '../../src/native/abi.js';
-import { AF_INET, AF_INET6, AF_UNIX, formatAddr } from '../../src/decode/ops/net-conn.js';
-import type { RawEvent, RawHeader } from '../../src/decode/raw-event.js';
+import { AF_INET, AF_INET6, AF_UNIX, formatAddr } from '../../src/native/records/net-conn.js';
+import type { RawEvent, RawHeader } from '../../src/contracts/raw-event.js';
 
 /** Hand-written raw events, one or more per op: fixtures for decode, capture and CLI tests. */
 export function sampleEvents(): RawEvent[] {

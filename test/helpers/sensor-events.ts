@@ -4,7 +4,7 @@
  */
 import { createSensor, type NativeSensor } from '../../src/native/addon.js';
 import { decodeBatch } from '../../src/decode/decode-batch.js';
-import type { RawEvent } from '../../src/decode/raw-event.js';
+import type { RawEvent } from '../../src/contracts/raw-event.js';
 
 export function startCollectingSensor(): { sensor: NativeSensor; events: RawEvent[] } {
   const events: RawEvent[] = [];

@@ -11,7 +11,7 @@ import { makeTestCa, removeTestCa, startRawHttpsServer } from '../helpers/tls-se
 import { repoRoot } from '../../src/paths.js';
 import { BpftraceSource } from '../../src/source/bpftrace-source.js';
 import { decodeBatch } from '../../src/decode/decode-batch.js';
-import type { NetConn, RawEvent } from '../../src/decode/raw-event.js';
+import type { NetConn, RawEvent } from '../../src/contracts/raw-event.js';
 import { emptySelection } from '../../src/source/source.js';
 import { Direction, FdKind } from '../../src/native/abi.js';
 

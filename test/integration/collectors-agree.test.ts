@@ -21,7 +21,7 @@ import { BpftraceSource } from '../../src/source/bpftrace-source.js';
 import { NativeSource } from '../../src/source/native-source.js';
 import { addonPath } from '../../src/native/addon.js';
 import { decodeBatch } from '../../src/decode/decode-batch.js';
-import type { RawEvent } from '../../src/decode/raw-event.js';
+import type { RawEvent } from '../../src/contracts/raw-event.js';
 import { emptySelection, type RawSource } from '../../src/source/source.js';
 import { BPFTRACE_STR_MAX } from '../../src/source/bpftrace-lines.js';
 

@@ -9,25 +9,19 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cliEntry, repoRoot } from '../../src/paths.js';
 import { requireKernel } from '../helpers/privileges.js';
-import { UPLOAD_HOST, runIncident, sha } from '../helpers/incident.js';
+import { incidentWithKeys, sha, UPLOAD_HOST } from '../helpers/incident.js';
 import type { Answers } from '../../src/investigate/answers.js';
 
 type Rep = Answers & { integrity: { ok: boolean | null; signatures: boolean; range: string | null } };
 
 test('investigate: the incident is reconstructed from the trail alone, the secret file found by hash in every place it went', { timeout: 240_000 }, async (t) => {
   if (!requireKernel(t)) return;
-  const work = mkdtempSync(join(tmpdir(), 'agentrail-investigate-'));
-  t.after(() => {
-    if (!process.env.AGENTRAIL_KEEP_INCIDENT) rmSync(work, { recursive: true, force: true });
-  });
-  const inc = await runIncident(t, work);
-  const keys = join(work, 'verifier.keys');
-  writeFileSync(keys, readFileSync(join(inc.logDir, 'keys', 'agentrail.pub')));
+  const inc = await incidentWithKeys(t, 'agentrail-investigate-');
+  const { work, keys } = inc;
 
   const r = spawnSync(process.execPath, [cliEntry, 'investigate', inc.logDir, '--keys', keys, '--artifact', inc.secret, '--json'], { encoding: 'utf8', env: { ...process.env, AGENTRAIL_ROOT: repoRoot } });
   assert.equal(r.status, 0, r.stderr);

@@ -8,6 +8,7 @@ import { requireTool } from '../helpers/privileges.js';
 import { brokerReachable, brokerState } from '../helpers/kafka.js';
 import { rawRecords } from '../helpers/kafka-records.js';
 import { runCli, spawnCli } from '../helpers/cli.js';
+import { repoRoot } from '../../src/paths.js';
 import { KafkaShipper } from '../../src/sink/kafka-shipper.js';
 import { kafkaSchema } from '../../src/config/sink.js';
 import { kafkaReadLines } from '../../src/sink/kafka-reader.js';
@@ -106,6 +107,16 @@ for (const [mode, compression] of [
     const tailed = tl.stdout.trim().split('\n').map((l) => JSON.parse(l) as { type: string });
     assert.equal(tailed.length, events.filter((e) => e.type === 'dev.agentrail.tool.invocation').length);
     assert.ok(tailed.every((e) => e.type === 'dev.agentrail.tool.invocation'));
+
+    // investigate verifies the topic before it answers; policy test replays the topic through the rules.
+    const inv = runCli(['investigate', url, '--keys', keyring, '--json']);
+    assert.equal(inv.status, 0, inv.stderr);
+    const ij = JSON.parse(inv.stdout) as { integrity: { checked: boolean; ok: boolean; signatures: boolean; range: string } };
+    assert.deepEqual([ij.integrity.checked, ij.integrity.ok, ij.integrity.signatures], [true, true, true]);
+    assert.equal(ij.integrity.range, `${(events[0] as { sequence?: string }).sequence}..${(events[events.length - 1] as { sequence?: string }).sequence}`);
+    const pt = runCli(['policy', 'test', join(repoRoot, 'policy', 'default-rules.yaml'), url]);
+    assert.equal(pt.status, 0, pt.stderr);
+    assert.match(pt.stderr, new RegExp(`policy test: ${events.length} events`));
 
     if (mode === 'binary') {
       // tail -f follows the topic: every event arrives once; SIGTERM ends it cleanly.

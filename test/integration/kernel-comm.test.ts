@@ -29,7 +29,7 @@ test('--comm in the kernel: an exec of the name starts tracing it and its childr
   // Its child (cat) inherits tracing: fork, exec and the open of /etc/hostname are there.
   await h.waitFor((e) => e.kind === 'proc.exec' && e.filename.endsWith('/cat') && e.ppid === tracedPid, 'exec of the child cat');
   await h.waitFor((e) => e.kind === 'file.open' && e.path === '/etc/hostname', 'open by the child');
-  await new Promise((r) => setTimeout(r, 200));
+  await h.barrier();
   assert.equal(h.events.filter((e) => e.pid === otherPid).length, 0, 'nothing from a process with another name');
   assert.ok(!h.events.some((e) => e.kind === 'proc.exec' && e.comm === 'sh' && e.pid !== tracedPid), 'no exec of an unselected sh');
 });

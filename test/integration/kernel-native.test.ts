@@ -255,7 +255,7 @@ test('untraced processes produce no records and drops are counted, never silent'
   const { spawnSync } = await import('node:child_process');
   const untraced = spawnSync('sh', ['-c', 'echo $$; cat /etc/hostname >/dev/null']);
   const upid = Number(untraced.stdout.toString().split('\n')[0]);
-  await new Promise((r) => setTimeout(r, 200));
+  await k.barrier();
   assert.equal(k.events.filter((e) => e.pid === upid).length, 0, 'no record of an untraced process');
   const c = k.source.counters();
   for (const fam of ['process', 'file', 'net', 'pipe'])

@@ -8,18 +8,18 @@ import { createHash } from 'node:crypto';
  */
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync, type ChildProcess } from 'node:child_process';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { cliEntry, distRoot, repoRoot } from '../../src/paths.js';
+import { cliEntry, repoRoot } from '../../src/paths.js';
 import { requireKernel } from '../helpers/privileges.js';
 import { DEFAULT_RULES_FILE } from '../../src/policy/rule-store.js';
 import { makeTestCa, removeTestCa } from '../helpers/tls-server.js';
-import { waitFor } from '../helpers/wait-for.js';
+import { spawnStoppedAgent, startMockLlm } from '../helpers/stopped-agent.js';
 import { startSensor } from '../helpers/sensor-process.js';
 
 type Ev = { id: string; type: string; data: Record<string, any> };
@@ -47,21 +47,8 @@ async function incident(t: TestContext, scheme: 'http' | 'https') {
   const dataFile = join(work, 'customers.csv');
   writeFileSync(dataFile, 'name,email,card\nJane Roe,jane.roe@example.com,4111111111111111\naws_access_key_id = AKIAIOSFODNN7EXAMPLE\n'.repeat(10));
   const script = { toolCall: { name: 'http_post', arguments: { url: scheme === 'https' ? `https://localhost:${uploadPort}/upload` : `http://127.0.0.1:${uploadPort}/upload` } }, finalText: 'Backed up.' };
-  const mock = spawn(process.execPath, [join(distRoot, 'test', 'helpers', 'llm-mock-server.js'), '--cert', ca.certPath, '--key', ca.keyPath, '--script', JSON.stringify(script)], { stdio: ['ignore', 'pipe', 'inherit'] });
-  children.push(mock);
-  let mockOut = '';
-  mock.stdout!.on('data', (d: Buffer) => (mockOut += d.toString()));
-  const port = await waitFor('mock server', () => (mockOut.includes('\n') ? (JSON.parse(mockOut.split('\n')[0]!) as { port: number }).port : undefined), 15_000);
-
-  // The agent stops itself until the sensor traces it.
-  let agentOut = '';
-  const agent = spawn('/bin/sh', ['-c', 'kill -STOP $$; exec "$@"', 'sh', process.execPath, join(repoRoot, 'test', 'integration', 'agents', 'node-exfil-agent.mjs')], {
-    env: { ...process.env, MOCK_URL: `https://localhost:${port}`, DATA_FILE: dataFile, NODE_EXTRA_CA_CERTS: ca.caPath },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  children.push(agent);
-  agent.stdout!.on('data', (d: Buffer) => (agentOut += d.toString()));
-  await waitFor('agent stopped', () => (/\) T /.test(readFileSync(`/proc/${agent.pid}/stat`, 'utf8')) ? true : undefined), 10_000);
+  const port = await startMockLlm(children, ca, script);
+  const { agent, output } = await spawnStoppedAgent(children, 'node-exfil-agent.mjs', { MOCK_URL: `https://localhost:${port}`, DATA_FILE: dataFile, NODE_EXTRA_CA_CERTS: ca.caPath });
 
   // The report's path is classified PII (a classify path rule): file reads carry no content.
   const rules = join(work, 'classify.yaml');
@@ -73,7 +60,7 @@ async function incident(t: TestContext, scheme: 'http' | 'https') {
 
   process.kill(agent.pid!, 'SIGCONT');
   const code = await new Promise<number | null>((r) => agent.on('exit', (c) => r(c)));
-  assert.equal(code, 0, `agent: ${agentOut}`);
+  assert.equal(code, 0, `agent: ${output()}`);
   assert.ok(received > 0, 'the upload server received the report');
   await new Promise((r) => setTimeout(r, 1500)); // fd closes and exits drain
   await sensor.stop();

@@ -16,7 +16,7 @@ import { requireKernel, requireTool } from '../helpers/privileges.js';
 import { makeTestCa, removeTestCa, startRawHttpsServer, type RawExchange } from '../helpers/tls-server.js';
 import { createSensor } from '../../src/native/addon.js';
 import { decodeBatch } from '../../src/decode/decode-batch.js';
-import type { RawEvent, TlsData, TlsPair } from '../../src/decode/raw-event.js';
+import type { RawEvent, TlsData, TlsPair } from '../../src/contracts/raw-event.js';
 
 const pyClient = `
 import os, ssl, sys, urllib.request

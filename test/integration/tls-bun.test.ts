@@ -15,7 +15,7 @@ import { requireKernel, requireTool } from '../helpers/privileges.js';
 import { bunBinary, claudeBinary } from '../helpers/agent-bins.js';
 import { makeTestCa, removeTestCa, startRawHttpsServer, type RawExchange, type RawHttpsServer, type TestCa } from '../helpers/tls-server.js';
 import type { NativeSensor } from '../../src/native/addon.js';
-import type { TlsData } from '../../src/decode/raw-event.js';
+import type { TlsData } from '../../src/contracts/raw-event.js';
 import { startCollectingSensor } from '../helpers/sensor-events.js';
 import { runCliAsync } from '../helpers/cli.js';
 

@@ -18,7 +18,7 @@ import { requireKernel, requireTool } from '../helpers/privileges.js';
 import { makeTestCa, removeTestCa, startRawHttpsServer, patternBody, type RawExchange, type TestCa } from '../helpers/tls-server.js';
 import { createSensor, type NativeSensor } from '../../src/native/addon.js';
 import { decodeBatch } from '../../src/decode/decode-batch.js';
-import type { RawEvent, TlsData, TlsPair, NetConn } from '../../src/decode/raw-event.js';
+import type { RawEvent, TlsData, TlsPair, NetConn } from '../../src/contracts/raw-event.js';
 
 const REQUEST_BODY = 45_000;
 const RESPONSE_BODY = 50_000;

@@ -2,7 +2,7 @@ import { spawn, type SpawnOptions } from 'node:child_process';
 import { readFileSync, statSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { decodeBatch } from '../../src/decode/decode-batch.js';
-import type { RawEvent } from '../../src/decode/raw-event.js';
+import type { RawEvent } from '../../src/contracts/raw-event.js';
 import { NativeSource, type NativeSourceOptions } from '../../src/source/native-source.js';
 import { emptySelection } from '../../src/source/source.js';
 
@@ -97,6 +97,16 @@ export class KernelHarness {
     // fd counters of the exit are emitted by another program on the same hook
     await sleep(150);
     return { pid, code, signal, stdout: Buffer.concat(out), stderr: Buffer.concat(err) };
+  }
+
+  /**
+   * Returns once a process traced from now on has been seen to exit. All
+   * programs share one ring buffer, consumed in reservation order, so every
+   * record of anything that ran before is delivered by then: the wait for a
+   * negative assertion ("nothing from X"), instead of a fixed sleep.
+   */
+  async barrier(): Promise<void> {
+    await this.run('true', []);
   }
 
   async waitFor<T extends RawEvent = RawEvent>(pred: (e: RawEvent) => boolean, what: string, timeoutMs = 10_000): Promise<T> {

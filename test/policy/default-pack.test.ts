@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { EventTypes, type CloudEvent } from '../../src/event/envelope.js';
+import { EventTypes, type CloudEvent } from '../../src/contracts/envelope.js';
 import { createPolicyStage } from '../../src/policy/stage.js';
 import { d, exec, exit, fdio, fork, harness, httpExchange, llmExchange, open } from '../event/scenario.js';
 import { exfilSession, PII } from './sessions.js';

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, renameSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { EventTypes, type CloudEvent } from '../../src/event/envelope.js';
+import { EventTypes, type CloudEvent } from '../../src/contracts/envelope.js';
 import { AgentrailError } from '../../src/errors.js';
 import { stageErrors } from '../../src/observability/metrics.js';
 import { PolicyRuleStore } from '../../src/policy/rule-store.js';

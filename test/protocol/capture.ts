@@ -1,7 +1,7 @@
-import type { PipeData, RawEvent, TlsData } from '../../src/decode/raw-event.js';
+import type { PipeData, RawEvent, TlsData } from '../../src/contracts/raw-event.js';
 import { ProtocolStage } from '../../src/protocol/protocol-stage.js';
-import type { Exchange } from '../../src/protocol/exchange.js';
-import type { ProtocolOptions } from '../../src/protocol/options.js';
+import type { Exchange } from '../../src/contracts/exchange.js';
+import type { ProtocolOptions } from '../../src/contracts/protocol-options.js';
 
 /** Builds raw events the way the kernel side emits them: calls cut in 4 KiB chunks, capped per call. */
 export class Capture {

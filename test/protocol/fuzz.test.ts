@@ -5,7 +5,7 @@ import fc from 'fast-check';
 import { Capture, chunked, httpRequest, httpResponse, pipeEvent, run } from './capture.js';
 import { h2Request, withH2cServer } from './h2-capture.js';
 import { NdjsonFramer, classifyJsonRpc, parseJsonRpcBody } from '../../src/protocol/jsonrpc.js';
-import type { RawEvent } from '../../src/decode/raw-event.js';
+import type { RawEvent } from '../../src/contracts/raw-event.js';
 
 /**
  * Property tests: on arbitrary or mutated input the parsers never throw, never

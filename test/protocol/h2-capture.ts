@@ -1,7 +1,7 @@
 import net from 'node:net';
 import http2 from 'node:http2';
 import { spawn } from 'node:child_process';
-import type { TlsData } from '../../src/decode/raw-event.js';
+import type { TlsData } from '../../src/contracts/raw-event.js';
 import { Capture } from './capture.js';
 
 /** Bytes seen on a connection, in arrival order: dir 0 = client → server, 1 = server → client. */

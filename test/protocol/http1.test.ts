@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { repoRoot } from '../../src/paths.js';
 import { Capture, chunked, httpRequest, httpResponse, run } from './capture.js';
-import type { RawEvent } from '../../src/decode/raw-event.js';
+import type { RawEvent } from '../../src/contracts/raw-event.js';
 
 const FIX = join(repoRoot, 'test', 'fixtures', 'protocol');
 const REQ = httpRequest('POST', '/v1/things?x=1', { Host: 'api.example.test', 'Content-Type': 'application/json' }, '{"hello":"wörld"}');

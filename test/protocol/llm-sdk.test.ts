@@ -6,7 +6,7 @@ import Anthropic from '@anthropic-ai/sdk';
 import { Capture, run } from './capture.js';
 import { type LlmFixture, loadFixtures, responsePieces } from './llm-wire.js';
 import { tappedHttpServer } from './tap.js';
-import type { Exchange } from '../../src/protocol/exchange.js';
+import type { Exchange } from '../../src/contracts/exchange.js';
 
 /**
  * The official SDKs are the clients: the bytes they send and receive are

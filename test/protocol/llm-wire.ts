@@ -5,6 +5,8 @@ import { encodeAwsEvent } from '../../src/protocol/aws-event-stream.js';
 
 export interface LlmFixture {
   name: string;
+  /** Where the fixture comes from: `recorded` traffic, or `hand-written` after a named reference. */
+  provenance: { kind: 'recorded' | 'hand-written'; source: string };
   request: { method: string; path: string; host: string; headers: Record<string, string>; json: Record<string, unknown> };
   response: {
     status: number;

@@ -1,7 +1,7 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import type { Exchange } from '../../src/protocol/exchange.js';
-import type { RawEvent } from '../../src/decode/raw-event.js';
+import type { Exchange } from '../../src/contracts/exchange.js';
+import type { RawEvent } from '../../src/contracts/raw-event.js';
 import { Capture, pipeEvent, run } from './capture.js';
 import { recordHttp, recordStdio } from './mcp-fixture.js';
 

@@ -2,7 +2,7 @@ import test from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { SseParser, parseSse } from '../../src/protocol/sse.js';
-import type { SseEvent } from '../../src/protocol/exchange.js';
+import type { SseEvent } from '../../src/contracts/exchange.js';
 
 const parse = (s: string | Buffer) => parseSse(Buffer.isBuffer(s) ? s : Buffer.from(s)).events;
 

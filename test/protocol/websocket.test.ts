@@ -4,7 +4,7 @@ import zlib from 'node:zlib';
 import { randomBytes } from 'node:crypto';
 import fc from 'fast-check';
 import { WebSocketParser, negotiatedDeflate, type WsMessage, type WsOptions } from '../../src/protocol/websocket.js';
-import { StageStats } from '../../src/protocol/stats.js';
+import { StageStats } from '../../src/observability/stage-stats.js';
 import { deflater, frame } from './ws-frames.js';
 
 function run(bytes: Buffer | Buffer[], opts: Partial<WsOptions> = {}): { msgs: WsMessage[]; stats: StageStats } {

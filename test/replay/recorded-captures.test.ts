@@ -19,7 +19,7 @@ import { gzipSync } from 'node:zlib';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormatsImport from 'ajv-formats';
 import { cliEntry, repoRoot } from '../../src/paths.js';
-import type { RawEvent } from '../../src/decode/raw-event.js';
+import type { RawEvent } from '../../src/contracts/raw-event.js';
 import { readLogEvents, summarize, type CaptureSummary, type Ev } from './capture-summary.js';
 import {
   capturePath, findResponse, interleave, listCaptures, mergeCalls, readEvents, readExpected, responseBytes, runStages,

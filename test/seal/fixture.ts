@@ -2,7 +2,7 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { EventTypes, makeEnvelope } from '../../src/event/envelope.js';
+import { EventTypes, makeEnvelope } from '../../src/contracts/envelope.js';
 import { FileLogSink, type FileLogSinkOptions } from '../../src/seal/file-sink.js';
 import { generateKey, KeySet } from '../../src/seal/keys.js';
 import { Sealer, type SealerOptions } from '../../src/seal/sealer.js';

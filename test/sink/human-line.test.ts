@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { humanLine } from '../../src/sink/human-line.js';
-import type { CloudEvent } from '../../src/event/envelope.js';
+import type { CloudEvent } from '../../src/contracts/envelope.js';
 
 const ev = (type: string, data: Record<string, unknown>): CloudEvent =>
   ({ specversion: '1.0', id: '01J', source: 's', type: `dev.agentrail.${type}`, time: '2026-12-04T10:00:00.000000Z', sequence: '42', data }) as unknown as CloudEvent;

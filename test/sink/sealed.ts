@@ -1,7 +1,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { EventTypes, makeEnvelope } from '../../src/event/envelope.js';
+import { EventTypes, makeEnvelope } from '../../src/contracts/envelope.js';
 import { Sealer } from '../../src/seal/sealer.js';
 import { KeySet, generateKey } from '../../src/seal/keys.js';
 import { parseKeyring } from '../../src/verify/keyring.js';

@@ -4,7 +4,7 @@ import fc from 'fast-check';
 import { BpftraceLineParser } from '../../src/source/bpftrace-lines.js';
 import { buildProgram, hasBpftraceCaps, positionalParams } from '../../src/source/bpftrace-source.js';
 import { decodeBatch } from '../../src/decode/decode-batch.js';
-import { encodeEvent } from '../../src/decode/encode.js';
+import { encodeEvent } from '../../src/native/records/encode.js';
 import { emptySelection } from '../../src/source/source.js';
 import { Flag, FlushReason } from '../../src/native/abi.js';
 

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { CaptureReader, CaptureWriter, BLOCK_HEADER } from '../../src/source/capture-file.js';
 import { ReplaySource } from '../../src/source/replay-source.js';
-import { encodeBatch, encodeEvent } from '../../src/decode/encode.js';
+import { encodeBatch, encodeEvent } from '../../src/native/records/encode.js';
 import { decodeBatch } from '../../src/decode/decode-batch.js';
 import { AgentrailError } from '../../src/errors.js';
 import { arbitraryRawEvent, sampleEvents } from '../helpers/raw-samples.js';

@@ -90,7 +90,7 @@ test('native source: a traced cgroup selects its processes without their pid', a
     const child2 = spawnIn();
     child2.stdin!.end('\n');
     await new Promise((r) => child2.on('close', r));
-    await sleep(200);
+    await k.barrier();
     assert.equal(k.events.filter((e) => e.pid === child2.pid).length, 0, 'nothing from an untraced cgroup');
   } finally {
     for (let i = 0; cg && i < 50; i++) {
@@ -119,7 +119,7 @@ test('native source: removePid stops tracing of that process', async (t) => {
   const before = k.events.filter((e) => e.pid === pid).length;
   child.stdin.end('\n');
   await new Promise((r) => child.on('close', r));
-  await sleep(200);
+  await k.barrier();
   assert.equal(k.events.filter((e) => e.pid === pid && e.kind === 'proc.fork').length, 1, 'no second fork reported');
   assert.ok(before > 0);
 });

@@ -2,10 +2,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { SelectionFilter } from '../../src/source/selection-filter.js';
 import { emptySelection } from '../../src/source/source.js';
-import { encodeBatch } from '../../src/decode/encode.js';
+import { encodeBatch } from '../../src/native/records/encode.js';
 import { decodeBatch } from '../../src/decode/decode-batch.js';
 import { AR_ABI_VERSION, Op } from '../../src/native/abi.js';
-import type { RawEvent, RawHeader } from '../../src/decode/raw-event.js';
+import type { RawEvent, RawHeader } from '../../src/contracts/raw-event.js';
 
 const h = (op: number, pid: number, cg = 7n): RawHeader => ({ op, version: AR_ABI_VERSION, ktimeNs: 1n, pid, tid: pid, cgroupId: cg });
 const exec = (pid: number, comm: string): RawEvent => ({ ...h(Op.PROC_EXEC, pid), kind: 'proc.exec', ppid: 1, uid: 0, gid: 0, argc: 1, flags: 0, comm, filename: '/bin/' + comm, args: [comm] });

@@ -1,9 +1,9 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import { StreamTable, type StreamConsumer } from '../../src/stream/stream-table.js';
-import { protocolOptions } from '../../src/protocol/options.js';
-import { StageStats } from '../../src/protocol/stats.js';
-import type { StreamRef } from '../../src/protocol/exchange.js';
+import { protocolOptions } from '../../src/contracts/protocol-options.js';
+import { StageStats } from '../../src/observability/stage-stats.js';
+import type { StreamRef } from '../../src/contracts/exchange.js';
 import { Capture, pipeEvent } from '../protocol/capture.js';
 
 class Recorder implements StreamConsumer {

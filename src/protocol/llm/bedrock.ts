@@ -1,4 +1,4 @@
-import type { LlmCall } from '../exchange.js';
+import type { LlmCall } from '../../contracts/exchange.js';
 import { parseAwsEventStream } from '../aws-event-stream.js';
 import { tryJson } from '../jsonrpc.js';
 import { anthropicMessage, anthropicRequest, anthropicStream } from './anthropic.js';

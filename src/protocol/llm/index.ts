@@ -1,4 +1,4 @@
-import type { HttpMessage, LlmCall } from '../exchange.js';
+import type { HttpMessage, LlmCall } from '../../contracts/exchange.js';
 import { decodeAnthropic, matchAnthropic } from './anthropic.js';
 import { decodeBedrock, matchBedrock } from './bedrock.js';
 import { type LlmContext, makeContext } from './context.js';

@@ -1,4 +1,4 @@
-import type { LlmCall } from '../exchange.js';
+import type { LlmCall } from '../../contracts/exchange.js';
 import { tryJson } from '../jsonrpc.js';
 import { type LlmContext, arr, baseCall, httpError, num, obj, str } from './context.js';
 

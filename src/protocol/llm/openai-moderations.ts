@@ -1,4 +1,4 @@
-import type { LlmCall } from '../exchange.js';
+import type { LlmCall } from '../../contracts/exchange.js';
 import { type LlmContext, arr, baseCall, httpError, obj, resJson, str } from './context.js';
 
 /**

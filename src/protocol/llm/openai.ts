@@ -1,4 +1,4 @@
-import type { LlmCall } from '../exchange.js';
+import type { LlmCall } from '../../contracts/exchange.js';
 import { decodeUriComponentSafe } from '../uri-decode.js';
 import { type LlmContext, arr, baseCall, contentText, httpError, isEventStream, num, obj, parseArgs, resJson, sseJson, str } from './context.js';
 

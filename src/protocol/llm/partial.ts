@@ -1,4 +1,4 @@
-import type { HttpMessage, LlmCall } from '../exchange.js';
+import type { HttpMessage, LlmCall } from '../../contracts/exchange.js';
 import { obj, sseJson, str } from './context.js';
 import { tryJson } from '../jsonrpc.js';
 

@@ -1,4 +1,4 @@
-import type { CloudEvent } from '../../event/envelope.js';
+import type { CloudEvent } from '../../contracts/envelope.js';
 import { AgentrailError } from '../../errors.js';
 import { toEcs } from './ecs.js';
 import { toOcsf } from './ocsf.js';

@@ -1,4 +1,4 @@
-import type { CloudEvent } from '../../event/envelope.js';
+import type { CloudEvent } from '../../contracts/envelope.js';
 import { canonicalBytes } from '../../seal/canonical.js';
 import { leafHash } from '../../seal/merkle.js';
 

@@ -1,4 +1,4 @@
-import type { CloudEvent } from '../../event/envelope.js';
+import type { CloudEvent } from '../../contracts/envelope.js';
 import { evidenceLink, shortType } from './link.js';
 
 /**
