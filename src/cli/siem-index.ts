@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import type { Command } from './main.js';
 import { AgentrailError } from '../errors.js';
-import type { CloudEvent } from '../event/envelope.js';
+import type { CloudEvent } from '../contracts/envelope.js';
 import { kafkaSettings, parseSource, readEvents } from '../sink/sources.js';
 import { OpenSearchBulkWriter } from '../sink/opensearch/bulk-writer.js';
 import { runKafkaIndexer } from '../sink/opensearch/kafka-indexer.js';

@@ -5,7 +5,7 @@ import { Counter, registry, countDrop, countStageError, kafkaPublishLatency, loc
 import type { KafkaSinkConfig } from '../config/sink.js';
 import { toKafkaRecord } from './cloudevents-kafka.js';
 import { extraTopicMessages } from './kafka-topics.js';
-import type { CloudEvent } from '../event/envelope.js';
+import type { CloudEvent } from '../contracts/envelope.js';
 import { compressionType, describeKafkaError, makeKafka } from './kafka-client.js';
 import type { LocalLog, LogEntry, LogPosition } from './local-log.js';
 import { comparePos } from './local-log.js';

@@ -1,5 +1,5 @@
 import type { Message, TopicMessages } from 'kafkajs';
-import type { CloudEvent } from '../event/envelope.js';
+import type { CloudEvent } from '../contracts/envelope.js';
 import type { KafkaSinkConfig } from '../config/sink.js';
 import { countStageError } from '../observability/metrics.js';
 import { childLogger } from '../observability/logger.js';

@@ -1,5 +1,5 @@
 import { Client } from '@opensearch-project/opensearch';
-import type { CloudEvent } from '../../event/envelope.js';
+import type { CloudEvent } from '../../contracts/envelope.js';
 import { AgentrailError } from '../../errors.js';
 import { childLogger } from '../../observability/logger.js';
 import { Counter, countDrop, registry } from '../../observability/metrics.js';

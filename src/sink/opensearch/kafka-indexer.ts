@@ -1,4 +1,4 @@
-import type { CloudEvent } from '../../event/envelope.js';
+import type { CloudEvent } from '../../contracts/envelope.js';
 import type { KafkaSinkConfig } from '../../config/sink.js';
 import { kafkaSchema } from '../../config/sink.js';
 import { AgentrailError } from '../../errors.js';
