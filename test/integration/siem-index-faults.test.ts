@@ -2,7 +2,8 @@
  * `agentrail index` under faults (issue 14), against a private OpenSearch node (the shared one is
  * never disturbed) and the real Kafka broker: the node is SIGKILLed mid-stream while events keep
  * arriving on the topic, the indexer retries (counted, logged), and after the node restarts on the
- * same data every event is there exactly once. Bad configuration is one clear line.
+ * same data every event is there exactly once; the same for a private Kafka broker SIGKILLed and
+ * restarted under the indexer. Bad configuration is one clear line.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -13,14 +14,23 @@ import kafkajs from 'kafkajs';
 import { Client } from '@opensearch-project/opensearch';
 import { cliEntry, repoRoot } from '../../src/paths.js';
 import { requireTool } from '../helpers/privileges.js';
-import { brokerReachable, brokerState } from '../helpers/kafka.js';
-import { PrivateOpenSearch, allDocs, docCount, opensearchJarsPresent } from '../helpers/opensearch.js';
+import { PrivateBroker, brokerReachable, brokerState, kafkaJarsPresent } from '../helpers/kafka.js';
+import { PrivateOpenSearch, allDocs, docCount, opensearchJarsPresent, opensearchReachable, opensearchUrl } from '../helpers/opensearch.js';
 import { KafkaShipper } from '../../src/sink/kafka-shipper.js';
 import { kafkaSchema } from '../../src/config/sink.js';
 import { openSealed, sealEvents, tmpDir } from '../sink/sealed.js';
 
 const { Kafka, logLevel } = kafkajs;
 const env = { ...process.env, AGENTRAIL_ROOT: repoRoot, AGENTRAIL_LOG_LEVEL: 'info' };
+
+function freeTcpPort(): Promise<number> {
+  return new Promise((r) => {
+    const srv = createServer().listen(0, '127.0.0.1', () => {
+      const p = (srv.address() as { port: number }).port;
+      srv.close(() => r(p));
+    });
+  });
+}
 
 async function until(what: string, fn: () => Promise<boolean>, ms: number, detail: () => string = () => ''): Promise<void> {
   const t0 = Date.now();
@@ -85,6 +95,61 @@ test('index: OpenSearch killed mid-stream and restarted on its data: the indexer
   assert.deepEqual(new Set(docs.keys()), new Set(ids));
 });
 
+test('index: the Kafka broker SIGKILLed mid-stream and restarted: the indexer resumes, every event exactly once', { timeout: 300_000 }, async (t) => {
+  if (!requireTool(t, kafkaJarsPresent(), 'the Kafka jars (node scripts/kafka.mjs fetch)')) return;
+  if (!requireTool(t, await opensearchReachable(), 'OpenSearch (npm run opensearch:start)')) return;
+  const port = await freeTcpPort();
+  const broker = new PrivateBroker(port);
+  t.after(() => broker.stop());
+  broker.start();
+  const brokers = [`127.0.0.1:${port}`];
+  const url = opensearchUrl()!;
+  const client = new Client({ node: url });
+  const s = randomBytes(4).toString('hex');
+  const topic = `test.siem.broker.${s}`;
+  const index = `agentrail-ecs-broker-${s}`;
+  t.after(async () => {
+    await client.indices.delete({ index }).catch(() => {});
+    await client.close();
+  });
+  const admin = new Kafka({ clientId: 't', brokers, logLevel: logLevel.NOTHING }).admin();
+  await admin.connect();
+  await admin.createTopics({ waitForLeaders: true, topics: [topic, `${topic}.cp`].map((n) => ({ topic: n, numPartitions: 3 })) });
+  await admin.disconnect();
+  const { log, sealer } = await openSealed(tmpDir(), {});
+  const shipper = new KafkaShipper(log, kafkaSchema.parse({ enabled: true, brokers, topic, checkpointTopic: `${topic}.cp`, lingerMs: 5, retryInitialMs: 100, retryMaxMs: 800, connectionTimeoutMs: 1000 }));
+  shipper.start();
+  t.after(() => shipper.stop());
+  await sealEvents(sealer, 60, 20);
+  assert.equal(await shipper.waitShipped(log.end(), 60_000), true);
+
+  const indexer = spawn(process.execPath, [cliEntry, 'index', `kafka://${brokers[0]}/${topic}`, '--opensearch', url, '--index', index, '--group', `g-${s}`], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  indexer.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  indexer.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+  const exited = new Promise<number | null>((r) => indexer.on('exit', (c) => r(c)));
+  t.after(() => {
+    if (indexer.exitCode === null) indexer.kill('SIGKILL');
+  });
+  await until('the first events indexed', async () => (await docCount(client, index)) >= 60, 90_000, () => err.slice(-1500));
+
+  broker.kill();
+  await sealEvents(sealer, 60, 20); // sealed while the broker is down: the shipper holds them
+  await new Promise((r) => setTimeout(r, 3000));
+  broker.restart();
+  await sealer.close();
+  assert.equal(await shipper.waitShipped(log.end(), 90_000), true, `shipped after the restart: ${shipper.stats.lastError}`);
+  const ids = [...log.scan()].map((e) => (JSON.parse(e.line) as { id: string }).id);
+  await until('every event indexed after the broker restart', async () => (await docCount(client, index)) >= ids.length, 180_000, () => `${indexer.exitCode === null ? 'running' : `exited ${indexer.exitCode}`}: ${err.slice(-1500)}`);
+  indexer.kill('SIGTERM');
+  assert.equal(await exited, 0, err.slice(-2000));
+  const docs = await allDocs(client, index);
+  assert.equal(docs.size, ids.length, 'exactly one document per event');
+  assert.deepEqual(new Set(docs.keys()), new Set(ids));
+  assert.equal((JSON.parse(out.trim().split('\n').at(-1)!) as { rejected: number }).rejected, 0);
+});
+
 test('index: bad configuration is one clear line with a stable code', async () => {
   const cli = (args: string[]) => spawnSync(process.execPath, [cliEntry, 'index', ...args], { env, encoding: 'utf8', timeout: 60_000 });
   const dir = tmpDir();
@@ -101,12 +166,7 @@ test('index: bad configuration is one clear line with a stable code', async () =
   oneLine(cli([dir, '--opensearch', 'ftp://example']), /CONFIG_OPENSEARCH_URL/);
   oneLine(cli([dir, '--opensearch', 'http://127.0.0.1:9', '--index', 'Bad Name']), /USAGE_INDEX/);
   // A port nothing listens on: the indexer gives up at start, naming the node.
-  const port = await new Promise<number>((r) => {
-    const srv = createServer().listen(0, '127.0.0.1', () => {
-      const p = (srv.address() as { port: number }).port;
-      srv.close(() => r(p));
-    });
-  });
+  const port = await freeTcpPort();
   const down = cli([dir, '--opensearch', `http://127.0.0.1:${port}`, '--startup-timeout-ms', '1500']);
   oneLine(down, new RegExp(`UNAVAILABLE_OPENSEARCH: OpenSearch at http://127\\.0\\.0\\.1:${port}`));
 });
