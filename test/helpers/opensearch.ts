@@ -1,7 +1,9 @@
+import type { TestContext } from 'node:test';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client } from '@opensearch-project/opensearch';
-import { repoRoot } from '../../src/paths.js';
+import { cliEntry, repoRoot } from '../../src/paths.js';
 import { PrivateService } from './private-service.js';
 
 /**
@@ -71,4 +73,18 @@ export class PrivateOpenSearch extends PrivateService<{ url: string }> {
     super.stop();
     rmSync(this.cache, { recursive: true, force: true });
   }
+}
+
+/** `agentrail index ARGS…` as a child with its output collected; killed at the end of the test. */
+export function spawnIndexer(t: TestContext, args: string[]): { child: ChildProcess; out: () => string; err: () => string; exit: Promise<number | null> } {
+  const child = spawn(process.execPath, [cliEntry, 'index', ...args], { env: { ...process.env, AGENTRAIL_ROOT: repoRoot, AGENTRAIL_LOG_LEVEL: 'info' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+  const exit = new Promise<number | null>((r) => child.on('exit', (c, s) => r(c ?? (s ? -1 : null))));
+  t.after(() => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  });
+  return { child, out: () => out, err: () => err, exit };
 }

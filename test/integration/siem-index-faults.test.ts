@@ -7,7 +7,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:net';
 import kafkajs from 'kafkajs';
@@ -15,7 +15,7 @@ import { Client } from '@opensearch-project/opensearch';
 import { cliEntry, repoRoot } from '../../src/paths.js';
 import { requireTool } from '../helpers/privileges.js';
 import { PrivateBroker, brokerReachable, brokerState, kafkaJarsPresent } from '../helpers/kafka.js';
-import { PrivateOpenSearch, allDocs, docCount, opensearchJarsPresent, opensearchReachable, opensearchUrl } from '../helpers/opensearch.js';
+import { PrivateOpenSearch, allDocs, docCount, opensearchJarsPresent, opensearchReachable, opensearchUrl, spawnIndexer } from '../helpers/opensearch.js';
 import { KafkaShipper } from '../../src/sink/kafka-shipper.js';
 import { kafkaSchema } from '../../src/config/sink.js';
 import { openSealed, sealEvents, tmpDir } from '../sink/sealed.js';
@@ -64,30 +64,24 @@ test('index: OpenSearch killed mid-stream and restarted on its data: the indexer
   await sealEvents(sealer, 60, 20);
   assert.equal(await shipper.waitShipped(log.end(), 60_000), true);
 
-  const indexer = spawn(process.execPath, [cliEntry, 'index', `kafka://${brokers.join(',')}/${topic}`, '--opensearch', url, '--index', index, '--group', `g-${s}`], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  let err = '';
-  indexer.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  indexer.stderr!.on('data', (d: Buffer) => (err += d.toString()));
-  const exited = new Promise<number | null>((r) => indexer.on('exit', (c) => r(c)));
-  t.after(() => {
-    if (indexer.exitCode === null) indexer.kill('SIGKILL');
-  });
+  const ix = spawnIndexer(t, [`kafka://${brokers.join(',')}/${topic}`, '--opensearch', url, '--index', index, '--group', `g-${s}`]);
+  const indexer = ix.child;
+  const exited = ix.exit;
   const first = [...log.scan()].length;
-  await until('the first events indexed', async () => (await docCount(client, index)) >= first, 90_000, () => err.slice(-1500));
+  await until('the first events indexed', async () => (await docCount(client, index)) >= first, 90_000, () => ix.err().slice(-1500));
 
   os.kill();
   await sealEvents(sealer, 60, 20);
   await sealer.close();
   assert.equal(await shipper.waitShipped(log.end(), 60_000), true, 'the new events are on the topic');
-  await until('the indexer to report failing bulk requests', async () => err.includes('SIEM_RETRY'), 60_000, () => err.slice(-1500));
+  await until('the indexer to report failing bulk requests', async () => ix.err().includes('SIEM_RETRY'), 60_000, () => ix.err().slice(-1500));
 
   os.restart();
   const ids = [...log.scan()].map((e) => (JSON.parse(e.line) as { id: string }).id);
-  await until('every event indexed after the restart', async () => (await docCount(client, index)) >= ids.length, 120_000, () => err.slice(-1500));
+  await until('every event indexed after the restart', async () => (await docCount(client, index)) >= ids.length, 120_000, () => ix.err().slice(-1500));
   indexer.kill('SIGTERM');
-  assert.equal(await exited, 0, err.slice(-2000));
-  const stats = JSON.parse(out.trim().split('\n').at(-1)!) as { indexed: number; rejected: number; retries: number };
+  assert.equal(await exited, 0, ix.err().slice(-2000));
+  const stats = JSON.parse(ix.out().trim().split('\n').at(-1)!) as { indexed: number; rejected: number; retries: number };
   assert.equal(stats.rejected, 0);
   assert.ok(stats.retries > 0, 'the outage shows in the counts');
   const docs = await allDocs(client, index);
@@ -123,16 +117,10 @@ test('index: the Kafka broker SIGKILLed mid-stream and restarted: the indexer re
   await sealEvents(sealer, 60, 20);
   assert.equal(await shipper.waitShipped(log.end(), 60_000), true);
 
-  const indexer = spawn(process.execPath, [cliEntry, 'index', `kafka://${brokers[0]}/${topic}`, '--opensearch', url, '--index', index, '--group', `g-${s}`], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  let err = '';
-  indexer.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  indexer.stderr!.on('data', (d: Buffer) => (err += d.toString()));
-  const exited = new Promise<number | null>((r) => indexer.on('exit', (c) => r(c)));
-  t.after(() => {
-    if (indexer.exitCode === null) indexer.kill('SIGKILL');
-  });
-  await until('the first events indexed', async () => (await docCount(client, index)) >= 60, 90_000, () => err.slice(-1500));
+  const ix = spawnIndexer(t, [`kafka://${brokers[0]}/${topic}`, '--opensearch', url, '--index', index, '--group', `g-${s}`]);
+  const indexer = ix.child;
+  const exited = ix.exit;
+  await until('the first events indexed', async () => (await docCount(client, index)) >= 60, 90_000, () => ix.err().slice(-1500));
 
   broker.kill();
   await sealEvents(sealer, 60, 20); // sealed while the broker is down: the shipper holds them
@@ -141,13 +129,13 @@ test('index: the Kafka broker SIGKILLed mid-stream and restarted: the indexer re
   await sealer.close();
   assert.equal(await shipper.waitShipped(log.end(), 90_000), true, `shipped after the restart: ${shipper.stats.lastError}`);
   const ids = [...log.scan()].map((e) => (JSON.parse(e.line) as { id: string }).id);
-  await until('every event indexed after the broker restart', async () => (await docCount(client, index)) >= ids.length, 180_000, () => `${indexer.exitCode === null ? 'running' : `exited ${indexer.exitCode}`}: ${err.slice(-1500)}`);
+  await until('every event indexed after the broker restart', async () => (await docCount(client, index)) >= ids.length, 180_000, () => `${indexer.exitCode === null ? 'running' : `exited ${indexer.exitCode}`}: ${ix.err().slice(-1500)}`);
   indexer.kill('SIGTERM');
-  assert.equal(await exited, 0, err.slice(-2000));
+  assert.equal(await exited, 0, ix.err().slice(-2000));
   const docs = await allDocs(client, index);
   assert.equal(docs.size, ids.length, 'exactly one document per event');
   assert.deepEqual(new Set(docs.keys()), new Set(ids));
-  assert.equal((JSON.parse(out.trim().split('\n').at(-1)!) as { rejected: number }).rejected, 0);
+  assert.equal((JSON.parse(ix.out().trim().split('\n').at(-1)!) as { rejected: number }).rejected, 0);
 });
 
 test('index: bad configuration is one clear line with a stable code', async () => {

@@ -8,7 +8,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -18,7 +18,7 @@ import { cliEntry, repoRoot } from '../../src/paths.js';
 import { answerAll } from '../../src/sink/opensearch/questions.js';
 import { requireKernel, requireTool } from '../helpers/privileges.js';
 import { brokerReachable, brokerState } from '../helpers/kafka.js';
-import { allDocs, docCount, opensearchReachable, opensearchUrl } from '../helpers/opensearch.js';
+import { allDocs, docCount, opensearchReachable, opensearchUrl, spawnIndexer } from '../helpers/opensearch.js';
 import { UPLOAD_HOST, runIncident, sha } from '../helpers/incident.js';
 import { waitFor } from '../helpers/wait-for.js';
 
@@ -33,16 +33,6 @@ function sealedLines(logDir: string): string[] {
   return segs.flatMap((s) => readFileSync(join(logDir, 'segments', s), 'utf8').split('\n').filter(Boolean));
 }
 
-function startIndexer(children: ChildProcess[], args: string[]): { child: ChildProcess; out: () => string; err: () => string; exit: Promise<number | null> } {
-  const child = spawn(process.execPath, [cliEntry, 'index', ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  children.push(child);
-  let out = '';
-  let err = '';
-  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
-  const exit = new Promise<number | null>((r) => child.on('exit', (c, s) => r(c ?? (s ? -1 : null))));
-  return { child, out: () => out, err: () => err, exit };
-}
 
 test('SIEM: incident → Kafka → agentrail index → OpenSearch; the five questions answer there as in the sealed log; a killed indexer and a replay add no duplicate', { timeout: 300_000 }, async (t) => {
   if (!requireKernel(t)) return;
@@ -56,9 +46,7 @@ test('SIEM: incident → Kafka → agentrail index → OpenSearch; the five ques
   const index = `agentrail-ecs-test-${suffix}`;
   const group = `agentrail-indexer-test-${suffix}`;
   const work = mkdtempSync(join(tmpdir(), 'agentrail-siem-'));
-  const children: ChildProcess[] = [];
   t.after(async () => {
-    for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
     await client.indices.delete({ index }).catch(() => {});
     await client.close();
     rmSync(work, { recursive: true, force: true });
@@ -68,7 +56,7 @@ test('SIEM: incident → Kafka → agentrail index → OpenSearch; the five ques
   const source = `kafka://${brokers.join(',')}/${topic}`;
 
   // Indexer A follows the topic while the incident runs; it is SIGKILLed as soon as documents appear.
-  const a = startIndexer(children, [source, '--opensearch', url, '--index', index, '--group', group]);
+  const a = spawnIndexer(t, [source, '--opensearch', url, '--index', index, '--group', group]);
   let countAtKill = -1;
   let stopWatch = false;
   const watcher = (async () => {
@@ -96,7 +84,7 @@ test('SIEM: incident → Kafka → agentrail index → OpenSearch; the five ques
   assert.ok(countAtKill > 0 && countAfterKill < events.length, `killed mid-stream: ${countAfterKill} of ${events.length} indexed when A died`);
 
   // Indexer B resumes the same consumer group and catches up.
-  const b = startIndexer(children, [source, '--opensearch', url, '--index', index, '--group', group]);
+  const b = spawnIndexer(t, [source, '--opensearch', url, '--index', index, '--group', group]);
   await waitFor('indexer B running', () => (b.err().includes('indexer running') ? true : undefined), 60_000);
   const t0 = Date.now();
   let n = 0;
