@@ -21,6 +21,7 @@ import { brokerReachable, brokerState } from '../helpers/kafka.js';
 import { allDocs, docCount, opensearchReachable, opensearchUrl, spawnIndexer } from '../helpers/opensearch.js';
 import { UPLOAD_HOST, runIncident, sha } from '../helpers/incident.js';
 import { waitFor } from '../helpers/wait-for.js';
+import { ecsViolations } from '../helpers/ecs-check.js';
 
 type Ev = { id: string; type: string; time: string; data: Record<string, any> };
 
@@ -99,6 +100,19 @@ test('SIEM: incident → Kafka → agentrail index → OpenSearch; the five ques
 
   const docs = await allDocs(client, index);
   assert.equal(docs.size, events.length, 'one document per sealed event: nothing lost, nothing twice');
+  for (const [id, d] of docs) assert.deepEqual(ecsViolations(d.source), [], `ECS document ${id} against @elastic/ecs`);
+  // OCSF of the same incident against the published schema (PyPI pydantic-ocsf), when the venv has it.
+  const python = join(repoRoot, '.venv', 'bin', 'python');
+  if (requireTool(t, spawnSync(python, ['-c', 'import ocsf.v1_7_0.events']).status === 0, 'pydantic-ocsf in the Python venv (requirements-test.txt)')) {
+    const ocsfFile = join(work, 'incident.ocsf.jsonl');
+    const ex = spawnSync(process.execPath, [cliEntry, 'export', inc.logDir, '--format', 'ocsf', '--out', ocsfFile], { env, encoding: 'utf8' });
+    assert.equal(ex.status, 0, ex.stderr);
+    const v = spawnSync(python, [join(repoRoot, 'test', 'sink', 'formats', 'ocsf_validate.py')], { input: readFileSync(ocsfFile), encoding: 'utf8' });
+    assert.equal(v.status, 0, v.stderr);
+    const rep = JSON.parse(v.stdout) as { records: number; errors: unknown[] };
+    assert.equal(rep.records, docs.size);
+    assert.deepEqual(rep.errors, [], 'every OCSF record of the incident validates');
+  }
   for (const [i, ev] of events.entries()) {
     const d = docs.get(ev.id);
     assert.ok(d, `event ${ev.id} (${ev.type}) is in OpenSearch`);
