@@ -4,7 +4,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { AgentrailError } from '../errors.js';
 import { verifyLog, type VerifyReport } from '../verify/log-verifier.js';
-import { loadKeyringFile, readLines, sourceFiles } from '../verify/node-reader.js';
+import { loadKeyringFile, readLines, readSignedHead, sourceFiles } from '../verify/node-reader.js';
 import { CONSISTENCY_FORMAT, verifyConsistencyProofFile, verifyInclusionProofFile } from '../verify/proof.js';
 import type { Failure } from '../verify/reasons.js';
 import type { Command } from './main.js';
@@ -115,9 +115,12 @@ export const command: Command = {
     const lines = isKafka
       ? (await import('../sink/kafka-reader.js')).kafkaReadLines(source, (await import('../sink/sources.js')).kafkaSettings(values.config))
       : readLines(files);
+    // A log directory holds the chain head its sensor signed after its last write.
+    const signedHead = isKafka ? undefined : readSignedHead(source);
     const report = await verifyLog(lines, {
       keys,
       witnesses,
+      ...(signedHead !== undefined ? { signedHead } : {}),
       allowUnsignedTail: !!values['allow-unsigned-tail'],
       allowTruncatedStart: !!values['allow-truncated-start'],
       ...(values.origin ? { origin: values.origin } : {}),

@@ -22,6 +22,7 @@ import { AgentrailError } from '../errors.js';
 import { countDrop, countStageError, Counter, localLogBytes, registry } from '../observability/metrics.js';
 import { lockLogDir, type DirLock } from './dir-lock.js';
 import { Quarantine, type QuarantineInfo } from '../seal/quarantine.js';
+import { HeadFile } from '../seal/signed-head.js';
 import type { LogLine, SealedEvent, SealedLogSink } from '../seal/log-interface.js';
 
 const CHECKPOINT_MARK = '"type":"dev.agentrail.log.checkpoint"';
@@ -198,6 +199,9 @@ export class LocalLog extends EventEmitter implements SealedLogSink {
   private retry: NodeJS.Timeout | undefined;
   private lock: DirLock | undefined;
   private quarantined: QuarantineInfo | undefined;
+  private head: HeadFile | undefined;
+  private headSigner: (() => string) | undefined;
+  private headFailed = false;
 
   lastQuarantine(): QuarantineInfo | undefined {
     return this.quarantined;
@@ -234,6 +238,7 @@ export class LocalLog extends EventEmitter implements SealedLogSink {
     }
     // One writer per directory: a second sensor stops here with one line.
     this.lock = lockLogDir(dir);
+    this.head = new HeadFile(dir);
     this.recover();
     if (typeof this.opts.fsync === 'number') {
       this.timer = setInterval(() => this.sync(), this.opts.fsync);
@@ -516,6 +521,9 @@ export class LocalLog extends EventEmitter implements SealedLogSink {
     const lines = this.pending;
     const first = this.pendingSeq;
     const before = this.active !== undefined ? { seg: this.active, size: this.activeSize } : undefined;
+    // Signed before the write (the sealer's state is the end of `pending`), stored right after it:
+    // a SIGKILL between the two leaves only this batch unvouched.
+    const note = this.signHead();
     try {
       this.appendLines(lines, first);
       this.pending = [];
@@ -525,6 +533,7 @@ export class LocalLog extends EventEmitter implements SealedLogSink {
         this.stalled = undefined;
         this.emit('write-recovered');
       }
+      if (note !== undefined) this.storeHead(note);
     } catch (e) {
       // A full disk or an I/O error must not lose lines already in the chain: undo a partial write
       // (no torn line), keep the lines, retry, and let the pipeline shed at the source meanwhile.
@@ -577,11 +586,57 @@ export class LocalLog extends EventEmitter implements SealedLogSink {
     if (this.opts.fsync === 'always') this.sync();
   }
 
-  /** Flush written data to disk (fdatasync). */
+  /** Flush written data to disk (fdatasync), then the signed head that vouches for it. */
   sync(): void {
     if (this.fd !== undefined && this.dirty) {
       fdatasyncSync(this.fd);
       this.dirty = false;
+    }
+    try {
+      this.head?.sync();
+    } catch {
+      countStageError('sink', 'head_sync_failed');
+    }
+  }
+
+  // ---- signed head (src/seal/signed-head.ts) ----------------------------------
+
+  signedHead(): string | undefined {
+    return this.head?.read();
+  }
+
+  setHeadSigner(sign: () => string): void {
+    this.headSigner = sign;
+  }
+
+  private signHead(): string | undefined {
+    if (!this.headSigner) return undefined;
+    try {
+      return this.headSigner();
+    } catch (e) {
+      this.headError(e);
+      return undefined;
+    }
+  }
+
+  /**
+   * Every appended line is written: store the sealer's signed head over them. A failure (full disk)
+   * is counted and said once; the lines it leaves unvouched are quarantined by the next recovery.
+   */
+  private storeHead(note: string): void {
+    try {
+      this.head?.write(note);
+      this.headFailed = false;
+    } catch (e) {
+      this.headError(e);
+    }
+  }
+
+  private headError(e: unknown): void {
+    countStageError('sink', 'head_write_failed');
+    if (!this.headFailed) {
+      this.headFailed = true;
+      this.emit('head-error', (e as NodeJS.ErrnoException).code ?? 'error');
     }
   }
 

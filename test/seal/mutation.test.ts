@@ -1,5 +1,5 @@
 /**
- * Mutation tests on a real log written by the real Sealer + FileLogSink: every kind of tampering is
+ * Mutation tests on a real log written by the real Sealer + the production LocalLog: every kind of tampering is
  * detected with the right reason code and index; the untouched log verifies (library and CLI).
  */
 import { before, test } from 'node:test';
