@@ -27,7 +27,8 @@ test('a full disk loses nothing silently: sealed lines are held, the shed record
     rmSync(dir, { recursive: true, force: true });
   });
   const cfg = join(dir, 'c.yaml');
-  writeFileSync(cfg, 'observability:\n  httpPort: 0\nsink:\n  local:\n    fsync: always\n');
+  // The default key pair lives outside the log directory (seal.keyDir).
+  writeFileSync(cfg, `observability:\n  httpPort: 0\nseal:\n  keyDir: ${join(dir, 'keys')}\nsink:\n  local:\n    fsync: always\n`);
   const log = join(mnt, 'log');
   // Leave ~150 KiB: enough to start, soon full under a steady workload.
   const filler = join(mnt, 'filler');
@@ -51,7 +52,7 @@ test('a full disk loses nothing silently: sealed lines are held, the shed record
   assert.ok(gap.data.lostEvents > 0, 'and counted');
   events.forEach((e, i) => assert.equal(Number(e.sequence), i + 1, 'no sequenced line was lost'));
   assert.equal(events.at(-2)?.type, 'dev.agentrail.sensor.stop');
-  const v = await runCliAsync(['verify', log, '--keys', join(log, 'keys', 'agentrail.pub'), '--json']);
+  const v = await runCliAsync(['verify', log, '--keys', join(dir, 'keys', 'agentrail.pub'), '--json']);
   const rep = JSON.parse(v.stdout) as { ok: boolean; warnings: string[] };
   assert.equal(rep.ok, true, v.stdout);
   assert.ok(rep.warnings.some((w) => w.includes('write-error')), 'verify says so');

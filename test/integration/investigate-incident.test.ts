@@ -78,7 +78,7 @@ async function runIncident(t: TestContext, work: string) {
   await waitFor('agent stopped', () => (/\) T /.test(readFileSync(`/proc/${agent.pid}/stat`, 'utf8')) ? true : undefined), 10_000);
 
   const cfg = join(work, 'agentrail.yaml');
-  writeFileSync(cfg, ['observability:', '  httpEnabled: false', 'policy:', '  modelEndpoints: [localhost]', ''].join('\n'));
+  writeFileSync(cfg, ['observability:', '  httpEnabled: false', 'seal:', `  keyDir: ${join(work, 'keys')}`, 'policy:', '  modelEndpoints: [localhost]', ''].join('\n'));
   const logDir = join(work, 'log');
   const sensor = await startSensor(children, agent.pid!, logDir, cfg);
 
@@ -100,7 +100,7 @@ test('investigate: the incident is reconstructed from the trail alone, the secre
   });
   const inc = await runIncident(t, work);
   const keys = join(work, 'verifier.keys');
-  writeFileSync(keys, readFileSync(join(inc.logDir, 'keys', 'agentrail.pub')));
+  writeFileSync(keys, readFileSync(join(inc.logDir, '..', 'keys', 'agentrail.pub')));
 
   const r = spawnSync(process.execPath, [cliEntry, 'investigate', inc.logDir, '--keys', keys, '--artifact', inc.secret, '--json'], { encoding: 'utf8', env: { ...process.env, AGENTRAIL_ROOT: repoRoot } });
   assert.equal(r.status, 0, r.stderr);

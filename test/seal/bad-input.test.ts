@@ -5,6 +5,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCli } from '../helpers/cli.js';
+import { repoRoot } from '../../src/paths.js';
 import { makeKeys } from './fixture.js';
 
 function dir(t: { after(f: () => void): void }): string {
@@ -67,4 +68,28 @@ test('export --out never replaces a device and writes through a symlink', async 
   const fifoDir = join(d, 'a-dir');
   (await import('node:fs')).mkdirSync(fifoDir);
   assert.notEqual(runCli(['export', log, '--out', fifoDir]).status, 0, 'a directory is refused');
+});
+
+test('a replay whose records are all garbage exits non-zero with one clear line (not 0 with an empty log); a good capture still exits 0', async (t) => {
+  const d = dir(t);
+  const { encodeBlock, encodeFileHeader } = await import('../../src/source/capture-file.js');
+  const { AR_ABI_VERSION } = await import('../../src/native/abi.js');
+  // Well-framed records of an op that does not exist, then bytes that frame nothing.
+  const recs = Buffer.alloc(10 * 64);
+  for (let i = 0; i < 10; i++) {
+    recs.writeUInt16LE(0xfffe, i * 64);
+    recs.writeUInt16LE(AR_ABI_VERSION, i * 64 + 2);
+    recs.writeUInt32LE(64, i * 64 + 4);
+  }
+  const capture = join(d, 'garbage.arcap');
+  writeFileSync(capture, Buffer.concat([encodeFileHeader({ host: 'h', createdUnixNs: 1n, createdKtimeNs: 1n }), encodeBlock(recs), encodeBlock(Buffer.alloc(40, 0xab))]));
+  const cfg = join(d, 'c.yaml');
+  writeFileSync(cfg, `observability:\n  httpEnabled: false\nseal:\n  keyDir: ${join(d, 'keys')}\n`);
+  const r = runCli(['run', '--replay', capture, '--log-dir', join(d, 'log'), '--config', cfg], { timeoutMs: 60_000 });
+  assert.equal(r.status, 1, r.stderr);
+  const errLines = r.stderr.trim().split('\n').filter((l) => l.includes('REPLAY_NO_VALID_RECORDS'));
+  assert.equal(errLines.length, 1, r.stderr);
+  assert.match(errLines[0]!, /^agentrail run: REPLAY_NO_VALID_RECORDS: replay .*garbage\.arcap: none of its 10 framed record\(s\) \(680 bytes\) could be decoded/);
+  const good = runCli(['run', '--replay', join(repoRoot, 'test', 'fixtures', 'captures', 'node-mcp.arcap'), '--log-dir', join(d, 'log2'), '--config', cfg], { timeoutMs: 60_000 });
+  assert.equal(good.status, 0, good.stderr);
 });
