@@ -12,6 +12,7 @@ import { closeSync, fstatSync, fsyncSync, openSync, readSync, renameSync, writeF
 import { join } from 'node:path';
 import type { KeySet, SigningKey } from './keys.js';
 import { signBytes } from './keys.js';
+import { countStageError } from '../observability/metrics.js';
 
 export const HEAD_FILE = 'head.note';
 /** Note extension line naming the leaf hash of the last event the head covers. */
@@ -63,12 +64,23 @@ export function checkHeadNote(text: string, keys: KeySet, origin: string): Signe
   return 'UNKNOWN_KEY';
 }
 
-/** The head file of a log directory: replaced atomically (temp + rename), fsynced with the log. */
+/**
+ * The head file of a log directory, for its writer: the sealer's signer is called before each write
+ * (its state is then the end of what is being written), the note stored right after it (temp +
+ * rename: a SIGKILL leaves the old or the new one), and fsynced with the log. A failure (full disk)
+ * is counted and reported once through `onError`; the lines it leaves unvouched are quarantined by
+ * the next recovery, never adopted.
+ */
 export class HeadFile {
   private readonly path: string;
   private dirty = false;
+  private signer: (() => string) | undefined;
+  private failed = false;
 
-  constructor(readonly dir: string) {
+  constructor(
+    readonly dir: string,
+    private readonly onError: (code: string) => void = () => undefined,
+  ) {
     this.path = join(dir, HEAD_FILE);
   }
 
@@ -91,23 +103,54 @@ export class HeadFile {
     }
   }
 
-  /** Replace the note. A SIGKILL leaves the old or the new one, never a mix. */
-  write(note: string): void {
-    const tmp = `${this.path}.tmp-${process.pid}`;
-    writeFileSync(tmp, note, { mode: 0o644 });
-    renameSync(tmp, this.path);
-    this.dirty = true;
+  setSigner(sign: () => string): void {
+    this.signer = sign;
   }
 
-  /** Make the last written note durable (called after the log's own fdatasync). */
+  /** A note over the chain as it will be once the pending lines are written; undefined without a signer. */
+  sign(): string | undefined {
+    if (!this.signer) return undefined;
+    try {
+      return this.signer();
+    } catch (e) {
+      this.fail(e);
+      return undefined;
+    }
+  }
+
+  /** Replace the stored note (after the lines it covers were written). */
+  store(note: string): void {
+    try {
+      const tmp = `${this.path}.tmp-${process.pid}`;
+      writeFileSync(tmp, note, { mode: 0o644 });
+      renameSync(tmp, this.path);
+      this.dirty = true;
+      this.failed = false;
+    } catch (e) {
+      this.fail(e);
+    }
+  }
+
+  /** Make the last stored note durable (called after the log's own fdatasync). */
   sync(): void {
     if (!this.dirty) return;
     this.dirty = false;
-    const fd = openSync(this.path, 'r');
     try {
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
+      const fd = openSync(this.path, 'r');
+      try {
+        fsyncSync(fd);
+      } finally {
+        closeSync(fd);
+      }
+    } catch (e) {
+      this.fail(e);
     }
+  }
+
+  private fail(e: unknown): void {
+    countStageError('sink', 'head_write_failed');
+    if (this.failed) return;
+    this.failed = true;
+    this.onError((e as NodeJS.ErrnoException).code ?? 'error');
   }
 }
