@@ -8,7 +8,7 @@
  * C2SP tooling check it like one kept elsewhere.
  */
 import { createPublicKey, verify } from 'node:crypto';
-import { closeSync, fstatSync, fsyncSync, openSync, readSync, renameSync, writeFileSync } from 'node:fs';
+import { closeSync, fstatSync, fsyncSync, openSync, readSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { KeySet, SigningKey } from './keys.js';
 import { signBytes } from './keys.js';
@@ -120,13 +120,14 @@ export class HeadFile {
 
   /** Replace the stored note (after the lines it covers were written). */
   store(note: string): void {
+    const tmp = `${this.path}.tmp-${process.pid}`;
     try {
-      const tmp = `${this.path}.tmp-${process.pid}`;
       writeFileSync(tmp, note, { mode: 0o644 });
       renameSync(tmp, this.path);
       this.dirty = true;
       this.failed = false;
     } catch (e) {
+      rmSync(tmp, { force: true });
       this.fail(e);
     }
   }

@@ -35,7 +35,11 @@ test('a full disk loses nothing silently: sealed lines are held, the shed record
   writeFileSync(filler, Buffer.alloc(2 * 1024 * 1024 - 150 * 1024));
   const work = join(dir, 'data.txt');
   writeFileSync(work, 'x'.repeat(100));
-  const script = `for i in $(seq 1 1500); do cat ${work} > /dev/null; done; sleep 3; for i in $(seq 1 50); do cat ${work} > /dev/null; done`;
+  // 1000 reads (~1.3 KB sealed each) fill the 150 KiB left many times over, yet even if all were sealed
+  // and held during the stall they fit in the 2 MiB once the filler is gone (1500 sometimes did not
+  // under load, and the stop then found the disk full again); the sleep keeps the run going past the
+  // moment the filler is removed.
+  const script = `for i in $(seq 1 1000); do cat ${work} > /dev/null; done; sleep 8; for i in $(seq 1 50); do cat ${work} > /dev/null; done`;
   const run = runCliAsync(['run', '--log-dir', log, '--config', cfg, '--', '/bin/sh', '-c', script], { timeoutMs: 150_000 });
   // Free the space while the sensor is stalled.
   await new Promise((r) => setTimeout(r, 6000));
