@@ -107,7 +107,8 @@ export const command: Command = {
       process.stderr.write(`warning: the keyring ${values.keys} is inside the log directory it verifies; an attacker who can write the log can replace it. Keep a copy of the verifier key elsewhere and pass that.\n`);
     }
     const files = isKafka ? [] : io(source, () => sourceFiles(source));
-    const witnesses = (values.checkpoint ?? []).map((f) => io(f, () => readFileSync(f, 'utf8')));
+    // A sensor's head.note is padded with newlines (rewritten in place): any note is taken up to its end.
+    const witnesses = (values.checkpoint ?? []).map((f) => io(f, () => readFileSync(f, 'utf8').replace(/\n+$/, '\n')));
     const showProgress = values.progress || process.stderr.isTTY;
     const started = Date.now();
     const totalBytes = files.reduce((n, f) => n + io(f, () => statSync(f).size), 0);

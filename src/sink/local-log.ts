@@ -386,6 +386,7 @@ export class LocalLog extends RetainedLog implements SealedLogSink {
       this.fd = undefined;
     }
     if (this.opts.fsync !== 'never') this.head?.sync();
+    this.head?.close();
     this.lock?.release();
     this.removeAllListeners();
   }

@@ -88,7 +88,8 @@ export function readSignedHead(source: string): string | undefined {
     const path = join(source, 'head.note');
     const st = statSync(path);
     if (!st.isFile() || st.size > 64 * 1024) return undefined;
-    return readFileSync(path, 'utf8');
+    // The sensor pads the note with newlines to a fixed record size (rewritten in place).
+    return readFileSync(path, 'utf8').replace(/\n+$/, '\n');
   } catch {
     return undefined;
   }

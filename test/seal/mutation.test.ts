@@ -285,11 +285,14 @@ function headNote(ls: string[], size: number, key: ReturnType<typeof keyFromSeed
 }
 
 test('signed head mutations: each fails with the reason written here, never a clean verify', async () => {
-  const head = readFileSync(join(dir, 'head.note'), 'utf8');
+  const head = readSignedHead(dir)!;
   assert.equal(Number(head.split('\n')[1]), lines.length, 'a cleanly stopped sensor signed the final line as its head');
   const ok = await verify(lines, { signedHead: head });
   assert.equal(ok.ok, true, JSON.stringify(ok.failure));
   assert.equal(ok.signedHeadSequence, String(lines.length));
+  // It is an ordinary C2SP checkpoint of the log: an auditor can keep it and pass it back.
+  const asCheckpoint = runCli(['verify', dir, '--keys', keys.keyring, '--checkpoint', join(dir, 'head.note')]);
+  assert.equal(asCheckpoint.status, 0, asCheckpoint.stdout + asCheckpoint.stderr);
   const attacker = keyFromSeed('agentrail-test', Buffer.alloc(32, 7));
   const last = lines.at(-1)!;
   const forged = structuredClone(evs[toolIdx()]!);
