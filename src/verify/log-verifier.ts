@@ -424,7 +424,12 @@ export async function verifyLog(lines: AsyncIterable<LineInput> | Iterable<LineI
   const q = report.quarantines?.[0];
   if (q) {
     return fail(
-      failure(q.index, 'QUARANTINED', `a recovery set aside ${q.bytes ?? '?'} bytes (${q.reason}) it cannot vouch for${q.file ? `: kept in ${q.file} sha256 ${q.sha256}` : ''}${report.quarantines!.length > 1 ? ` (+${report.quarantines!.length - 1} more)` : ''}`, q.sequence),
+      failure(
+        q.index,
+        'QUARANTINED',
+        `${q.reason === 'signed-lines-missing' ? 'a restart found the log shorter than the chain head its sensor had signed (signed-lines-missing)' : `a recovery set aside ${q.bytes ?? '?'} bytes (${q.reason}) it cannot vouch for`}${q.file ? `: kept in ${q.file} sha256 ${q.sha256}` : ''}${report.quarantines!.length > 1 ? ` (+${report.quarantines!.length - 1} more)` : ''}`,
+        q.sequence,
+      ),
     );
   }
   report.ok = true;

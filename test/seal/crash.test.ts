@@ -356,3 +356,33 @@ test('an unclean stop (no sensor.stop: SIGKILL, OOM) is recorded at the next sta
   assert.equal(v.ok, true, JSON.stringify(v.failure));
   assert.ok(v.warnings.some((w) => w.includes('unclean-stop') && w.includes(last.time)), v.warnings.join('; '));
 });
+
+test('lines the previous run signed as written are missing (the log cut back to a checkpoint while the sensor was down): a signed signed-lines-missing gap, verify keeps failing', async () => {
+  const keys = makeKeys();
+  const ring = parseKeyring(readFileSync(keys.keyring, 'utf8'));
+  const dir = tmp();
+  const s = await openSealer(dir, keys, { checkpointEvents: 5 });
+  for (let i = 0; i < 12; i++) s.seal(toolEvent(i));
+  await s.flush(); // killed here
+  const head = readSignedHead(dir)!;
+  const headSeq = Number(head.split('\n')[1]);
+  const lines = logLines(dir);
+  assert.equal(headSeq, lines.length);
+  // A key-less attacker cuts the log back to its last checkpoint: what is left verifies on its own.
+  const cp = lastCheckpointIndex(lines);
+  assert.ok(cp < lines.length - 1);
+  const segs = segmentFiles(dir);
+  for (const f of segs) unlinkSync(f);
+  writeFileSync(segs[0]!, lines.slice(0, cp + 1).join('\n') + '\n');
+  assert.equal((await verifyLog(readSource(dir), { keys: ring })).ok, true, 'the cut log alone looks complete');
+  assert.equal((await verifyLog(readSource(dir), { keys: ring, signedHead: head })).failure?.reason, 'TRUNCATED', 'the signed head says otherwise');
+  const r = await openSealer(dir, keys);
+  await r.close();
+  const gap = logLines(dir)
+    .map((l) => JSON.parse(l))
+    .find((e) => e.type === 'dev.agentrail.log.gap');
+  assert.deepEqual(gap.data, { reason: 'signed-lines-missing', lostEvents: lines.length - cp - 1, fromSequence: String(cp + 2), toSequence: String(headSeq), detail: 'HEAD_AHEAD_OF_LOG' });
+  const v = await verifyLog(readSource(dir), { keys: ring, signedHead: readSignedHead(dir)! });
+  assert.equal(v.failure?.reason, 'QUARANTINED');
+  assert.match(v.failure!.detail, /shorter than the chain head its sensor had signed/);
+});
