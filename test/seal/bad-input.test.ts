@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCli } from '../helpers/cli.js';
@@ -92,4 +93,22 @@ test('a replay whose records are all garbage exits non-zero with one clear line 
   assert.match(errLines[0]!, /^agentrail run: REPLAY_NO_VALID_RECORDS: replay .*garbage\.arcap: none of its 10 framed record\(s\) \(680 bytes\) could be decoded/);
   const good = runCli(['run', '--replay', join(repoRoot, 'test', 'fixtures', 'captures', 'node-mcp.arcap'), '--log-dir', join(d, 'log2'), '--config', cfg], { timeoutMs: 60_000 });
   assert.equal(good.status, 0, good.stderr);
+});
+
+test('an all-garbage log directory: export, tail and investigate exit 1 with one LOG_NOT_EVENTS line, verify fails NOT_JSON (exit 10)', (t) => {
+  const d = dir(t);
+  const log = join(d, 'log');
+  mkdirSync(join(log, 'segments'), { recursive: true });
+  writeFileSync(join(log, 'segments', '00000000000000000001.jsonl'), `${randomBytes(2000).toString('base64')}\n{"not":"an event"}\n`);
+  for (const args of [['export', log, '--out', join(d, 'out.jsonl')], ['tail', log], ['investigate', log, '--artifact', join(log, 'segments', '00000000000000000001.jsonl')]]) {
+    const r = runCli(args, { timeoutMs: 30_000 });
+    assert.equal(r.status, 1, `${args[0]}: ${r.stderr}`);
+    const name = args[0]!;
+    assert.match(r.stderr.trim(), new RegExp(`^agentrail ${name}: LOG_NOT_EVENTS: .*the line at 00000000000000000001\\.jsonl byte 0 is not a sealed event`), name);
+    assert.equal(r.stderr.trim().split('\n').length, 1, `${args[0]}: one line`);
+  }
+  const keys = makeKeys();
+  const v = runCli(['verify', log, '--keys', keys.keyring]);
+  assert.equal(v.status, 10);
+  assert.match(v.stdout, /^FAIL NOT_JSON at index 0/);
 });
