@@ -348,6 +348,8 @@ export async function recoverChain(o: RecoveryOptions): Promise<RecoveredChain> 
     countDrop('seal', reason.replace('-', '_'), bad.lines);
     const q = o.sink.lastQuarantine?.();
     gap = { reason, lostLines: bad.lines, lostBytes: removed, detail: coverage ?? bad.reason, ...(q ? { quarantine: q } : {}) };
+    // After a crash the set-aside lines may include the sensor's own last writes: say what is durable.
+    if (reason === 'unproven-tail' && !stopBeforeLastCheckpoint && lastTime) gap.lastDurableTime = lastTime;
     if (reason !== 'torn-tail') log.warn({ reason, lines: bad.lines, bytes: removed, quarantine: q?.file, check: gap.detail }, 'recovery moved lines it cannot vouch for into the quarantine; verify will report them');
     if (lastSeq > 0) gap.fromSequence = lastSeq + 1;
   } else if (head && head.size > lastSeq) {
