@@ -292,8 +292,9 @@ export async function recoverChain(o: RecoveryOptions): Promise<RecoveredChain> 
   let coverage: string | undefined;
   if (covered < tail.length) {
     const extra = tail.slice(covered);
-    // A check failure found first stays the reason; otherwise say why the lines are not covered.
-    if (!bad) {
+    // A check failure found first stays the reason (a torn last line alone is no check failure: a
+    // kill mid-write); otherwise say why the lines are not covered.
+    if (!bad || (bad.torn && bad.lines === 1)) {
       coverage = headMismatch
         ? 'HEAD_MISMATCH'
         : stopBeforeLastCheckpoint && covered === 1
@@ -301,12 +302,12 @@ export async function recoverChain(o: RecoveryOptions): Promise<RecoveredChain> 
           : (headProblem ?? (head && head.size > maxSeqSeen ? 'HEAD_AHEAD_OF_LOG' : 'AFTER_SIGNED_HEAD'));
     }
     bad = {
-      reason: bad?.reason ?? coverage!,
+      reason: coverage ?? bad!.reason,
       lines: extra.length + (bad?.lines ?? 0),
       bytes: extra.reduce((n, x) => n + x.bytes.length + 1, 0) + (bad?.bytes ?? 0),
       torn: false,
       signed: bad?.signed ?? false,
-      unproven: !bad,
+      unproven: coverage !== undefined,
       maxSeq: Math.max(bad?.maxSeq ?? 0, extra.at(-1)!.seq),
     };
     rollBackTo(covered);

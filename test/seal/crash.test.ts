@@ -386,3 +386,24 @@ test('lines the previous run signed as written are missing (the log cut back to 
   assert.equal(v.failure?.reason, 'QUARANTINED');
   assert.match(v.failure!.detail, /shorter than the chain head its sensor had signed/);
 });
+
+test('unvouched complete lines followed by a torn line (a kill mid-write with no head stored): one unproven-tail gap for all of them', async () => {
+  const keys = makeKeys();
+  const dir = tmp();
+  const s = await openSealer(dir, keys, { checkpointEvents: 1000 });
+  for (let i = 0; i < 5; i++) s.seal(toolEvent(i));
+  await s.flush(); // killed here
+  rmSync(join(dir, 'head.note'));
+  const n = logLines(dir).length;
+  appendFileSync(segmentFiles(dir).at(-1)!, '{"data":{"to');
+  const r = await openSealer(dir, keys);
+  await r.close();
+  const gap = logLines(dir)
+    .map((l) => JSON.parse(l))
+    .find((e) => e.type === 'dev.agentrail.log.gap');
+  assert.equal(gap.data.reason, 'unproven-tail');
+  assert.equal(gap.data.detail, 'NO_SIGNED_HEAD');
+  assert.equal(gap.data.lostLines, 5 + 1, 'the five lines after the checkpoint and the torn one');
+  assert.equal(gap.sequence, String(n - 5 + 1));
+  assert.ok(gap.data.lastDurableTime, 'with the time of the last line adopted');
+});
