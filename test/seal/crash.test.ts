@@ -13,7 +13,7 @@ import { parseKeyring } from '../../src/verify/keyring.js';
 import { verifyLog } from '../../src/verify/log-verifier.js';
 import { readSignedHead, readSource, segmentFiles } from '../../src/verify/node-reader.js';
 import { drops, registry } from '../../src/observability/metrics.js';
-import { buildLog, logLines, makeKeys, openSealer, SOURCE, tmp, toolEvent } from './fixture.js';
+import { buildLog, crashedLog, logLines, makeKeys, openSealer, SOURCE, tmp, toolEvent } from './fixture.js';
 
 const writer = join(fileURLToPath(new URL('.', import.meta.url)), 'fixtures', 'crash-writer.js');
 
@@ -360,10 +360,7 @@ test('an unclean stop (no sensor.stop: SIGKILL, OOM) is recorded at the next sta
 test('lines the previous run signed as written are missing (the log cut back to a checkpoint while the sensor was down): a signed signed-lines-missing gap, verify keeps failing', async () => {
   const keys = makeKeys();
   const ring = parseKeyring(readFileSync(keys.keyring, 'utf8'));
-  const dir = tmp();
-  const s = await openSealer(dir, keys, { checkpointEvents: 5 });
-  for (let i = 0; i < 12; i++) s.seal(toolEvent(i));
-  await s.flush(); // killed here
+  const dir = await crashedLog(12, keys, { checkpointEvents: 5 });
   const head = readSignedHead(dir)!;
   const headSeq = Number(head.split('\n')[1]);
   const lines = logLines(dir);
@@ -389,10 +386,7 @@ test('lines the previous run signed as written are missing (the log cut back to 
 
 test('unvouched complete lines followed by a torn line (a kill mid-write with no head stored): one unproven-tail gap for all of them', async () => {
   const keys = makeKeys();
-  const dir = tmp();
-  const s = await openSealer(dir, keys, { checkpointEvents: 1000 });
-  for (let i = 0; i < 5; i++) s.seal(toolEvent(i));
-  await s.flush(); // killed here
+  const dir = await crashedLog(5, keys, { checkpointEvents: 1000 });
   rmSync(join(dir, 'head.note'));
   const n = logLines(dir).length;
   appendFileSync(segmentFiles(dir).at(-1)!, '{"data":{"to');

@@ -84,6 +84,15 @@ export async function buildLog(n: number, keys: Keys, o: Partial<SealerOptions> 
   return dir;
 }
 
+/** A log of `n` tool events whose writer then died (no sensor.stop): flushed, never closed. */
+export async function crashedLog(n: number, keys: Keys, o: Partial<SealerOptions> = {}): Promise<string> {
+  const dir = tmp();
+  const s = await openSealer(dir, keys, o);
+  for (let i = 0; i < n; i++) s.seal(toolEvent(i));
+  await s.flush();
+  return dir;
+}
+
 /** All lines of a log directory (without '\n'). */
 export function logLines(dir: string): string[] {
   const all = segmentFiles(dir)

@@ -15,7 +15,7 @@ import { verifyLog, type LineInput, type VerifyReport } from '../../src/verify/l
 import { parseKeyring } from '../../src/verify/keyring.js';
 import { readSignedHead, readSource, segmentFiles } from '../../src/verify/node-reader.js';
 import type { VerifierKey } from '../../src/verify/note.js';
-import { buildLog, logLines, makeKeys, openSealer, tmp, toolEvent, writeExport, type Keys } from './fixture.js';
+import { buildLog, crashedLog, logLines, makeKeys, openSealer, tmp, writeExport, type Keys } from './fixture.js';
 
 let keys: Keys;
 let ring: VerifierKey[];
@@ -328,10 +328,7 @@ test('signed head mutations across a restart: a crash followed by an appended li
     ['head replaced by one signed with another key', (d, ls) => writeFileSync(join(d, 'head.note'), headNote(ls, ls.length, attacker)), 'UNKNOWN_KEY'],
   ];
   for (const [what, tamper, detail] of cases) {
-    const d = tmp();
-    const s = await openSealer(d, keys, { checkpointEvents: 1000 });
-    for (let i = 0; i < 5; i++) s.seal(toolEvent(i));
-    await s.flush(); // the process dies here: no sensor.stop
+    const d = await crashedLog(5, keys, { checkpointEvents: 1000 }); // the writer died: no sensor.stop
     const ls = logLines(d);
     const f = structuredClone(JSON.parse(ls.at(-1)!));
     f.id = '01JFORGEDRESTART000000000Z';
