@@ -1,5 +1,5 @@
 import { loadOrCreateKeyFile, readKeyFile, setDeploymentKey } from './redact/keyed-hash.js';
-import { accessSync, constants, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { accessSync, constants } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { Config } from './config/schema.js';
@@ -12,7 +12,9 @@ import { watchWriteFaults } from './sink/write-faults.js';
 import { createEventStage } from './event/stage.js';
 import { createPolicyStage } from './policy/stage.js';
 import { ProtocolStage } from './protocol/protocol-stage.js';
-import { generateKey, KeySet, openSealerFromConfig } from './seal/index.js';
+import { openSealerFromConfig } from './seal/index.js';
+import { defaultKeys } from './seal/default-keys.js';
+import { checkReplayInput, decodedRecords } from './source/replay-check.js';
 import { openSink } from './sink/index.js';
 import { createSource, type OpenedSource } from './source/create-source.js';
 import type { Selection } from './source/source.js';
@@ -58,26 +60,6 @@ function nodeName(cfg: Readonly<Config>): string {
   return cfg.kubernetes.nodeName || process.env.NODE_NAME || hostname();
 }
 
-/**
- * Embedded default: with no signing key configured, the sensor makes one on
- * first start in <logDir>/keys and tells where the verifier key is. A key
- * from a file or a Kubernetes Secret (seal.keys) is the production setup.
- */
-function defaultKeys(cfg: Readonly<Config>, logDir: string): KeySet {
-  if (cfg.seal.keys.length > 0) return KeySet.fromFiles(cfg.seal.keys);
-  const dir = join(logDir, 'keys');
-  const signer = join(dir, 'agentrail.key');
-  const verifier = join(dir, 'agentrail.pub');
-  if (!existsSync(signer)) {
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
-    const k = generateKey(`agentrail-${nodeName(cfg).replace(/[^A-Za-z0-9._-]/g, '-')}`);
-    writeFileSync(signer, k.signer + '\n', { mode: 0o600 });
-    writeFileSync(verifier, k.verifier + '\n', { mode: 0o644 });
-    log.warn({ signer, verifier }, 'no seal.keys configured: generated a signing key next to the log (configure a key from a Secret in production)');
-  }
-  return KeySet.fromFiles([{ file: signer }]);
-}
-
 function dirWritable(dir: string): boolean {
   try {
     accessSync(dir, constants.W_OK);
@@ -108,7 +90,7 @@ export async function runPipeline(o: PipelineOptions): Promise<number> {
   const hmacFile = cfg.seal.hmacKeyFile ?? join(logDir, 'keys', 'agentrail.hmac');
   setDeploymentKey(cfg.seal.hmacKeyFile ? readKeyFile(hmacFile) : loadOrCreateKeyFile(hmacFile), hmacFile);
   const sink = openSink({ ...cfg.sink, local: { ...cfg.sink.local, dir: logDir }, stdout: o.stdout ?? cfg.sink.stdout }, o.copyTo);
-  const sealer = await openSealerFromConfig(cfg.seal, sink.sealedSink, source, { collector: o.replay ? 'replay' : o.collector, node: nodeName(cfg) }, defaultKeys(cfg, logDir));
+  const sealer = await openSealerFromConfig(cfg.seal, sink.sealedSink, source, { collector: o.replay ? 'replay' : o.collector, node: nodeName(cfg) }, defaultKeys(cfg.seal, logDir, nodeName(cfg)));
   sink.onGap((g) => sealer.recordGap({ reason: 'disk-bound', lostEvents: g.lostEvents, fromSequence: Number(g.fromSequence), toSequence: Number(g.toSequence), detail: 'unshipped-deleted' }));
   const writeFaults = watchWriteFaults(sink, logDir, (lostEvents, detail) => sealer.recordGap({ reason: 'write-error', lostEvents, detail }));
 
@@ -207,6 +189,7 @@ export async function runPipeline(o: PipelineOptions): Promise<number> {
   const timer = o.durationMs ? setTimeout(() => void stop(), o.durationMs) : undefined;
   void o.stopSignal?.then(stop);
 
+  const decodedBefore = await decodedRecords(); // issue 11: an all-garbage replay is an error
   try {
     // source → decode → route.
     for await (const batch of opened.source.batches()) {
@@ -237,6 +220,7 @@ export async function runPipeline(o: PipelineOptions): Promise<number> {
     // The run's counted errors and drops (by stage.reason), so a replay's summary needs no scrape.
     log.info({ counters: opened.source.counters(), stageErrors: await counterTotals(stageErrors), drops: await counterTotals(drops) }, 'pipeline stopped');
   }
+  if (o.replay) checkReplayInput(o.replay, opened.source.counters(), (await decodedRecords()) - decodedBefore);
   return exitCode || (writeFaults.failed ? EXIT_WRITE_FAILED : 0);
 }
 

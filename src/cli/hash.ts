@@ -10,6 +10,7 @@ const HELP = `usage: agentrail hash FILE                                  sha256
        agentrail hash --key KEYFILE --instruction -           keyed hash of an instruction (cause.instruction_hash)
        agentrail hash --key KEYFILE --api-key -               keyed id of a credential (identity.assertion key_id_hash)
        agentrail hash --key KEYFILE --segment VALUE           keyed ~h: of a path segment, host label or name
+       agentrail hash --key KEYFILE --params -                keyed hash of a tool's arguments as compact JSON (tool.invocation params_hash)
 
 Prints the value the sensor writes, so an investigator can search the trail for a recovered file, a
 prompt or a leaked key (docs/events.md, "Hashes"). Content hashes (request_hash, response_hash,
@@ -35,19 +36,21 @@ export const command: Command = {
     const { values, positionals } = parseArgs({
       args: argv,
       allowPositionals: true,
-      options: { key: { type: 'string' }, string: { type: 'string' }, instruction: { type: 'string' }, 'api-key': { type: 'string' }, segment: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+      options: { key: { type: 'string' }, string: { type: 'string' }, instruction: { type: 'string' }, 'api-key': { type: 'string' }, segment: { type: 'string' }, params: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
     });
     if (values.help) {
       process.stdout.write(HELP + '\n');
       return 0;
     }
-    const keyed = values.instruction ?? values['api-key'] ?? values.segment;
+    const keyed = values.instruction ?? values['api-key'] ?? values.segment ?? values.params;
     if (keyed !== undefined) {
-      if (!values.key) throw new AgentrailError('USAGE', '--instruction, --api-key and --segment need --key KEYFILE (the deployment HMAC key)');
+      if (!values.key) throw new AgentrailError('USAGE', '--instruction, --api-key, --segment and --params need --key KEYFILE (the deployment HMAC key)');
       const key = readKeyFile(values.key);
       const value = keyed === '-' ? (await stdin()).toString('utf8') : keyed;
       if (values.instruction !== undefined) process.stdout.write(`hmac-sha256:${keyedHex('instruction', value, key)}\n`);
       else if (values['api-key'] !== undefined) process.stdout.write(`hmac-sha256:${keyedHex('key-id', value.replace(/\r?\n$/, ''), key)}\n`);
+      // The sensor hashes JSON.stringify of the decoded arguments: re-serialise so whitespace does not matter.
+      else if (values.params !== undefined) process.stdout.write(`hmac-sha256:${keyedHex('params', JSON.stringify(parseJson(value)), key)}\n`);
       else process.stdout.write(`~h:${keyedHex('segment', value, key).slice(0, 16)}\n`);
       return 0;
     }
@@ -71,3 +74,11 @@ export const command: Command = {
     return 0;
   },
 };
+
+function parseJson(s: string): unknown {
+  try {
+    return JSON.parse(s);
+  } catch {
+    throw new AgentrailError('USAGE', '--params expects the arguments as JSON (e.g. {"path":"/etc/hosts"})');
+  }
+}

@@ -4,7 +4,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { AgentrailError } from '../errors.js';
 import { verifyLog, type VerifyReport } from '../verify/log-verifier.js';
-import { loadKeyringFile, readLines, sourceFiles } from '../verify/node-reader.js';
+import { loadKeyringFile, readLines, readSignedHead, sourceFiles } from '../verify/node-reader.js';
 import { CONSISTENCY_FORMAT, verifyConsistencyProofFile, verifyInclusionProofFile } from '../verify/proof.js';
 import type { Failure } from '../verify/reasons.js';
 import type { Command } from './main.js';
@@ -107,7 +107,8 @@ export const command: Command = {
       process.stderr.write(`warning: the keyring ${values.keys} is inside the log directory it verifies; an attacker who can write the log can replace it. Keep a copy of the verifier key elsewhere and pass that.\n`);
     }
     const files = isKafka ? [] : io(source, () => sourceFiles(source));
-    const witnesses = (values.checkpoint ?? []).map((f) => io(f, () => readFileSync(f, 'utf8')));
+    // A sensor's head.note is padded with newlines (rewritten in place): any note is taken up to its end.
+    const witnesses = (values.checkpoint ?? []).map((f) => io(f, () => readFileSync(f, 'utf8').replace(/\n+$/, '\n')));
     const showProgress = values.progress || process.stderr.isTTY;
     const started = Date.now();
     const totalBytes = files.reduce((n, f) => n + io(f, () => statSync(f).size), 0);
@@ -115,9 +116,12 @@ export const command: Command = {
     const lines = isKafka
       ? (await import('../sink/kafka-reader.js')).kafkaReadLines(source, (await import('../sink/sources.js')).kafkaSettings(values.config))
       : readLines(files);
+    // A log directory holds the chain head its sensor signed after its last write.
+    const signedHead = isKafka ? undefined : readSignedHead(source);
     const report = await verifyLog(lines, {
       keys,
       witnesses,
+      ...(signedHead !== undefined ? { signedHead } : {}),
       allowUnsignedTail: !!values['allow-unsigned-tail'],
       allowTruncatedStart: !!values['allow-truncated-start'],
       ...(values.origin ? { origin: values.origin } : {}),

@@ -25,6 +25,12 @@ export const sealSchema = z
       .strict()
       .prefault({}),
     keys: z.array(signingKeySchema).default([]),
+    /**
+     * Where the generated default key pair lives when `keys` is empty: never next to the log, so whoever
+     * can write the log cannot swap the verifier key. Default $XDG_STATE_HOME/agentrail/keys, for root
+     * /var/lib/agentrail/keys. A key at the old <log-dir>/keys/ is still used, with a warning.
+     */
+    keyDir: z.string().min(1).optional(),
     /** Deployment HMAC key for low-entropy hashes (64 hex chars); default <log-dir>/keys/agentrail.hmac, generated on first start. */
     hmacKeyFile: z.string().min(1).optional(),
     /** Ed25519-sign every event (`eventsig`); off by default, see docs/integrity.md for the cost. */

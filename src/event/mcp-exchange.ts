@@ -3,6 +3,7 @@ import type { Exchange, HttpMessage, McpCall } from '../contracts/exchange.js';
 import { argHashes, hashOf } from '../correlate/match-hashes.js';
 import type { Proc } from '../correlate/process-table.js';
 import { countStageError } from '../observability/metrics.js';
+import { keyedHash } from '../redact/keyed-hash.js';
 import { contentHash, jsonOf, utf8Bytes } from '../redact/hash.js';
 import { safeLabel } from '../redact/label.js';
 import { paramSchema } from '../redact/param-schema.js';
@@ -77,7 +78,7 @@ function toolsCall(ctx: BuildContext, proc: Proc, x: Exchange, mcp: McpCall): vo
       transport: 'mcp',
       schema: paramSchema(mcp.arguments, cls),
       sensitivity: sortedTags(cls.value(mcp.arguments)),
-      paramsHash: mcp.arguments === undefined ? null : contentHash(jsonOf(mcp.arguments)),
+      paramsHash: mcp.arguments === undefined ? null : keyedHash('params', jsonOf(mcp.arguments)),
     });
   w.transport = 'mcp';
   w.startNs = x.startNs;

@@ -79,7 +79,7 @@ export function modelInvocation(ctx: BuildContext, proc: Proc, x: Exchange, llm:
       args: tr.arguments,
       schema,
       sensitivity,
-      paramsHash: tr.arguments === undefined ? null : contentHash(jsonOf(tr.arguments)),
+      paramsHash: tr.arguments === undefined ? null : keyedHash('params', jsonOf(tr.arguments)),
       modelEventId: id,
       invocationId: t.invocationId,
       reasoning: t.reasoning,

@@ -10,7 +10,6 @@ import { Sealer } from './sealer.js';
 export { Sealer } from './sealer.js';
 export type { GapInfo, GapReason, RecoveryReport, SealerOptions } from './sealer.js';
 export type { LogLine, SealedEvent, SealedLogSink } from './log-interface.js';
-export { FileLogSink } from './file-sink.js';
 export { KeySet, generateKey } from './keys.js';
 
 export function openSealerFromConfig(

@@ -3,8 +3,7 @@ import type { QuarantineInfo } from './quarantine.js';
 
 /**
  * The contract between the sealer and whatever stores sealed events (docs/integrity.md §2).
- * Helper D's LocalLog (src/sink/local-log.ts) implements it; src/seal/file-sink.ts is the
- * minimal implementation used by tests and benchmarks. The sealer never imports a sink.
+ * The local log (src/sink/local-log.ts) implements it. The sealer never imports a sink.
  */
 
 /** One existing line of the log, without its trailing '\n'. */
@@ -39,6 +38,16 @@ export interface SealedLogSink {
   truncateTail(lines: number): number | Promise<number>;
   /** Where the bytes removed by the last truncateTail() were kept (quarantine), if the sink keeps them. */
   lastQuarantine?(): QuarantineInfo | undefined;
+  /**
+   * The signed chain head stored by the last run (src/seal/signed-head.ts), read during recovery.
+   * A sink without one makes recovery adopt only lines up to the last checkpoint after a crash.
+   */
+  signedHead?(): string | undefined;
+  /**
+   * Called once by the sealer after recovery: after every write that leaves no appended line
+   * unwritten, the sink calls `sign()` and stores the note atomically (and fsyncs it with the log).
+   */
+  setHeadSigner?(sign: () => string): void;
   /**
    * Append `canonical` + '\n'. Synchronous and in call order: buffer internally if needed;
    * write errors surface from flush(). Segment rotation is the sink's business (name = first

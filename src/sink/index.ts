@@ -45,6 +45,7 @@ export function openSink(cfg: SinkConfig, copyTo?: NodeJS.WritableStream): OpenS
   const copies = [...(cfg.stdout ? [new StdoutSink()] : []), ...(copyTo ? [new StdoutSink(copyTo as unknown as import('node:stream').Writable)] : [])];
   const sealedSink: SealedLogSink = copies.length ? new TeeSink(localLog, copies) : localLog;
   const shipper = cfg.kafka.enabled ? new KafkaShipper(localLog, cfg.kafka) : undefined;
+  localLog.on('head-error', (code: string) => log.warn({ code }, 'cannot store the signed chain head: after a crash, lines written since the last stored head are quarantined (unproven-tail)'));
   localLog.on('shedding', (on: boolean) => log.warn({ ...localLog.state(), shedding: on }, on ? 'disk bound pressure: shedding raw events at the source' : 'disk bound pressure over'));
   return {
     log: localLog,

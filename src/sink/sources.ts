@@ -5,7 +5,7 @@ import { TYPE_PREFIX } from '../contracts/envelope.js';
 import { AgentrailError } from '../errors.js';
 import { loadConfigFile } from '../config/load.js';
 import type { KafkaSinkConfig } from '../config/sink.js';
-import { LocalLog, type LogPosition } from './local-log.js';
+import { LocalLog, type LogEntry, type LogPosition } from './local-log.js';
 import { followTopic, isKafkaUrl, parseKafkaUrl, readTopic } from './kafka-reader.js';
 
 /**
@@ -32,10 +32,26 @@ export function kafkaSettings(configPath: string | undefined): Partial<KafkaSink
 export async function* readEvents(src: SourceSpec, kafka: Partial<KafkaSinkConfig> = {}): AsyncGenerator<{ event: CloudEvent; line?: string }> {
   if (src.kind === 'local') {
     const log = new LocalLog(src.dir, { readOnly: true });
-    for (const e of log.scan()) yield { event: JSON.parse(e.line) as CloudEvent, line: e.line };
+    for (const e of log.scan()) yield { event: parseLine(src.dir, e), line: e.line };
     return;
   }
   for await (const ev of readTopic({ kafka, brokers: src.brokers, topic: src.topic })) yield { event: ev };
+}
+
+/** A line that is not a JSON object is not a sealed event: one line with a stable code, not a raw parse error. */
+function parseLine(dir: string, e: LogEntry): CloudEvent {
+  let ev: unknown;
+  try {
+    ev = JSON.parse(e.line);
+  } catch {
+    ev = undefined;
+  }
+  if (!ev || typeof ev !== 'object' || Array.isArray(ev) || typeof (ev as { type?: unknown }).type !== 'string') {
+    throw new AgentrailError('LOG_NOT_EVENTS', `${dir}: the line at ${e.at.segment}.jsonl byte ${e.at.offset} is not a sealed event`, {
+      hint: '`agentrail verify` on the directory says what is wrong with the log',
+    });
+  }
+  return ev as CloudEvent;
 }
 
 /** Follow a source until aborted. */

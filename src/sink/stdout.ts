@@ -1,6 +1,7 @@
 import type { Writable } from 'node:stream';
 import { countDrop } from '../observability/metrics.js';
 import type { LogLine, SealedEvent, SealedLogSink } from '../seal/log-interface.js';
+import type { QuarantineInfo } from '../seal/quarantine.js';
 
 /**
  * A copy of every sealed event, one canonical line each, to stdout (or any stream): for
@@ -50,6 +51,15 @@ export class TeeSink implements SealedLogSink {
   }
   truncateTail(lines: number): number | Promise<number> {
     return this.primary.truncateTail(lines);
+  }
+  lastQuarantine(): QuarantineInfo | undefined {
+    return this.primary.lastQuarantine?.();
+  }
+  signedHead(): string | undefined {
+    return this.primary.signedHead?.();
+  }
+  setHeadSigner(sign: () => string): void {
+    this.primary.setHeadSigner?.(sign);
   }
   append(ev: SealedEvent): void {
     this.primary.append(ev); // write-ahead: the local log first

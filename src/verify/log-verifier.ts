@@ -37,6 +37,11 @@ export interface VerifyOptions {
   allowTruncatedStart?: boolean;
   /** External signed checkpoints (e.g. from the Kafka checkpoint topic) the log must contain. */
   witnesses?: readonly string[];
+  /**
+   * The signed chain head the sensor stores after every write (`<log-dir>/head.note`): the events up
+   * to it are covered by a signature, so only lines after it count as the unsigned tail.
+   */
+  signedHead?: string;
   /** Keep every leaf hash and event in memory (for `prove` / `consistency`). */
   keepLeaves?: boolean;
   /** Check chain, canonical form and Merkle roots but not signatures (used by `prove` without --keys). */
@@ -68,6 +73,8 @@ export interface VerifyReport {
   startBound?: 'genesis' | 'trusted-checkpoint' | 'unverified';
   lastCheckpoint?: Omit<CheckpointInfo, 'event' | 'note'>;
   unsignedTail: number;
+  /** Sequence of the last event covered by the signed head (`signedHead` option), when it matched. */
+  signedHeadSequence?: string;
   failure?: Failure;
   warnings: string[];
   leaves?: Uint8Array[];
@@ -79,7 +86,7 @@ export interface VerifyReport {
 }
 
 /** Gap reasons that mean lines were set aside that the sensor cannot vouch for: never a clean verify. */
-const QUARANTINE_REASONS = new Set(['quarantined', 'unproven-tail', 'invalid-tail']);
+const QUARANTINE_REASONS = new Set(['quarantined', 'unproven-tail', 'invalid-tail', 'signed-lines-missing']);
 
 const SEQ_RE = /^[1-9][0-9]*$/;
 
@@ -127,6 +134,20 @@ export async function verifyLog(lines: AsyncIterable<LineInput> | Iterable<LineI
       witnesses.set(cp.size, { root: cp.root, note: w, ...(head ? { head } : {}) });
     } catch (e) {
       return fail(failure(-1, 'BAD_NOTE', `external checkpoint: ${(e as Error).message}`));
+    }
+  }
+  let signedHead: { size: number; root: Uint8Array; head: string; origin: string } | undefined;
+  if (opts.signedHead !== undefined) {
+    const v = verifyNote(opts.signedHead, opts.keys);
+    if (!v.ok) return fail(failure(-1, v.reason, `signed head: ${v.detail}`));
+    try {
+      const cp = parseCheckpointText(v.text);
+      const head = cp.extensions.length === 1 && cp.extensions[0]!.startsWith(`${HEAD_EXTENSION} `) ? cp.extensions[0]!.slice(HEAD_EXTENSION.length + 1) : undefined;
+      if (!head || !parseHex(head, 32) || cp.size < 1) throw new Error('not a chain head note');
+      if (origin !== undefined && cp.origin !== origin) return fail(failure(-1, 'ORIGIN_MISMATCH', 'signed head: origin differs from the log origin'));
+      signedHead = { size: cp.size, root: cp.root, head, origin: cp.origin };
+    } catch (e) {
+      return fail(failure(-1, 'BAD_NOTE', `signed head: ${(e as Error).message}`));
     }
   }
   const every = opts.progressEvery ?? 65536;
@@ -361,6 +382,17 @@ export async function verifyLog(lines: AsyncIterable<LineInput> | Iterable<LineI
       if (firstUnsigned < 0) firstUnsigned = index;
       report.unsignedTail++;
     }
+    if (signedHead && seq === signedHead.size) {
+      // The sensor signed this leaf (and the tree up to it) as written: everything so far is covered.
+      if (bytesToHex(leaf) !== signedHead.head || (tree && !equalBytes(tree.root(), signedHead.root))) {
+        return fail(failure(index, 'CONSISTENCY_FAILED', `event ${seqS} is not the chain head the sensor signed (head.note)`, seqS));
+      }
+      if (origin !== undefined && signedHead.origin !== origin) return fail(failure(index, 'ORIGIN_MISMATCH', 'signed head: origin differs from the log origin', seqS));
+      report.signedHeadSequence = seqS;
+      signedHead = undefined;
+      firstUnsigned = -1;
+      report.unsignedTail = 0;
+    }
     lastSeq = seq;
     lastLeaf = leaf;
     report.lastSequence = seqS;
@@ -368,6 +400,10 @@ export async function verifyLog(lines: AsyncIterable<LineInput> | Iterable<LineI
   opts.onProgress?.(report.lines, report.bytes);
   if (report.lines === 0) return fail(failure(0, 'EMPTY_LOG', 'no lines'));
   if (startAnchor) return fail(failure(report.lines, 'TRUNCATED', `the trusted checkpoint of size ${startAnchor.size} is past the end of the log`));
+  if (signedHead) {
+    if (signedHead.size > lastSeq) return fail(failure(report.lines, 'TRUNCATED', `the sensor signed a chain head at sequence ${signedHead.size} (head.note) but the log ends at ${lastSeq}`));
+    report.warnings.push(`the signed head (sequence ${signedHead.size}) predates the first event of the log`);
+  }
   for (const [size] of witnesses) {
     if (size < anchorSize) {
       report.warnings.push(`external checkpoint of size ${size} predates the first verifiable checkpoint (earlier segments removed)`);
@@ -378,7 +414,7 @@ export async function verifyLog(lines: AsyncIterable<LineInput> | Iterable<LineI
   if (report.unsignedTail > 0) {
     if (!tree || !opts.allowUnsignedTail) {
       return fail(
-        failure(firstUnsigned, 'UNSIGNED_TAIL', `${report.unsignedTail} event(s) after the last checkpoint are not covered by a signature (truncated log?)`),
+        failure(firstUnsigned, 'UNSIGNED_TAIL', `${report.unsignedTail} event(s) after the last checkpoint${opts.signedHead !== undefined ? ' and the signed head' : ''} are not covered by a signature (truncated log, or appended while the sensor was not running)`),
       );
     }
     report.warnings.push(`${report.unsignedTail} event(s) after the last checkpoint are not yet signed`);
@@ -388,7 +424,12 @@ export async function verifyLog(lines: AsyncIterable<LineInput> | Iterable<LineI
   const q = report.quarantines?.[0];
   if (q) {
     return fail(
-      failure(q.index, 'QUARANTINED', `a recovery set aside ${q.bytes ?? '?'} bytes (${q.reason}) it cannot vouch for${q.file ? `: kept in ${q.file} sha256 ${q.sha256}` : ''}${report.quarantines!.length > 1 ? ` (+${report.quarantines!.length - 1} more)` : ''}`, q.sequence),
+      failure(
+        q.index,
+        'QUARANTINED',
+        `${q.reason === 'signed-lines-missing' ? 'a restart found the log shorter than the chain head its sensor had signed (signed-lines-missing)' : `a recovery set aside ${q.bytes ?? '?'} bytes (${q.reason}) it cannot vouch for`}${q.file ? `: kept in ${q.file} sha256 ${q.sha256}` : ''}${report.quarantines!.length > 1 ? ` (+${report.quarantines!.length - 1} more)` : ''}`,
+        q.sequence,
+      ),
     );
   }
   report.ok = true;

@@ -2,7 +2,7 @@
  * Node-only line reader for the verifier: a local log directory (`<dir>/segments/*.jsonl`, in name
  * order) or a single file export. Kept out of index.ts so the library stays browser-safe.
  */
-import { createReadStream, readdirSync, statSync } from 'node:fs';
+import { createReadStream, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
 export interface ReadLine {
@@ -76,6 +76,23 @@ export async function* readLines(files: readonly string[]): AsyncGenerator<ReadL
 
 export function readSource(source: string): AsyncGenerator<ReadLine> {
   return readLines(sourceFiles(source));
+}
+
+/**
+ * The signed chain head a sensor stores in its log directory (`head.note`, src/seal/signed-head.ts),
+ * or undefined for a file export or a directory without one (older sensors).
+ */
+export function readSignedHead(source: string): string | undefined {
+  try {
+    if (!statSync(source).isDirectory()) return undefined;
+    const path = join(source, 'head.note');
+    const st = statSync(path);
+    if (!st.isFile() || st.size > 64 * 1024) return undefined;
+    // The sensor pads the note with newlines to a fixed record size (rewritten in place).
+    return readFileSync(path, 'utf8').replace(/\n+$/, '\n');
+  } catch {
+    return undefined;
+  }
 }
 
 /** Read a keyring file (see keyring.ts for the format). */

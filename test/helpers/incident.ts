@@ -61,7 +61,7 @@ export async function runIncident(t: TestContext, work: string, extraConfig: str
   const { agent, output } = await spawnStoppedAgent(children, 'node-incident-agent.mjs', { MOCK_URL: `https://localhost:${port}`, INSTRUCTION_FILE: instructionFile, WORK_DIR: work, UPLOAD_IP: '127.0.0.1', NODE_EXTRA_CA_CERTS: ca.caPath });
 
   const cfg = join(work, 'agentrail.yaml');
-  writeFileSync(cfg, ['observability:', '  httpEnabled: false', 'policy:', '  modelEndpoints: [localhost]', ...extraConfig, ''].join('\n'));
+  writeFileSync(cfg, ['observability:', '  httpEnabled: false', 'seal:', `  keyDir: ${join(work, 'keys')}`, 'policy:', '  modelEndpoints: [localhost]', ...extraConfig, ''].join('\n'));
   const logDir = join(work, 'log');
   const sensor = await startSensor(children, agent.pid!, logDir, cfg);
 
@@ -87,6 +87,6 @@ export async function incidentWithKeys(t: TestContext, prefix: string) {
   });
   const inc = await runIncident(t, work);
   const keys = join(work, 'verifier.keys');
-  writeFileSync(keys, readFileSync(join(inc.logDir, 'keys', 'agentrail.pub')));
+  writeFileSync(keys, readFileSync(join(work, 'keys', 'agentrail.pub')));
   return { ...inc, work, keys };
 }

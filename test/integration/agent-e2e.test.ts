@@ -141,7 +141,7 @@ test('real SDK agents under the real sensor: five questions answered, no canary 
   }
   writeFileSync(cfgFile, [
     'observability:', '  httpPort: 0',
-    'seal:', '  checkpoint:', '    events: 50',
+    'seal:', `  keyDir: ${join(work, 'keys')}`, '  checkpoint:', '    events: 50',
     'sink:', '  kafka:', '    enabled: true', `    brokers: [${JSON.stringify(brokers[0])}]`, `    topic: ${topic}`, `    checkpointTopic: ${topic}-cp`, '',
   ].join('\n'));
   const sensor = spawn(process.execPath, [cliEntry, 'run', '--pid', String(launcher.pid), '--log-dir', logDir, '--config', cfgFile], {
@@ -198,7 +198,7 @@ test('real SDK agents under the real sensor: five questions answered, no canary 
   });
 
   await t.test('the log verifies offline with the public key', () => {
-    const r = spawnSync(process.execPath, [cliEntry, 'verify', logDir, '--keys', join(logDir, 'keys', 'agentrail.pub'), '--json'], { encoding: 'utf8' });
+    const r = spawnSync(process.execPath, [cliEntry, 'verify', logDir, '--keys', join(work, 'keys', 'agentrail.pub'), '--json'], { encoding: 'utf8' });
     assert.equal(r.status, 0, r.stdout + r.stderr);
   });
 
@@ -278,7 +278,7 @@ test('real SDK agents under the real sensor: five questions answered, no canary 
         lastSeq = seq;
       }
       assert.deepEqual(got, localIds, `${tp}: every sealed event exactly once, in order`);
-      const v = cli(['verify', `kafka://${brokers[0]}/${tp}`, '--keys', join(logDir, 'keys', 'agentrail.pub')]);
+      const v = cli(['verify', `kafka://${brokers[0]}/${tp}`, '--keys', join(work, 'keys', 'agentrail.pub')]);
       assert.equal(v.status, 0, v.stdout + v.stderr);
     }
     // Raw records: binary mode carries ce_* headers and the partition key as record key.

@@ -27,14 +27,19 @@ test('a full disk loses nothing silently: sealed lines are held, the shed record
     rmSync(dir, { recursive: true, force: true });
   });
   const cfg = join(dir, 'c.yaml');
-  writeFileSync(cfg, 'observability:\n  httpPort: 0\nsink:\n  local:\n    fsync: always\n');
+  // The default key pair lives outside the log directory (seal.keyDir).
+  writeFileSync(cfg, `observability:\n  httpPort: 0\nseal:\n  keyDir: ${join(dir, 'keys')}\nsink:\n  local:\n    fsync: always\n`);
   const log = join(mnt, 'log');
   // Leave ~150 KiB: enough to start, soon full under a steady workload.
   const filler = join(mnt, 'filler');
   writeFileSync(filler, Buffer.alloc(2 * 1024 * 1024 - 150 * 1024));
   const work = join(dir, 'data.txt');
   writeFileSync(work, 'x'.repeat(100));
-  const script = `for i in $(seq 1 1500); do cat ${work} > /dev/null; done; sleep 3; for i in $(seq 1 50); do cat ${work} > /dev/null; done`;
+  // 1000 reads (~1.3 KB sealed each) fill the 150 KiB left many times over, yet even if all were sealed
+  // and held during the stall they fit in the 2 MiB once the filler is gone (1500 sometimes did not
+  // under load, and the stop then found the disk full again); the sleep keeps the run going past the
+  // moment the filler is removed.
+  const script = `for i in $(seq 1 1000); do cat ${work} > /dev/null; done; sleep 8; for i in $(seq 1 50); do cat ${work} > /dev/null; done`;
   const run = runCliAsync(['run', '--log-dir', log, '--config', cfg, '--', '/bin/sh', '-c', script], { timeoutMs: 150_000 });
   // Free the space while the sensor is stalled.
   await new Promise((r) => setTimeout(r, 6000));
@@ -51,7 +56,7 @@ test('a full disk loses nothing silently: sealed lines are held, the shed record
   assert.ok(gap.data.lostEvents > 0, 'and counted');
   events.forEach((e, i) => assert.equal(Number(e.sequence), i + 1, 'no sequenced line was lost'));
   assert.equal(events.at(-2)?.type, 'dev.agentrail.sensor.stop');
-  const v = await runCliAsync(['verify', log, '--keys', join(log, 'keys', 'agentrail.pub'), '--json']);
+  const v = await runCliAsync(['verify', log, '--keys', join(dir, 'keys', 'agentrail.pub'), '--json']);
   const rep = JSON.parse(v.stdout) as { ok: boolean; warnings: string[] };
   assert.equal(rep.ok, true, v.stdout);
   assert.ok(rep.warnings.some((w) => w.includes('write-error')), 'verify says so');

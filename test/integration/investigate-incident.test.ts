@@ -9,7 +9,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cliEntry, repoRoot } from '../../src/paths.js';
 import { requireKernel } from '../helpers/privileges.js';
@@ -67,4 +67,21 @@ test('investigate: the incident is reconstructed from the trail alone, the secre
   const none = spawnSync(process.execPath, [cliEntry, 'investigate', inc.logDir, '--keys', keys, '--artifact', other, '--json'], { encoding: 'utf8' });
   assert.equal(none.status, 0, none.stderr);
   assert.deepEqual((JSON.parse(none.stdout) as Rep).q4_egress.artifacts[0]!.found, []);
+
+  // params_hash is keyed: `agentrail hash --key --params` reproduces it from the arguments the agent received; no other key does.
+  const tools = readdirSync(join(inc.logDir, 'segments'))
+    .flatMap((f) => readFileSync(join(inc.logDir, 'segments', f), 'utf8').split('\n'))
+    .filter((l) => l.includes('"dev.agentrail.tool.invocation"'))
+    .map((l) => (JSON.parse(l) as { data: { tool_name: string; params_hash: string } }).data);
+  const hmacKey = join(inc.logDir, 'keys', 'agentrail.hmac');
+  const otherKey = join(work, 'other.hmac');
+  writeFileSync(otherKey, 'ab'.repeat(32) + '\n');
+  for (const c of inc.seen.calls) {
+    const ev = tools.find((x) => x.tool_name === c.name)!;
+    assert.match(ev.params_hash, /^hmac-sha256:[0-9a-f]{64}$/);
+    const h = spawnSync(process.execPath, [cliEntry, 'hash', '--key', hmacKey, '--params', c.arguments], { encoding: 'utf8' });
+    assert.equal(h.stdout.trim(), ev.params_hash, `${c.name}: ${h.stderr}`);
+    const g = spawnSync(process.execPath, [cliEntry, 'hash', '--key', otherKey, '--params', c.arguments], { encoding: 'utf8' });
+    assert.notEqual(g.stdout.trim(), ev.params_hash);
+  }
 });

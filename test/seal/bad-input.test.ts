@@ -1,10 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCli } from '../helpers/cli.js';
+import { repoRoot } from '../../src/paths.js';
 import { makeKeys } from './fixture.js';
 
 function dir(t: { after(f: () => void): void }): string {
@@ -67,4 +69,46 @@ test('export --out never replaces a device and writes through a symlink', async 
   const fifoDir = join(d, 'a-dir');
   (await import('node:fs')).mkdirSync(fifoDir);
   assert.notEqual(runCli(['export', log, '--out', fifoDir]).status, 0, 'a directory is refused');
+});
+
+test('a replay whose records are all garbage exits non-zero with one clear line (not 0 with an empty log); a good capture still exits 0', async (t) => {
+  const d = dir(t);
+  const { encodeBlock, encodeFileHeader } = await import('../../src/source/capture-file.js');
+  const { AR_ABI_VERSION } = await import('../../src/native/abi.js');
+  // Well-framed records of an op that does not exist, then bytes that frame nothing.
+  const recs = Buffer.alloc(10 * 64);
+  for (let i = 0; i < 10; i++) {
+    recs.writeUInt16LE(0xfffe, i * 64);
+    recs.writeUInt16LE(AR_ABI_VERSION, i * 64 + 2);
+    recs.writeUInt32LE(64, i * 64 + 4);
+  }
+  const capture = join(d, 'garbage.arcap');
+  writeFileSync(capture, Buffer.concat([encodeFileHeader({ host: 'h', createdUnixNs: 1n, createdKtimeNs: 1n }), encodeBlock(recs), encodeBlock(Buffer.alloc(40, 0xab))]));
+  const cfg = join(d, 'c.yaml');
+  writeFileSync(cfg, `observability:\n  httpEnabled: false\nseal:\n  keyDir: ${join(d, 'keys')}\n`);
+  const r = runCli(['run', '--replay', capture, '--log-dir', join(d, 'log'), '--config', cfg], { timeoutMs: 60_000 });
+  assert.equal(r.status, 1, r.stderr);
+  const errLines = r.stderr.trim().split('\n').filter((l) => l.includes('REPLAY_NO_VALID_RECORDS'));
+  assert.equal(errLines.length, 1, r.stderr);
+  assert.match(errLines[0]!, /^agentrail run: REPLAY_NO_VALID_RECORDS: replay .*garbage\.arcap: none of its 10 framed record\(s\) \(680 bytes\) could be decoded/);
+  const good = runCli(['run', '--replay', join(repoRoot, 'test', 'fixtures', 'captures', 'node-mcp.arcap'), '--log-dir', join(d, 'log2'), '--config', cfg], { timeoutMs: 60_000 });
+  assert.equal(good.status, 0, good.stderr);
+});
+
+test('an all-garbage log directory: export, tail and investigate exit 1 with one LOG_NOT_EVENTS line, verify fails NOT_JSON (exit 10)', (t) => {
+  const d = dir(t);
+  const log = join(d, 'log');
+  mkdirSync(join(log, 'segments'), { recursive: true });
+  writeFileSync(join(log, 'segments', '00000000000000000001.jsonl'), `${randomBytes(2000).toString('base64')}\n{"not":"an event"}\n`);
+  for (const args of [['export', log, '--out', join(d, 'out.jsonl')], ['tail', log], ['investigate', log, '--artifact', join(log, 'segments', '00000000000000000001.jsonl')]]) {
+    const r = runCli(args, { timeoutMs: 30_000 });
+    assert.equal(r.status, 1, `${args[0]}: ${r.stderr}`);
+    const name = args[0]!;
+    assert.match(r.stderr.trim(), new RegExp(`^agentrail ${name}: LOG_NOT_EVENTS: .*the line at 00000000000000000001\\.jsonl byte 0 is not a sealed event`), name);
+    assert.equal(r.stderr.trim().split('\n').length, 1, `${args[0]}: one line`);
+  }
+  const keys = makeKeys();
+  const v = runCli(['verify', log, '--keys', keys.keyring]);
+  assert.equal(v.status, 10);
+  assert.match(v.stdout, /^FAIL NOT_JSON at index 0/);
 });

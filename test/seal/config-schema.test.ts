@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
 import { sealSchema } from '../../src/config/seal.js';
-import { FileLogSink, openSealerFromConfig } from '../../src/seal/index.js';
+import { openSealerFromConfig } from '../../src/seal/index.js';
+import { LocalLog } from '../../src/sink/local-log.js';
 import { repoRoot } from '../../src/paths.js';
 import { logLines, makeKeys, SOURCE, tmp, toolEvent } from './fixture.js';
 
@@ -36,7 +37,7 @@ test('lifecycle events of a real log validate against schemas/*.json; key rotati
     ],
   });
   const dir = tmp();
-  const s = await openSealerFromConfig(cfg, new FileLogSink(dir), SOURCE, { node: 'n1' });
+  const s = await openSealerFromConfig(cfg, new LocalLog(dir), SOURCE, { node: 'n1' });
   for (let i = 0; i < 7; i++) s.seal(toolEvent(i));
   s.recordGap({ reason: 'disk-bound', lostEvents: 3, detail: 'DISK_BOUND' });
   await s.close();
@@ -65,7 +66,7 @@ test('a configured seal.origin is used in every note; --origin pins it', async (
   const keys = makeKeys();
   const cfg = sealSchema.parse({ origin: 'node-a.example/agentrail', keys: [{ file: keys.keyFile }] });
   const dir = tmp();
-  const s = await openSealerFromConfig(cfg, new FileLogSink(dir), SOURCE);
+  const s = await openSealerFromConfig(cfg, new LocalLog(dir), SOURCE);
   for (let i = 0; i < 3; i++) s.seal(toolEvent(i));
   await s.close();
   const notes = logLines(dir).map((l) => JSON.parse(l)).filter((e) => e.type === 'dev.agentrail.log.checkpoint').map((e) => e.data.note as string);

@@ -1,21 +1,21 @@
 /**
- * Mutation tests on a real log written by the real Sealer + FileLogSink: every kind of tampering is
+ * Mutation tests on a real log written by the real Sealer + the production LocalLog: every kind of tampering is
  * detected with the right reason code and index; the untouched log verifies (library and CLI).
  */
 import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, cpSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { runCli } from '../helpers/cli.js';
 import { canonicalBytes } from '../../src/seal/canonical.js';
-import { keyFromSeed, signBytes } from '../../src/seal/keys.js';
+import { formatVerifierKey, keyFromSeed, parseSignerKeyText, signBytes } from '../../src/seal/keys.js';
 import { leafHash, MerkleFrontier } from '../../src/seal/merkle.js';
 import { verifyLog, type LineInput, type VerifyReport } from '../../src/verify/log-verifier.js';
 import { parseKeyring } from '../../src/verify/keyring.js';
-import { readSource } from '../../src/verify/node-reader.js';
+import { readSignedHead, readSource, segmentFiles } from '../../src/verify/node-reader.js';
 import type { VerifierKey } from '../../src/verify/note.js';
-import { buildLog, logLines, makeKeys, writeExport, type Keys } from './fixture.js';
+import { buildLog, crashedLog, logLines, makeKeys, openSealer, tmp, writeExport, type Keys } from './fixture.js';
 
 let keys: Keys;
 let ring: VerifierKey[];
@@ -272,4 +272,101 @@ test('CLI exit codes per failure class', () => {
   assert.equal(r6.status, 13, r6.stdout);
   assert.equal(runCli(['verify', join(dir, 'nope'), '--keys', keys.keyring]).status, 1);
   assert.equal(runCli(['verify', dir]).status, 2);
+});
+
+// ---- issue 11: the signed chain head (head.note) and keys kept apart -------------------------------
+
+/** A signed head note over the first `size` events of `ls` (what a sensor would store), signed with `key`. */
+function headNote(ls: string[], size: number, key: ReturnType<typeof keyFromSeed>): string {
+  const f = new MerkleFrontier();
+  for (const l of ls.slice(0, size)) f.append(leafHash(Buffer.from(l)));
+  const body = `${evs[1]!.data.origin}\n${size}\n${f.root().toString('base64')}\nagentrail-head ${leafHash(Buffer.from(ls[size - 1]!)).toString('hex')}\n`;
+  return `${body}\n\u2014 ${key.name} ${Buffer.concat([key.keyIdBytes, signBytes(key, Buffer.from(body))]).toString('base64')}\n`;
+}
+
+test('signed head mutations: each fails with the reason written here, never a clean verify', async () => {
+  const head = readSignedHead(dir)!;
+  assert.equal(Number(head.split('\n')[1]), lines.length, 'a cleanly stopped sensor signed the final line as its head');
+  const ok = await verify(lines, { signedHead: head });
+  assert.equal(ok.ok, true, JSON.stringify(ok.failure));
+  assert.equal(ok.signedHeadSequence, String(lines.length));
+  // It is an ordinary C2SP checkpoint of the log: an auditor can keep it and pass it back.
+  const asCheckpoint = runCli(['verify', dir, '--keys', keys.keyring, '--checkpoint', join(dir, 'head.note')]);
+  assert.equal(asCheckpoint.status, 0, asCheckpoint.stdout + asCheckpoint.stderr);
+  const attacker = keyFromSeed('agentrail-test', Buffer.alloc(32, 7));
+  const last = lines.at(-1)!;
+  const forged = structuredClone(evs[toolIdx()]!);
+  forged.id = '01JFORGEDMUTATION00000000Z';
+  forged.sequence = String(lines.length + 1);
+  forged.prevhash = leafHash(Buffer.from(last)).toString('hex');
+  const appended = [...lines, canon(forged)];
+  const genuine = parseSignerKeyText(readFileSync(keys.keyFile, 'utf8'), 'key');
+  const other = lines.slice();
+  other[5] = canon({ ...evs[5]!, id: '01JOTHERCHAIN000000000000Z' });
+  const cases: [string, LineInput[], string, string, number][] = [
+    // A chained line appended after the signed head (crash + key-less attacker).
+    ['line appended after the head', appended, head, 'UNSIGNED_TAIL', lines.length],
+    // The attacker also stores a head over the appended line, signed with a key of their own.
+    ['head re-signed by another key', appended, headNote(appended, appended.length, attacker), 'UNKNOWN_KEY', -1],
+    // One byte of the head body changed (size), the genuine signature kept.
+    ['head body edited', lines, head.replace(`\n${lines.length}\n`, `\n${lines.length - 1}\n`), 'BAD_SIGNATURE', -1],
+    // Lines the sensor signed as written are gone (the tail cut back to an earlier checkpoint).
+    ['log cut before the signed head', lines.slice(0, -2), head, 'TRUNCATED', lines.length - 2],
+    // A head genuinely signed by this sensor's key, but over another chain (another log of the same key).
+    ['head of another chain, same key', lines, headNote(other, 20, genuine), 'CONSISTENCY_FAILED', 19],
+  ];
+  for (const [what, ls, h, reason, index] of cases) expectFail(await verify(ls, { signedHead: h }), reason, index, what);
+  // Without head.note (deleted by the attacker) the appended line is still an unsigned tail.
+  expectFail(await verify(appended), 'UNSIGNED_TAIL', lines.length, 'head deleted');
+});
+
+test('signed head mutations across a restart: a crash followed by an appended line, with the head kept, deleted or replaced, always ends in QUARANTINED', async () => {
+  const attacker = keyFromSeed('agentrail-test', Buffer.alloc(32, 9));
+  const cases: [string, (d: string, ls: string[]) => void, string][] = [
+    ['head kept', () => undefined, 'AFTER_SIGNED_HEAD'],
+    ['head deleted', (d) => rmSync(join(d, 'head.note')), 'NO_SIGNED_HEAD'],
+    ['head replaced by one signed with another key', (d, ls) => writeFileSync(join(d, 'head.note'), headNote(ls, ls.length, attacker)), 'UNKNOWN_KEY'],
+  ];
+  for (const [what, tamper, detail] of cases) {
+    const d = await crashedLog(5, keys, { checkpointEvents: 1000 }); // the writer died: no sensor.stop
+    const ls = logLines(d);
+    const f = structuredClone(JSON.parse(ls.at(-1)!));
+    f.id = '01JFORGEDRESTART000000000Z';
+    f.sequence = String(ls.length + 1);
+    f.prevhash = leafHash(Buffer.from(ls.at(-1)!)).toString('hex');
+    appendFileSync(segmentFiles(d).at(-1)!, canon(f) + '\n');
+    tamper(d, [...ls, canon(f)]);
+    const r = await openSealer(d, keys);
+    await r.close();
+    const after = logLines(d);
+    assert.ok(!after.some((l) => l.includes('01JFORGEDRESTART')), `${what}: the appended line is not adopted`);
+    const gap = after.map((l) => JSON.parse(l)).find((e) => e.type === 'dev.agentrail.log.gap');
+    assert.equal(gap?.data.reason, 'unproven-tail', what);
+    assert.equal(gap.data.detail, detail, what);
+    const v = await verifyLog(readSource(d), { keys: ring, signedHead: readSignedHead(d)! });
+    assert.equal(v.failure?.reason, 'QUARANTINED', `${what}: never a clean verify after the restart`);
+  }
+});
+
+test('keys kept apart: a log re-signed by an attacker who also drops their verifier key into <log-dir>/keys fails against the key kept outside; the CLI warns about a keyring inside the log directory', async () => {
+  const k = toolIdx();
+  const tail = evs.slice(k).map((e) => structuredClone(e));
+  tail[0]!.data.outcome.status = 'error';
+  const forged = rewriteFrom(k, tail, 9);
+  const d = tmp();
+  cpSync(dir, d, { recursive: true });
+  const seg = join(d, 'segments');
+  for (const f of readdirSync(seg)) rmSync(join(seg, f));
+  writeFileSync(join(seg, '00000000000000000001.jsonl'), forged.join('\n') + '\n');
+  rmSync(join(d, 'head.note'));
+  mkdirSync(join(d, 'keys'), { recursive: true });
+  const attackerPub = formatVerifierKey(keyFromSeed('agentrail-test', Buffer.alloc(32, 9)));
+  writeFileSync(join(d, 'keys', 'agentrail.pub'), attackerPub + '\n');
+  // Against the verifier key kept outside the log directory: the re-signed checkpoint is unknown.
+  const outside = runCli(['verify', d, '--keys', keys.keyring]);
+  assert.equal(outside.status, 14, outside.stdout);
+  assert.match(outside.stdout, /^FAIL UNKNOWN_KEY /);
+  // Against the swapped key inside the log directory it "verifies", and the CLI says why not to trust that.
+  const inside = runCli(['verify', d, '--keys', join(d, 'keys', 'agentrail.pub')]);
+  assert.match(inside.stderr, /keyring .* is inside the log directory it verifies/);
 });
