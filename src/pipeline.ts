@@ -13,7 +13,7 @@ import { createEventStage } from './event/stage.js';
 import { createPolicyStage } from './policy/stage.js';
 import { ProtocolStage } from './protocol/protocol-stage.js';
 import { openSealerFromConfig } from './seal/index.js';
-import { defaultKeys } from './seal/default-keys.js';
+import { defaultHmacKeyFile, defaultKeys } from './seal/default-keys.js';
 import { checkReplayInput, decodedRecords } from './source/replay-check.js';
 import { openSink } from './sink/index.js';
 import { createSource, type OpenedSource } from './source/create-source.js';
@@ -87,7 +87,7 @@ export async function runPipeline(o: PipelineOptions): Promise<number> {
 
   // seal → sink, opened first: the local log is the write-ahead log and must be writable.
   // Keyed hashes of low-entropy values (instructions, key ids, path segments) need the deployment key first.
-  const hmacFile = cfg.seal.hmacKeyFile ?? join(logDir, 'keys', 'agentrail.hmac');
+  const hmacFile = cfg.seal.hmacKeyFile ?? defaultHmacKeyFile(cfg.seal, logDir);
   setDeploymentKey(cfg.seal.hmacKeyFile ? readKeyFile(hmacFile) : loadOrCreateKeyFile(hmacFile), hmacFile);
   const sink = openSink({ ...cfg.sink, local: { ...cfg.sink.local, dir: logDir }, stdout: o.stdout ?? cfg.sink.stdout }, o.copyTo);
   const sealer = await openSealerFromConfig(cfg.seal, sink.sealedSink, source, { collector: o.replay ? 'replay' : o.collector, node: nodeName(cfg) }, defaultKeys(cfg.seal, logDir, nodeName(cfg)));

@@ -15,7 +15,7 @@ const HELP = `usage: agentrail hash FILE                                  sha256
 Prints the value the sensor writes, so an investigator can search the trail for a recovered file, a
 prompt or a leaked key (docs/events.md, "Hashes"). Content hashes (request_hash, response_hash,
 content_hash, return_hash, output_hash, arguments_hash) are plain SHA-256: no key needed. Low-entropy
-values are HMAC-SHA-256 under the deployment key (<log-dir>/keys/agentrail.hmac by default, or
+values are HMAC-SHA-256 under the deployment key (agentrail.hmac in seal.keyDir by default, or
 seal.hmacKeyFile); without it they cannot be confirmed by guessing.`;
 
 async function stdin(): Promise<Buffer> {

@@ -31,7 +31,7 @@ export const sealSchema = z
      * /var/lib/agentrail/keys. A key at the old <log-dir>/keys/ is still used, with a warning.
      */
     keyDir: z.string().min(1).optional(),
-    /** Deployment HMAC key for low-entropy hashes (64 hex chars); default <log-dir>/keys/agentrail.hmac, generated on first start. */
+    /** Deployment HMAC key for low-entropy hashes (64 hex chars); default <keyDir>/agentrail.hmac (seal.keyDir), generated on first start. */
     hmacKeyFile: z.string().min(1).optional(),
     /** Ed25519-sign every event (`eventsig`); off by default, see docs/integrity.md for the cost. */
     eventSignatures: z.boolean().default(false),

@@ -99,3 +99,15 @@ export function defaultKeys(seal: Pick<SealConfig, 'keys' | 'keyDir'>, logDir: s
   if (!k.legacy && inside(k.signer, logDir)) log.warn({ signer: k.signer }, 'seal.keyDir is inside the log directory: whoever can write the log can re-sign it');
   return KeySet.fromFiles([{ file: k.signer }]);
 }
+
+/**
+ * The deployment HMAC key's file when `seal.hmacKeyFile` is not set: beside the default signing key
+ * in `seal.keyDir` (outside the log directory, kept like the signing key), except that a key left
+ * at the location before 0.2 (`<log-dir>/keys/agentrail.hmac`) keeps being used so that hashes
+ * stay comparable across the upgrade.
+ */
+export function defaultHmacKeyFile(seal: Pick<SealConfig, 'keyDir'>, logDir: string): string {
+  const legacy = join(logDir, 'keys', 'agentrail.hmac');
+  if (existsSync(legacy)) return legacy;
+  return join(seal.keyDir ?? defaultKeyDir(), 'agentrail.hmac');
+}

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { requireKernel } from '../helpers/privileges.js';
@@ -12,7 +12,7 @@ test('agentrail hash reproduces the keyed and plain hashes of a real log given t
   const dir = mkdtempSync(join(tmpdir(), 'agentrail-hash-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const cfg = join(dir, 'c.yaml');
-  writeFileSync(cfg, 'observability:\n  httpPort: 0\n');
+  writeFileSync(cfg, `observability:\n  httpPort: 0\nseal:\n  keyDir: ${join(dir, 'keys')}\n`);
   // A file whose name is personal data: its path segment is hashed (keyed) in the trail.
   const sub = join(dir, 'inbox');
   mkdirSync(sub);
@@ -28,7 +28,8 @@ test('agentrail hash reproduces the keyed and plain hashes of a real log given t
   assert.ok(!JSON.stringify(events).includes('victim@example.com'), 'the name is not in the trail');
   const segment = String(read.data.resource_uri).split('/').at(-1)!;
 
-  const key = join(log, 'keys', 'agentrail.hmac');
+  const key = join(dir, 'keys', 'agentrail.hmac'); // beside the signing key, outside the log directory
+  assert.ok(!existsSync(join(log, 'keys', 'agentrail.hmac')), 'no key inside the log directory');
   const withKey = runCli(['hash', '--key', key, '--segment', name]);
   assert.equal(withKey.status, 0, withKey.stderr);
   assert.equal(withKey.stdout.trim(), segment, 'the investigator with the key finds the file by its name');

@@ -73,7 +73,7 @@ test('investigate: the incident is reconstructed from the trail alone, the secre
     .flatMap((f) => readFileSync(join(inc.logDir, 'segments', f), 'utf8').split('\n'))
     .filter((l) => l.includes('"dev.agentrail.tool.invocation"'))
     .map((l) => (JSON.parse(l) as { data: { tool_name: string; params_hash: string } }).data);
-  const hmacKey = join(inc.logDir, 'keys', 'agentrail.hmac');
+  const hmacKey = join(work, 'keys', 'agentrail.hmac'); // seal.keyDir of the incident's config
   const otherKey = join(work, 'other.hmac');
   writeFileSync(otherKey, 'ab'.repeat(32) + '\n');
   for (const c of inc.seen.calls) {

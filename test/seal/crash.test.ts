@@ -115,7 +115,8 @@ test('SIGKILL, then a key-less attacker appends a correctly chained line: verify
   forged.type = 'dev.agentrail.data.access';
   forged.id = '01JFORGED0000000000000000Z';
   forged.data = { path: { sha256: 'ee'.repeat(32) }, op: 'read', bytes: '1', n: -1 };
-  forged.sequence = String(headSeq + 1);
+  // Chained onto the last line on disk (a checkpoint written after the stored head may be that line).
+  forged.sequence = String(Number(JSON.parse(last).sequence) + 1);
   forged.prevhash = createHash('sha256').update(Buffer.from([0])).update(last).digest('hex');
   const { jcs } = await import('../../src/verify/jcs.js');
   appendFileSync(seg, jcs(forged) + '\n');
