@@ -64,6 +64,8 @@ class Sensor {
 
   SensorCounters counters();
   std::vector<std::string> loaded_objects() const;
+  // Replaces the contents of an enforce_* map of enforce.bpf.o (enforce_maps.cc).
+  void replace_enforce_map(const std::string& name, const std::vector<std::pair<std::string, std::string>>& entries);
 
  private:
   void load_all();

@@ -1,0 +1,242 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Kernel enforcement (docs/policy.md "Kernel enforcement", issue 13): deny a
+ * traced process's connect outside an allow list, exec of listed binaries and
+ * open of listed paths. No LSM, kprobe or fentry here, so the syscall cannot
+ * be failed with EPERM: the program sends SIGKILL to the task from the
+ * syscall-entry tracepoint. The signal is pending before the syscall body
+ * runs and is delivered when it returns to user space, so the process never
+ * executes another user instruction: a connect's SYN may leave but no byte of
+ * data, an exec'd image never runs, an opened file is never read.
+ *
+ * Only processes in ar_pids / ar_cgroups are enforced; trace_all (--all)
+ * never is. The lists (enforce_* maps) are empty until user space fills them
+ * (src/policy/kernel-enforcer.ts), so the object is inert by default.
+ */
+#define AR_DROPS_MAP enforce_drops
+#include "ar_common.bpf.h"
+#include <bpf/bpf_endian.h>
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+#define AF_INET 2
+#define AF_INET6 10
+#define SIGKILL 9
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct ar_enf_config);
+} enforce_config SEC(".maps");
+
+/* value: rule index (reported in the record) */
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, 4096);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct ar_enf_addr_key);
+	__type(value, __u32);
+} enforce_connect_allow SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, 4096);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct ar_enf_path_key);
+	__type(value, __u32);
+} enforce_exec_deny SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, 4096);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct ar_enf_path_key);
+	__type(value, __u32);
+} enforce_open_deny SEC(".maps");
+
+/* Per-CPU scratch: the record and a path key are too big for the BPF stack. */
+struct enf_scratch {
+	struct ar_enforce rec;
+	struct ar_enf_path_key key;
+};
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct enf_scratch);
+} enforce_scratch SEC(".maps");
+
+/* Enforced: selected by pid or cgroup, never the sensor, never by --all alone. */
+static __always_inline bool enf_selected(void)
+{
+	struct ar_config *cfg = ar_cfg();
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	if (!cfg || tgid == cfg->self_pid)
+		return false;
+	if (bpf_map_lookup_elem(&ar_pids, &tgid))
+		return true;
+	__u64 cg = bpf_get_current_cgroup_id();
+	return bpf_map_lookup_elem(&ar_cgroups, &cg) != NULL;
+}
+
+static __always_inline struct ar_enf_config *enf_cfg(void)
+{
+	__u32 zero = 0;
+	return bpf_map_lookup_elem(&enforce_config, &zero);
+}
+
+/* Kill first, then report: the record is best effort (a full ring buffer is counted). */
+static __always_inline void enf_kill_and_report(struct ar_enforce *r)
+{
+	r->signal_ret = bpf_send_signal(SIGKILL);
+	ar_fill_hdr(&r->hdr, AR_OP_POLICY_ENFORCE, sizeof(*r));
+	if (bpf_ringbuf_output(&ar_events, r, sizeof(*r), BPF_RB_FORCE_WAKEUP))
+		ar_drop(AR_DROP_RINGBUF_FULL);
+}
+
+static __always_inline struct enf_scratch *enf_scratch(void)
+{
+	__u32 zero = 0;
+	struct enf_scratch *s = bpf_map_lookup_elem(&enforce_scratch, &zero);
+	if (s)
+		__builtin_memset(s, 0, sizeof(*s));
+	return s;
+}
+
+/* exec/open: the user path as passed, looked up in an LPM trie of paths. */
+static __always_inline int enf_path(void *map, __u32 what, __u16 syscall, const char *upath)
+{
+	struct enf_scratch *s = enf_scratch();
+	if (!s)
+		return 0;
+	long n = bpf_probe_read_user_str(s->key.path, sizeof(s->key.path), upath);
+	if (n <= 0) {
+		ar_drop(AR_DROP_READ_FAILED);
+		return 0;
+	}
+	s->key.prefixlen = AR_ENF_PATH_MAX * 8;
+	__u32 *rule = bpf_map_lookup_elem(map, &s->key);
+	if (!rule)
+		return 0;
+	s->rec.what = what;
+	s->rec.rule = *rule;
+	s->rec.syscall = syscall;
+	s->rec.path_len = n;
+	__builtin_memcpy(s->rec.path, s->key.path, sizeof(s->rec.path));
+	enf_kill_and_report(&s->rec);
+	return 0;
+}
+
+static __always_inline int enf_exec(const char *upath)
+{
+	struct ar_enf_config *c = enf_cfg();
+	if (!c || !c->exec_on || !enf_selected())
+		return 0;
+	return enf_path(&enforce_exec_deny, AR_ENF_EXEC, 0, upath);
+}
+
+static __always_inline int enf_open(__u16 syscall, const char *upath)
+{
+	struct ar_enf_config *c = enf_cfg();
+	if (!c || !c->open_on || !enf_selected())
+		return 0;
+	return enf_path(&enforce_open_deny, AR_ENF_OPEN, syscall, upath);
+}
+
+SEC("tracepoint/syscalls/sys_enter_execve")
+int enforce_execve(struct trace_event_raw_sys_enter *ctx)
+{
+	return enf_exec((const char *)ctx->args[0]);
+}
+
+SEC("tracepoint/syscalls/sys_enter_execveat")
+int enforce_execveat(struct trace_event_raw_sys_enter *ctx)
+{
+	return enf_exec((const char *)ctx->args[1]);
+}
+
+SEC("tracepoint/syscalls/sys_enter_open")
+int enforce_open(struct trace_event_raw_sys_enter *ctx)
+{
+	return enf_open(AR_SYS_OPEN, (const char *)ctx->args[0]);
+}
+
+SEC("tracepoint/syscalls/sys_enter_openat")
+int enforce_openat(struct trace_event_raw_sys_enter *ctx)
+{
+	return enf_open(AR_SYS_OPENAT, (const char *)ctx->args[1]);
+}
+
+SEC("tracepoint/syscalls/sys_enter_openat2")
+int enforce_openat2(struct trace_event_raw_sys_enter *ctx)
+{
+	return enf_open(AR_SYS_OPENAT2, (const char *)ctx->args[1]);
+}
+
+SEC("tracepoint/syscalls/sys_enter_connect")
+int enforce_connect(struct trace_event_raw_sys_enter *ctx)
+{
+	struct ar_enf_config *c = enf_cfg();
+	if (!c || !c->connect_on || !enf_selected())
+		return 0;
+	const void *uaddr = (const void *)ctx->args[1];
+	__u32 alen = (__u32)ctx->args[2];
+	__u16 family = 0;
+	if (alen < sizeof(family) || bpf_probe_read_user(&family, sizeof(family), uaddr))
+		return 0;
+	struct ar_enf_addr_key k = {};
+	__u8 port[2];
+	if (family == AF_INET) {
+		struct sockaddr_in sin = {};
+		if (alen < sizeof(sin) || bpf_probe_read_user(&sin, sizeof(sin), uaddr)) {
+			ar_drop(AR_DROP_READ_FAILED);
+			return 0;
+		}
+		k.family = 4;
+		__builtin_memcpy(k.addr, &sin.sin_addr, 4);
+		__builtin_memcpy(port, &sin.sin_port, 2);
+	} else if (family == AF_INET6) {
+		struct sockaddr_in6 sin6 = {};
+		if (alen < sizeof(sin6) || bpf_probe_read_user(&sin6, sizeof(sin6), uaddr)) {
+			ar_drop(AR_DROP_READ_FAILED);
+			return 0;
+		}
+		__u8 *a = (__u8 *)&sin6.sin6_addr;
+		__builtin_memcpy(port, &sin6.sin6_port, 2);
+		/* ::ffff:a.b.c.d is an IPv4 destination: the IPv4 entries apply */
+		__u32 w0, w1, w2;
+		__builtin_memcpy(&w0, a, 4);
+		__builtin_memcpy(&w1, a + 4, 4);
+		__builtin_memcpy(&w2, a + 8, 4);
+		if (w0 == 0 && w1 == 0 && w2 == bpf_htonl(0xffff)) {
+			k.family = 4;
+			__builtin_memcpy(k.addr, a + 12, 4);
+		} else {
+			k.family = 6;
+			__builtin_memcpy(k.addr, a, 16);
+		}
+	} else {
+		return 0; /* AF_UNIX, AF_UNSPEC (UDP disconnect), …: not network egress */
+	}
+	k.prefixlen = 8 * (1 + 2 + 16);
+	k.port[0] = port[0];
+	k.port[1] = port[1];
+	if (bpf_map_lookup_elem(&enforce_connect_allow, &k))
+		return 0;
+	k.port[0] = 0;
+	k.port[1] = 0;
+	if (bpf_map_lookup_elem(&enforce_connect_allow, &k))
+		return 0;
+
+	struct enf_scratch *s = enf_scratch();
+	if (!s)
+		return 0;
+	s->rec.what = AR_ENF_CONNECT;
+	s->rec.rule = c->connect_rule;
+	s->rec.family = family == AF_INET6 && k.family == 6 ? AF_INET6 : AF_INET;
+	s->rec.port = ((__u16)port[0] << 8) | port[1];
+	__builtin_memcpy(s->rec.addr, k.addr, 16);
+	enf_kill_and_report(&s->rec);
+	return 0;
+}
