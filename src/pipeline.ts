@@ -7,6 +7,7 @@ import { toProtocolOptions } from './config/protocol.js';
 import { decodeBatch } from './decode/decode-batch.js';
 import { createEventStage } from './event/stage.js';
 import { createPolicyStage } from './policy/stage.js';
+import { attachKernelEnforcement } from './policy/kernel-enforcement.js';
 import { ProtocolStage } from './protocol/protocol-stage.js';
 import { generateKey, KeySet, openSealerFromConfig } from './seal/index.js';
 import { openSink } from './sink/index.js';
@@ -177,6 +178,8 @@ export async function runPipeline(o: PipelineOptions): Promise<number> {
   }
   await sink.start();
   await opened.start();
+  // Kernel enforcement (issue 13): maps exist now; filled before the traced command is resumed (onReady).
+  const enforcement = attachKernelEnforcement(opened.source, policy, { source, procs: events.builder.procs, resolvers, readProc: !o.replay });
   sourceReady = true;
   o.onReady?.({ healthPort, logDir });
   log.info({ source, logDir, collector: o.replay ? 'replay' : o.collector, healthPort }, 'pipeline running');
@@ -254,6 +257,7 @@ export async function runPipeline(o: PipelineOptions): Promise<number> {
       }
       for (const ev of decodeBatch(opened.filter(batch))) {
         events.builder.onRaw(ev);
+        sealAll(enforcement.onRaw(ev)); // kernel kill records → policy.decision (issue 13)
         protocol.push(ev);
       }
     }
