@@ -18,6 +18,7 @@ import { join } from 'node:path';
 import { cliEntry, repoRoot } from '../../src/paths.js';
 import { requireKernel } from '../helpers/privileges.js';
 import { waitFor } from '../helpers/wait-for.js';
+import { startSensor } from '../helpers/sensor-process.js';
 
 type Ev = { id: string; type: string; data: Record<string, any> };
 
@@ -52,24 +53,14 @@ async function underSensor(t: TestContext, work: string, script: string, rules: 
   const cfg = join(work, `agentrail-${tag}.yaml`);
   writeFileSync(cfg, ['observability:', '  httpEnabled: false', ...(rules ? ['policy:', `  rulesFile: ${rules}`] : []), ''].join('\n'));
   const logDir = join(work, `log-${tag}`);
-  const sensor = spawn(process.execPath, [cliEntry, 'run', '--pid', String(proc.pid), '--log-dir', logDir, '--config', cfg], {
-    env: { ...process.env, AGENTRAIL_ROOT: repoRoot, AGENTRAIL_LOG_LEVEL: 'info' },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  children.push(sensor);
-  let err = '';
-  sensor.stderr!.on('data', (d: Buffer) => (err += d.toString()));
-  await waitFor('sensor ready', () => {
-    if (sensor.exitCode !== null) throw new Error(`sensor exited ${sensor.exitCode}: ${err.slice(-2000)}`);
-    return err.includes('pipeline running') ? true : undefined;
-  }, 60_000);
+  const sensor = await startSensor(children, proc.pid!, logDir, cfg);
 
   process.kill(proc.pid!, 'SIGCONT');
   const [code, signal] = await exited;
   // The decision is sealed when the kill record is decoded; the sensor says so in its log.
-  if (expectKill) await waitFor('kill record decoded', () => (err.includes('kernel enforcement killed a traced process') ? true : undefined), 15_000);
-  sensor.kill('SIGTERM');
-  assert.equal(await new Promise<number | null>((r) => sensor.on('exit', (c) => r(c))), 0, err.slice(-1500));
+  if (expectKill) await waitFor('kill record decoded', () => (sensor.stderr().includes('kernel enforcement killed a traced process') ? true : undefined), 15_000);
+  const err = sensor.stderr();
+  await sensor.stop();
 
   const events: Ev[] = [];
   for (const f of readdirSync(join(logDir, 'segments')).sort()) for (const line of readFileSync(join(logDir, 'segments', f), 'utf8').split('\n')) if (line) events.push(JSON.parse(line) as Ev);
