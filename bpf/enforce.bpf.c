@@ -55,6 +55,24 @@ struct {
 	__type(value, __u32);
 } enforce_open_deny SEC(".maps");
 
+/* The listed files themselves (exact entries, stat()ed at apply): a relative
+ * path, a symlink or a hard link to a denied file reaches the same inode. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, struct ar_enf_inode_key);
+	__type(value, __u32);
+} enforce_inode_deny SEC(".maps");
+
+/* open path pointer per thread, from entry to exit (for the record of an inode
+ * match); LRU: an entry of a thread that died inside open() ages out. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u64);
+	__type(value, __u64);
+} enforce_open_args SEC(".maps");
+
 /* Per-CPU scratch: the record and a path key are too big for the BPF stack. */
 struct enf_scratch {
 	struct ar_enforce rec;
@@ -104,6 +122,30 @@ static __always_inline struct enf_scratch *enf_scratch(void)
 	return s;
 }
 
+/* Already killed (a path match at entry): the exit/exec inode checks stay quiet. */
+static __always_inline bool enf_kill_pending(void)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task_btf();
+	unsigned long sig0 = BPF_CORE_READ(task, pending.signal.sig[0]);
+	return sig0 & (1UL << (SIGKILL - 1));
+}
+
+/* The denied-inode rule of a file, or NULL. */
+static __always_inline __u32 *enf_inode_rule(struct file *f, __u32 what, __u64 *ino)
+{
+	if (!f)
+		return NULL;
+	struct inode *inode = BPF_CORE_READ(f, f_inode);
+	if (!inode)
+		return NULL;
+	struct ar_enf_inode_key k = {};
+	k.dev = BPF_CORE_READ(inode, i_sb, s_dev);
+	k.ino = BPF_CORE_READ(inode, i_ino);
+	k.what = what;
+	*ino = k.ino;
+	return bpf_map_lookup_elem(&enforce_inode_deny, &k);
+}
+
 /* exec/open: the user path as passed, looked up in an LPM trie of paths. */
 static __always_inline int enf_path(void *map, __u32 what, __u16 syscall, const char *upath)
 {
@@ -121,6 +163,7 @@ static __always_inline int enf_path(void *map, __u32 what, __u16 syscall, const 
 		return 0;
 	s->rec.what = what;
 	s->rec.rule = *rule;
+	s->rec.matched = AR_ENF_BY_PATH;
 	s->rec.syscall = syscall;
 	s->rec.path_len = n;
 	__builtin_memcpy(s->rec.path, s->key.path, sizeof(s->rec.path));
@@ -141,7 +184,82 @@ static __always_inline int enf_open(__u16 syscall, const char *upath)
 	struct ar_enf_config *c = enf_cfg();
 	if (!c || !c->open_on || !enf_selected())
 		return 0;
+	__u64 id = bpf_get_current_pid_tgid(), p = (__u64)upath;
+	bpf_map_update_elem(&enforce_open_args, &id, &p, BPF_ANY);
 	return enf_path(&enforce_open_deny, AR_ENF_OPEN, syscall, upath);
+}
+
+/* At the open's exit the fd names the file whatever path reached it; the
+ * signal is still delivered before the process returns to read it. */
+static __always_inline int enf_open_exit(__u16 syscall, long ret)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	__u64 *up = bpf_map_lookup_elem(&enforce_open_args, &id);
+	if (!up)
+		return 0;
+	const char *upath = (const char *)*up;
+	bpf_map_delete_elem(&enforce_open_args, &id);
+	if (ret < 0 || enf_kill_pending())
+		return 0;
+	__u64 ino = 0;
+	__u32 *rule = enf_inode_rule(ar_fd_file((int)ret), AR_ENF_OPEN, &ino);
+	if (!rule)
+		return 0;
+	struct enf_scratch *s = enf_scratch();
+	if (!s)
+		return 0;
+	long n = bpf_probe_read_user_str(s->rec.path, sizeof(s->rec.path), upath);
+	s->rec.path_len = n > 0 ? n : 0;
+	s->rec.what = AR_ENF_OPEN;
+	s->rec.rule = *rule;
+	s->rec.matched = AR_ENF_BY_INODE;
+	s->rec.ino = ino;
+	s->rec.syscall = syscall;
+	enf_kill_and_report(&s->rec);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_open")
+int enforce_open_exit(struct trace_event_raw_sys_exit *ctx)
+{
+	return enf_open_exit(AR_SYS_OPEN, ctx->ret);
+}
+
+SEC("tracepoint/syscalls/sys_exit_openat")
+int enforce_openat_exit(struct trace_event_raw_sys_exit *ctx)
+{
+	return enf_open_exit(AR_SYS_OPENAT, ctx->ret);
+}
+
+SEC("tracepoint/syscalls/sys_exit_openat2")
+int enforce_openat2_exit(struct trace_event_raw_sys_exit *ctx)
+{
+	return enf_open_exit(AR_SYS_OPENAT2, ctx->ret);
+}
+
+/* The image being exec'd, by inode: after the point of no return, before
+ * its first user instruction. */
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(enforce_exec_inode, struct task_struct *task, pid_t old_pid, struct linux_binprm *bprm)
+{
+	struct ar_enf_config *c = enf_cfg();
+	if (!c || !c->exec_on || !enf_selected() || enf_kill_pending())
+		return 0;
+	__u64 ino = 0;
+	__u32 *rule = enf_inode_rule(BPF_CORE_READ(bprm, file), AR_ENF_EXEC, &ino);
+	if (!rule)
+		return 0;
+	struct enf_scratch *s = enf_scratch();
+	if (!s)
+		return 0;
+	long n = bpf_probe_read_kernel_str(s->rec.path, sizeof(s->rec.path), BPF_CORE_READ(bprm, filename));
+	s->rec.path_len = n > 0 ? n : 0;
+	s->rec.what = AR_ENF_EXEC;
+	s->rec.rule = *rule;
+	s->rec.matched = AR_ENF_BY_INODE;
+	s->rec.ino = ino;
+	enf_kill_and_report(&s->rec);
+	return 0;
 }
 
 SEC("tracepoint/syscalls/sys_enter_execve")

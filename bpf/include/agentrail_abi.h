@@ -248,6 +248,21 @@ enum ar_enforce_what {
 	AR_ENF_OPEN = 3,    /* open of a denied path */
 };
 
+enum ar_enforce_match {
+	AR_ENF_BY_ADDR = 0,  /* connect: the destination is in no allow entry */
+	AR_ENF_BY_PATH = 1,  /* the path as passed, at syscall entry */
+	AR_ENF_BY_INODE = 2, /* the file itself (any name: relative, symlink, hard link), at open exit / exec */
+};
+
+/* Hash key of the exec/open inode deny list: the listed files as stat()ed
+ * when the lists were applied (dev in the kernel's encoding, MKDEV). */
+struct ar_enf_inode_key {
+	__u64 dev;
+	__u64 ino;
+	__u32 what;           /* AR_ENF_EXEC or AR_ENF_OPEN */
+	__u32 _pad;
+};
+
 #define AR_ENF_PATH_MAX 256 /* bytes of an LPM key's path (LPM_DATA_SIZE_MAX) */
 
 /* LPM trie key of the exec/open deny lists: an exact path is stored with its
@@ -283,9 +298,10 @@ struct ar_enforce {
 	__u16 family;         /* connect: AF_INET / AF_INET6 */
 	__u16 port;           /* connect: host byte order */
 	__u8 addr[16];        /* connect: IPv4 in the first 4 bytes */
-	__u16 path_len;       /* exec/open: bytes incl. NUL */
+	__u16 path_len;       /* exec/open: bytes incl. NUL (0 when unknown) */
 	__u16 syscall;        /* AR_SYS_OPEN / OPENAT / OPENAT2, or 0 */
-	__u32 _pad;
+	__u32 matched;        /* enum ar_enforce_match */
+	__u64 ino;            /* AR_ENF_BY_INODE: the inode that matched */
 	char path[AR_PATH_MAX];
 };
 
@@ -339,7 +355,8 @@ AR_STATIC_ASSERT(sizeof(struct ar_tls_data) == 72, "ar_tls_data");
 AR_STATIC_ASSERT(sizeof(struct ar_tls_pair) == 48, "ar_tls_pair");
 AR_STATIC_ASSERT(sizeof(struct ar_pipe_data) == 64, "ar_pipe_data");
 AR_STATIC_ASSERT(sizeof(struct ar_config) == 24, "ar_config");
-AR_STATIC_ASSERT(sizeof(struct ar_enforce) == 72 + AR_PATH_MAX, "ar_enforce");
+AR_STATIC_ASSERT(sizeof(struct ar_enforce) == 80 + AR_PATH_MAX, "ar_enforce");
+AR_STATIC_ASSERT(sizeof(struct ar_enf_inode_key) == 24, "ar_enf_inode_key");
 AR_STATIC_ASSERT(sizeof(struct ar_enf_path_key) == 4 + AR_ENF_PATH_MAX, "ar_enf_path_key");
 AR_STATIC_ASSERT(sizeof(struct ar_enf_addr_key) == 24, "ar_enf_addr_key");
 AR_STATIC_ASSERT(sizeof(struct ar_enf_config) == 16, "ar_enf_config");

@@ -61,7 +61,10 @@ std::vector<StructLayout> abi_layout() {
 
       AR_S(ar_enforce) AR_F(ar_enforce, hdr) AR_F(ar_enforce, what) AR_F(ar_enforce, rule) AR_F(ar_enforce, signal_ret)
           AR_F(ar_enforce, family) AR_F(ar_enforce, port) AR_F(ar_enforce, addr) AR_F(ar_enforce, path_len)
-              AR_F(ar_enforce, syscall) AR_F(ar_enforce, _pad) AR_F(ar_enforce, path) AR_END
+              AR_F(ar_enforce, syscall) AR_F(ar_enforce, matched) AR_F(ar_enforce, ino) AR_F(ar_enforce, path) AR_END
+
+      AR_S(ar_enf_inode_key) AR_F(ar_enf_inode_key, dev) AR_F(ar_enf_inode_key, ino) AR_F(ar_enf_inode_key, what)
+          AR_F(ar_enf_inode_key, _pad) AR_END
 
       AR_S(ar_enf_path_key) AR_F(ar_enf_path_key, prefixlen) AR_F(ar_enf_path_key, path) AR_END
 

@@ -88,6 +88,8 @@ export const DROP_REASON_NAMES: readonly string[] = ['ringbuf_full', 'payload_tr
 
 /** enum ar_enforce_what (bpf/enforce.bpf.c) */
 export const EnforceWhat = { CONNECT: 1, EXEC: 2, OPEN: 3 } as const;
+/** enum ar_enforce_match: how the kernel matched. */
+export const EnforceMatch = { ADDR: 0, PATH: 1, INODE: 2 } as const;
 /** AR_ENF_PATH_MAX: bytes of an enforcement LPM path key (the kernel's LPM_DATA_SIZE_MAX). */
 export const AR_ENF_PATH_MAX = 256;
 
@@ -137,9 +139,10 @@ export const ABI_LAYOUT: Readonly<AbiLayout> = Object.freeze({
   },
   ar_config: { size: 24, fields: { trace_all: 0, tls_cap: 4, pipe_cap: 8, self_pid: 12, flush_interval_ns: 16 } },
   ar_enforce: {
-    size: 72 + AR_PATH_MAX,
-    fields: { hdr: 0, what: 32, rule: 36, signal_ret: 40, family: 44, port: 46, addr: 48, path_len: 64, syscall: 66, _pad: 68, path: 72 },
+    size: 80 + AR_PATH_MAX,
+    fields: { hdr: 0, what: 32, rule: 36, signal_ret: 40, family: 44, port: 46, addr: 48, path_len: 64, syscall: 66, matched: 68, ino: 72, path: 80 },
   },
+  ar_enf_inode_key: { size: 24, fields: { dev: 0, ino: 8, what: 16, _pad: 20 } },
   ar_enf_path_key: { size: 4 + AR_ENF_PATH_MAX, fields: { prefixlen: 0, path: 4 } },
   ar_enf_addr_key: { size: 24, fields: { prefixlen: 0, family: 4, port: 5, addr: 7, _pad: 23 } },
   ar_enf_config: { size: 16, fields: { connect_on: 0, connect_rule: 4, exec_on: 8, open_on: 12 } },

@@ -1,4 +1,5 @@
-import { AR_ENF_PATH_MAX, off, sizeOf } from '../native/abi.js';
+import { statSync } from 'node:fs';
+import { AR_ENF_PATH_MAX, EnforceWhat, off, sizeOf } from '../native/abi.js';
 import { childLogger } from '../observability/logger.js';
 import type { EnforceEntry, EnforceLists, KernelEnforcer } from './enforcer.js';
 import { parseDestination } from './kernel-lists.js';
@@ -14,6 +15,40 @@ export interface EnforceMapWriter {
 const PK = 'ar_enf_path_key';
 const AK = 'ar_enf_addr_key';
 const CF = 'ar_enf_config';
+const IK = 'ar_enf_inode_key';
+
+/** The kernel's dev_t (MKDEV: major << 20 | minor) of a userspace st_dev (glibc makedev encoding). */
+export function kernelDev(stDev: bigint): bigint {
+  const major = ((stDev >> 8n) & 0xfffn) | ((stDev >> 32n) & ~0xfffn);
+  const minor = (stDev & 0xffn) | ((stDev >> 12n) & ~0xffn & 0xffffffffn);
+  return (major << 20n) | minor;
+}
+
+/**
+ * Inode keys of the exact (non-directory) entries that exist now: the kernel
+ * also matches the file at open exit and at exec by inode, so a relative
+ * path, a symlink or a hard link to it is denied too. A file created or
+ * replaced later is matched by path until the next reload.
+ */
+function inodeEntries(list: EnforceEntry[], what: number): Entry[] {
+  const out: Entry[] = [];
+  for (const e of list) {
+    if (e.target.endsWith('/')) continue;
+    let st;
+    try {
+      st = statSync(e.target, { bigint: true });
+    } catch {
+      continue;
+    }
+    if (!st.isFile()) continue;
+    const k = Buffer.alloc(sizeOf(IK));
+    k.writeBigUInt64LE(kernelDev(st.dev), off(IK, 'dev'));
+    k.writeBigUInt64LE(st.ino, off(IK, 'ino'));
+    k.writeUInt32LE(what, off(IK, 'what'));
+    out.push([k, value(e.rule)]);
+  }
+  return out;
+}
 
 function value(rule: number): Buffer {
   const v = Buffer.alloc(4);
@@ -43,13 +78,15 @@ export function addrKey(d: string): Buffer {
   return k;
 }
 
-function entries(list: EnforceEntry[], key: (t: string) => Buffer): Entry[] {
+/** One entry per key: the first rule wins. */
+function dedupe(list: Entry[]): Entry[] {
   const seen = new Map<string, Entry>();
-  for (const e of list) {
-    const k = key(e.target);
-    if (!seen.has(k.toString('hex'))) seen.set(k.toString('hex'), [k, value(e.rule)]); // first rule wins
-  }
+  for (const e of list) if (!seen.has(e[0].toString('hex'))) seen.set(e[0].toString('hex'), e);
   return [...seen.values()];
+}
+
+function entries(list: EnforceEntry[], key: (t: string) => Buffer): Entry[] {
+  return dedupe(list.map((e) => [key(e.target), value(e.rule)]));
 }
 
 function config(on: { connect: boolean; exec: boolean; open: boolean }, connectRule: number): Entry {
@@ -80,6 +117,7 @@ export class NativeKernelEnforcer implements KernelEnforcer {
     this.maps.replaceEnforceMap('enforce_connect_allow', entries(lists.connectAllow, addrKey));
     this.maps.replaceEnforceMap('enforce_exec_deny', entries(lists.execDeny, pathKey));
     this.maps.replaceEnforceMap('enforce_open_deny', entries(lists.openDeny, pathKey));
+    this.maps.replaceEnforceMap('enforce_inode_deny', dedupe([...inodeEntries(lists.execDeny, EnforceWhat.EXEC), ...inodeEntries(lists.openDeny, EnforceWhat.OPEN)]));
     this.maps.replaceEnforceMap('enforce_config', [config(next, connectRule)]);
     this.on = next;
     this.connectRule = connectRule;

@@ -12,7 +12,7 @@ import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createServer, type Server } from 'node:net';
 import type { AddressInfo } from 'node:net';
-import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, linkSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cliEntry, repoRoot } from '../../src/paths.js';
@@ -189,7 +189,7 @@ test('open of a denied path: killed, the reader never printed the file; an allow
   const pub = join(work, 'public.txt');
   const secretDir = join(work, 'secrets');
   writeFileSync(pub, 'PUBLIC-CONTENT\n');
-  spawnSync('mkdir', [secretDir]);
+  mkdirSync(secretDir);
   const secret = join(secretDir, 'key.txt');
   writeFileSync(secret, 'TOPSECRET-CONTENT\n');
   // A directory prefix: everything under secrets/ is denied.
@@ -218,4 +218,34 @@ test('enforcement is off by default and in observe mode: the same reader lives a
     assert.equal(o.events.filter((e) => e.type === 'dev.agentrail.policy.decision' && e.data.enforcement === 'enforce').length, 0);
     assert.equal(o.sensorErr.includes('kernel enforcement on'), false, 'nothing was loaded into the kernel lists');
   }
+});
+
+test('evasions of a denied file and binary: a relative path, a symlink and a hard link are killed too (inode match)', { timeout: 120_000 }, async (t) => {
+  if (!requireKernel(t)) return;
+  const work = workDir(t);
+  const secretDir = join(work, 'secrets');
+  mkdirSync(secretDir);
+  const secret = join(secretDir, 'key.txt');
+  writeFileSync(secret, 'TOPSECRET-CONTENT\n');
+  symlinkSync(secret, join(work, 'via-symlink'));
+  linkSync(secret, join(work, 'via-hardlink'));
+  const marker = join(work, 'marker');
+  // An ELF binary (a script's exec image is its interpreter: scripts are matched by path only).
+  const bin = join(work, 'mytouch');
+  copyFileSync('/usr/bin/touch', bin);
+  chmodSync(bin, 0o755);
+  symlinkSync(bin, join(work, 'touch-link'));
+  const rules = ruleFile(work, `      openDeny: ["${secret}"]\n      execDeny: ["${bin}"]`);
+  // Each reader/exec is a child of the shell: the shell lives on and reports how each child ended.
+  const script = ['cd secrets && /bin/cat key.txt; echo "rel=$?"', 'cd ..; /bin/cat via-symlink; echo "sym=$?"', '/bin/cat via-hardlink; echo "hard=$?"', `./touch-link ${marker}; echo "exec=$?"`].join('; ');
+  const o = await underSensor(t, work, script, rules, true);
+  // Wait for every kill's record: four decisions.
+  assert.equal(o.code, 0, `the shell itself lives: ${o.stdout}`);
+  for (const k of ['rel', 'sym', 'hard', 'exec']) assert.match(o.stdout, new RegExp(`${k}=137`), `${k}: killed by SIGKILL (${o.stdout})`);
+  assert.doesNotMatch(o.stdout, /TOPSECRET/);
+  assert.equal(existsSync(marker), false);
+  const ds = o.events.filter((e) => e.type === 'dev.agentrail.policy.decision' && e.data.rule_fired === 'KERNEL-DENY-1');
+  assert.equal(ds.length, 4, JSON.stringify(ds.map((d) => d.data.process)));
+  assert.ok(ds.every((d) => d.data.decision === 'deny' && d.data.enforcement === 'enforce' && d.data.process.pid !== o.pid));
+  verifyOk(o.logDir);
 });

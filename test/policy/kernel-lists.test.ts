@@ -7,7 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AgentrailError } from '../../src/errors.js';
@@ -147,9 +147,9 @@ test('the enforcer switches a list on only after its entries are written, and of
   // ar_enf_config: connect_on, connect_rule, exec_on, open_on (u32 each)
   const cfg = (c: { entries: Array<[Buffer, Buffer]> }) => [0, 4, 8, 12].map((o) => c.entries[0]![1].readUInt32LE(o));
   const on = (c: { entries: Array<[Buffer, Buffer]> }) => cfg(c).filter((_, i) => i !== 1);
-  assert.deepEqual(calls.map((c) => c.name), ['enforce_config', 'enforce_connect_allow', 'enforce_exec_deny', 'enforce_open_deny', 'enforce_config']);
+  assert.deepEqual(calls.map((c) => c.name), ['enforce_config', 'enforce_connect_allow', 'enforce_exec_deny', 'enforce_open_deny', 'enforce_inode_deny', 'enforce_config']);
   assert.deepEqual(on(calls[0]!), [0, 0, 0], 'nothing on while the lists are written');
-  assert.deepEqual(cfg(calls[4]!), [1, 3, 0, 1], 'connect on (rule 3), exec off, open on');
+  assert.deepEqual(cfg(calls[5]!), [1, 3, 0, 1], 'connect on (rule 3), exec off, open on');
   assert.equal(calls[3]!.entries[0]![1].readUInt32LE(0), 4, 'the map value is the rule index');
   calls.length = 0;
   e.apply({ connectAllow: [], execDeny: [], openDeny: [{ target: '/x', rule: 4 }] });
@@ -157,6 +157,32 @@ test('the enforcer switches a list on only after its entries are written, and of
   calls.length = 0;
   e.close();
   assert.deepEqual(on(calls[0]!), [0, 0, 0]);
+});
+
+test('inode keys: existing listed files by (kernel dev, inode, what); directories and missing files by path only', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ar-kernel-inode-'));
+  try {
+    const f = join(dir, 'secret');
+    writeFileSync(f, 'x');
+    const calls = new Map<string, Array<[Buffer, Buffer]>>();
+    new NativeKernelEnforcer({ replaceEnforceMap: (name, entries) => calls.set(name, entries) }).apply({
+      connectAllow: [],
+      execDeny: [{ target: '/bin/sh', rule: 1 }],
+      openDeny: [{ target: f, rule: 2 }, { target: `${dir}/`, rule: 2 }, { target: join(dir, 'missing'), rule: 2 }],
+    });
+    const inode = calls.get('enforce_inode_deny')!;
+    assert.equal(inode.length, 2);
+    const st = statSync(f, { bigint: true });
+    const k = inode.find(([key]) => key.readUInt32LE(16) === 3)![0];
+    assert.equal(k.readBigUInt64LE(8), st.ino);
+    // /proc/self/mountinfo-free check of the encoding: major:minor of st_dev, MKDEV'd by hand.
+    const major = Number((st.dev >> 8n) & 0xfffn);
+    const minor = Number((st.dev & 0xffn) | ((st.dev >> 12n) & 0xfff00n));
+    assert.equal(k.readBigUInt64LE(0), (BigInt(major) << 20n) | BigInt(minor));
+    assert.equal(inode.find(([key]) => key.readUInt32LE(16) === 2)![0].readBigUInt64LE(8), statSync('/bin/sh', { bigint: true }).ino);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('agentrail run with bad kernel lists stops with one clear error line', () => {

@@ -14,6 +14,8 @@ const PORT = off(S, 'port');
 const ADDR = off(S, 'addr');
 const PATH_LEN = off(S, 'path_len');
 const SYSCALL = off(S, 'syscall');
+const MATCHED = off(S, 'matched');
+const INO = off(S, 'ino');
 const PATH = off(S, 'path');
 
 const WHAT_NAMES: Record<number, PolicyEnforce['what']> = { [EnforceWhat.CONNECT]: 'connect', [EnforceWhat.EXEC]: 'exec', [EnforceWhat.OPEN]: 'open' };
@@ -43,6 +45,8 @@ export const policyEnforce: OpCodec<PolicyEnforce> = {
       port: buf.readUInt16LE(o + PORT),
       addr: what === 'connect' ? formatAddr(family, buf.subarray(o + ADDR, o + ADDR + 16)) : '',
       syscall: buf.readUInt16LE(o + SYSCALL),
+      matched: buf.readUInt32LE(o + MATCHED),
+      ino: buf.readBigUInt64LE(o + INO),
       path: what === 'connect' ? '' : cstr(buf, o + PATH, AR_PATH_MAX, buf.readUInt16LE(o + PATH_LEN)),
     };
   },
@@ -57,6 +61,8 @@ export const policyEnforce: OpCodec<PolicyEnforce> = {
     b.writeUInt16LE(ev.port, PORT);
     if (ev.what === 'connect') parseAddr(ev.family, ev.addr).copy(b, ADDR);
     b.writeUInt16LE(ev.syscall & 0xffff, SYSCALL);
+    b.writeUInt32LE(ev.matched >>> 0, MATCHED);
+    b.writeBigUInt64LE(ev.ino, INO);
     const p = putCstr(b, PATH, AR_PATH_MAX, ev.path);
     b.writeUInt16LE(ev.what === 'connect' ? 0 : p.len, PATH_LEN);
     return b;
