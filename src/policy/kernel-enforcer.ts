@@ -111,6 +111,8 @@ export class NativeKernelEnforcer implements KernelEnforcer {
 
   apply(lists: EnforceLists): void {
     const next = { connect: lists.connectAllow.length > 0, exec: lists.execDeny.length > 0, open: lists.openDeny.length > 0 };
+    // No enforce rule, none before: the maps are never touched (works without enforce.bpf.o too).
+    if (!next.connect && !next.exec && !next.open && !this.on.connect && !this.on.exec && !this.on.open) return;
     const connectRule = lists.connectAllow[0]?.rule ?? 0;
     const both = { connect: this.on.connect && next.connect && connectRule === this.connectRule, exec: this.on.exec && next.exec, open: this.on.open && next.open };
     this.maps.replaceEnforceMap('enforce_config', [config(both, connectRule)]);

@@ -143,6 +143,8 @@ test('LPM keys: exact paths include their NUL, directory prefixes do not; destin
 test('the enforcer switches a list on only after its entries are written, and off before they change', () => {
   const calls: Array<{ name: string; entries: Array<[Buffer, Buffer]> }> = [];
   const e = new NativeKernelEnforcer({ replaceEnforceMap: (name, entries) => calls.push({ name, entries }) });
+  e.apply({ connectAllow: [], execDeny: [], openDeny: [] });
+  assert.equal(calls.length, 0, 'no enforce rule: the kernel maps are not touched');
   e.apply({ connectAllow: [{ target: '127.0.0.1:1', rule: 3 }], execDeny: [], openDeny: [{ target: '/x', rule: 4 }] });
   // ar_enf_config: connect_on, connect_rule, exec_on, open_on (u32 each)
   const cfg = (c: { entries: Array<[Buffer, Buffer]> }) => [0, 4, 8, 12].map((o) => c.entries[0]![1].readUInt32LE(o));
