@@ -119,7 +119,7 @@ function workDir(t: TestContext): string {
   return work;
 }
 
-async function tcpServer(t: TestContext, reply: boolean): Promise<{ port: number; accepted: () => number; bytes: () => number }> {
+async function tcpServer(t: TestContext, reply: boolean, host = '127.0.0.1'): Promise<{ port: number; accepted: () => number; bytes: () => number }> {
   let accepted = 0;
   let bytes = 0;
   const srv: Server = createServer((s) => {
@@ -130,7 +130,7 @@ async function tcpServer(t: TestContext, reply: boolean): Promise<{ port: number
     });
     s.on('error', () => undefined);
   });
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  await new Promise<void>((r) => srv.listen(0, host, r));
   t.after(() => srv.close());
   return { port: (srv.address() as AddressInfo).port, accepted: () => accepted, bytes: () => bytes };
 }
@@ -162,6 +162,39 @@ process.stdout.write('after denied\\n');
   assert.doesNotMatch(o.stdout, new RegExp(`connected ${denied.port}|after denied`), 'no user instruction ran after the denied connect');
   assert.equal(denied.bytes(), 0, `the denied server received no byte (accepted ${denied.accepted()})`);
   assert.ok(allowed.bytes() > 0);
+  killDecision(o, 'KERNEL-DENY-1', o.pid);
+  verifyOk(o.logDir);
+});
+
+test('IPv6: an allowed [::1] entry and an IPv4-mapped destination pass, another [::1] port is killed before a byte', { timeout: 120_000 }, async (t) => {
+  if (!requireKernel(t)) return;
+  const work = workDir(t);
+  const allowed4 = await tcpServer(t, true);
+  const allowed6 = await tcpServer(t, true, '::1');
+  const denied6 = await tcpServer(t, false, '::1');
+  const client = join(work, 'client6.mjs');
+  writeFileSync(
+    client,
+    `import { connect } from 'node:net';
+const talk = (port, host) => new Promise((resolve, reject) => {
+  const s = connect({ port, host }, () => { process.stdout.write('connected ' + host + ' ' + port + '\\n'); s.write('SECRET-PAYLOAD\\n'); });
+  s.on('data', (d) => { process.stdout.write('reply ' + host + ' ' + d); s.end(); resolve(); });
+  s.on('error', reject);
+});
+await talk(${allowed4.port}, '::ffff:127.0.0.1');
+await talk(${allowed6.port}, '::1');
+await talk(${denied6.port}, '::1');
+process.stdout.write('after denied\\n');
+`,
+  );
+  const rules = ruleFile(work, `      connectAllow: ["127.0.0.1:${allowed4.port}", "[::1]:${allowed6.port}"]`);
+  const o = await underSensor(t, work, `exec ${process.execPath} ${client}`, rules, true);
+
+  assert.equal(o.signal, 'SIGKILL', `exit ${o.code} ${o.signal}, stdout: ${o.stdout}`);
+  assert.match(o.stdout, /reply ::ffff:127\.0\.0\.1 pong/, 'the IPv4-mapped destination is checked as IPv4 and allowed');
+  assert.match(o.stdout, /reply ::1 pong/, 'the allowed IPv6 destination answered');
+  assert.doesNotMatch(o.stdout, new RegExp(`connected ::1 ${denied6.port}|after denied`));
+  assert.equal(denied6.bytes(), 0, `the denied server received no byte (accepted ${denied6.accepted()})`);
   killDecision(o, 'KERNEL-DENY-1', o.pid);
   verifyOk(o.logDir);
 });
