@@ -282,3 +282,35 @@ test('evasions of a denied file and binary: a relative path, a symlink and a har
   assert.ok(ds.every((d) => d.data.decision === 'deny' && d.data.enforcement === 'enforce' && d.data.process.pid !== o.pid));
   verifyOk(o.logDir);
 });
+
+test('rules reloaded without restart: switching a rule from observe to enforce kills the next open; a bad file in between is rejected and changes nothing', { timeout: 120_000 }, async (t) => {
+  if (!requireKernel(t)) return;
+  const work = workDir(t);
+  const secret = join(work, 'secret.txt');
+  writeFileSync(secret, 'TOPSECRET-CONTENT\n');
+  const rules = ruleFile(work, `      openDeny: ["${secret}"]`, 'observe');
+  // A reader loop: each read is a new child; the loop stops at the first child killed.
+  const script = `while true; do /bin/cat ${secret} > /dev/null; rc=$?; echo "rc=$rc"; [ $rc = 137 ] && break; sleep 0.1; done; echo stopped`;
+  const children: ChildProcess[] = [];
+  t.after(() => {
+    for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+  });
+  const flip = (async () => {
+    // Once the reader has read under observe, make the rule enforce; first a bad file, which must not change anything.
+    await waitFor('a read in observe mode', () => (existsSync(join(work, 'reading')) ? true : undefined), 60_000);
+    writeFileSync(rules, 'version: 1\nrules: [ {id: broken\n');
+    await new Promise((r) => setTimeout(r, 500));
+    writeFileSync(rules, readFileSync(rules + '.enforce', 'utf8'));
+  })();
+  writeFileSync(rules + '.enforce', readFileSync(rules, 'utf8').replace('enforcement: observe', 'enforcement: enforce'));
+  const o = await underSensor(t, work, script.replace('> /dev/null;', `> /dev/null && touch ${join(work, 'reading')};`), rules, true);
+  await flip;
+  assert.equal(o.code, 0, o.stdout);
+  const lines = o.stdout.trim().split('\n');
+  assert.equal(lines.at(-1), 'stopped');
+  assert.equal(lines.at(-2), 'rc=137', 'the first read after the reload was killed');
+  assert.ok(lines.filter((l) => l === 'rc=0').length >= 1, 'reads succeeded before the reload');
+  assert.match(o.sensorErr, /policy rules rejected, keeping previous rules/);
+  assert.equal(o.events.filter((e) => e.type === 'dev.agentrail.policy.decision' && e.data.enforcement === 'enforce').length, 1);
+  verifyOk(o.logDir);
+});
