@@ -64,14 +64,19 @@ struct {
 	__type(value, __u32);
 } enforce_inode_deny SEC(".maps");
 
-/* open path pointer per thread, from entry to exit (for the record of an inode
- * match); LRU: an entry of a thread that died inside open() ages out. */
+/* The last open's path pointer on this CPU, for the record of an inode match
+ * at its exit (best effort: a task that migrated mid-open is reported without
+ * its path). Per-CPU, so the open hot path writes no shared map. */
+struct enf_open_arg {
+	__u64 id;             /* pid_tgid */
+	__u64 upath;
+};
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 16384);
-	__type(key, __u64);
-	__type(value, __u64);
-} enforce_open_args SEC(".maps");
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct enf_open_arg);
+} enforce_open_arg SEC(".maps");
 
 /* Per-CPU scratch: the record and a path key are too big for the BPF stack. */
 struct enf_scratch {
@@ -113,12 +118,13 @@ static __always_inline void enf_kill_and_report(struct ar_enforce *r)
 		ar_drop(AR_DROP_RINGBUF_FULL);
 }
 
+/* The scratch record, zeroed (only on a kill: rare). */
 static __always_inline struct enf_scratch *enf_scratch(void)
 {
 	__u32 zero = 0;
 	struct enf_scratch *s = bpf_map_lookup_elem(&enforce_scratch, &zero);
 	if (s)
-		__builtin_memset(s, 0, sizeof(*s));
+		__builtin_memset(&s->rec, 0, sizeof(s->rec));
 	return s;
 }
 
@@ -149,9 +155,11 @@ static __always_inline __u32 *enf_inode_rule(struct file *f, __u32 what, __u64 *
 /* exec/open: the user path as passed, looked up in an LPM trie of paths. */
 static __always_inline int enf_path(void *map, __u32 what, __u16 syscall, const char *upath)
 {
-	struct enf_scratch *s = enf_scratch();
+	__u32 zero = 0;
+	struct enf_scratch *s = bpf_map_lookup_elem(&enforce_scratch, &zero);
 	if (!s)
 		return 0;
+	/* Not zeroed: stored prefixes end at or before the NUL, so bytes after it are never compared. */
 	long n = bpf_probe_read_user_str(s->key.path, sizeof(s->key.path), upath);
 	if (n <= 0) {
 		ar_drop(AR_DROP_READ_FAILED);
@@ -161,6 +169,7 @@ static __always_inline int enf_path(void *map, __u32 what, __u16 syscall, const 
 	__u32 *rule = bpf_map_lookup_elem(map, &s->key);
 	if (!rule)
 		return 0;
+	__builtin_memset(&s->rec, 0, sizeof(s->rec));
 	s->rec.what = what;
 	s->rec.rule = *rule;
 	s->rec.matched = AR_ENF_BY_PATH;
@@ -184,8 +193,12 @@ static __always_inline int enf_open(__u16 syscall, const char *upath)
 	struct ar_enf_config *c = enf_cfg();
 	if (!c || !c->open_on || !enf_selected())
 		return 0;
-	__u64 id = bpf_get_current_pid_tgid(), p = (__u64)upath;
-	bpf_map_update_elem(&enforce_open_args, &id, &p, BPF_ANY);
+	__u32 zero = 0;
+	struct enf_open_arg *a = bpf_map_lookup_elem(&enforce_open_arg, &zero);
+	if (a) {
+		a->id = bpf_get_current_pid_tgid();
+		a->upath = (__u64)upath;
+	}
 	return enf_path(&enforce_open_deny, AR_ENF_OPEN, syscall, upath);
 }
 
@@ -193,13 +206,10 @@ static __always_inline int enf_open(__u16 syscall, const char *upath)
  * signal is still delivered before the process returns to read it. */
 static __always_inline int enf_open_exit(__u16 syscall, long ret)
 {
-	__u64 id = bpf_get_current_pid_tgid();
-	__u64 *up = bpf_map_lookup_elem(&enforce_open_args, &id);
-	if (!up)
+	if (ret < 0)
 		return 0;
-	const char *upath = (const char *)*up;
-	bpf_map_delete_elem(&enforce_open_args, &id);
-	if (ret < 0 || enf_kill_pending())
+	struct ar_enf_config *c = enf_cfg();
+	if (!c || !c->open_on || !enf_selected() || enf_kill_pending())
 		return 0;
 	__u64 ino = 0;
 	__u32 *rule = enf_inode_rule(ar_fd_file((int)ret), AR_ENF_OPEN, &ino);
@@ -208,8 +218,12 @@ static __always_inline int enf_open_exit(__u16 syscall, long ret)
 	struct enf_scratch *s = enf_scratch();
 	if (!s)
 		return 0;
-	long n = bpf_probe_read_user_str(s->rec.path, sizeof(s->rec.path), upath);
-	s->rec.path_len = n > 0 ? n : 0;
+	__u32 zero = 0;
+	struct enf_open_arg *a = bpf_map_lookup_elem(&enforce_open_arg, &zero);
+	if (a && a->id == bpf_get_current_pid_tgid()) {
+		long n = bpf_probe_read_user_str(s->rec.path, sizeof(s->rec.path), (const char *)a->upath);
+		s->rec.path_len = n > 0 ? n : 0;
+	}
 	s->rec.what = AR_ENF_OPEN;
 	s->rec.rule = *rule;
 	s->rec.matched = AR_ENF_BY_INODE;
