@@ -118,6 +118,16 @@ static __always_inline void enf_kill_and_report(struct ar_enforce *r)
 		ar_drop(AR_DROP_RINGBUF_FULL);
 }
 
+static __always_inline void enf_inode_kill(struct ar_enforce *r, __u32 what, __u32 rule, __u64 ino, __u16 syscall)
+{
+	r->what = what;
+	r->rule = rule;
+	r->matched = AR_ENF_BY_INODE;
+	r->ino = ino;
+	r->syscall = syscall;
+	enf_kill_and_report(r);
+}
+
 /* The scratch record, zeroed (only on a kill: rare). */
 static __always_inline struct enf_scratch *enf_scratch(void)
 {
@@ -224,12 +234,7 @@ static __always_inline int enf_open_exit(__u16 syscall, long ret)
 		long n = bpf_probe_read_user_str(s->rec.path, sizeof(s->rec.path), (const char *)a->upath);
 		s->rec.path_len = n > 0 ? n : 0;
 	}
-	s->rec.what = AR_ENF_OPEN;
-	s->rec.rule = *rule;
-	s->rec.matched = AR_ENF_BY_INODE;
-	s->rec.ino = ino;
-	s->rec.syscall = syscall;
-	enf_kill_and_report(&s->rec);
+	enf_inode_kill(&s->rec, AR_ENF_OPEN, *rule, ino, syscall);
 	return 0;
 }
 
@@ -268,11 +273,7 @@ int BPF_PROG(enforce_exec_inode, struct task_struct *task, pid_t old_pid, struct
 		return 0;
 	long n = bpf_probe_read_kernel_str(s->rec.path, sizeof(s->rec.path), BPF_CORE_READ(bprm, filename));
 	s->rec.path_len = n > 0 ? n : 0;
-	s->rec.what = AR_ENF_EXEC;
-	s->rec.rule = *rule;
-	s->rec.matched = AR_ENF_BY_INODE;
-	s->rec.ino = ino;
-	enf_kill_and_report(&s->rec);
+	enf_inode_kill(&s->rec, AR_ENF_EXEC, *rule, ino, 0);
 	return 0;
 }
 
