@@ -307,14 +307,14 @@ int enforce_openat2(struct trace_event_raw_sys_enter *ctx)
 	return enf_open(AR_SYS_OPENAT2, (const char *)ctx->args[1]);
 }
 
-SEC("tracepoint/syscalls/sys_enter_connect")
-int enforce_connect(struct trace_event_raw_sys_enter *ctx)
+/* A destination a traced process names (connect, or sendto/sendmsg/sendmmsg
+ * with an address: UDP datagrams and TCP Fast Open) outside the allow list.
+ * Returns 1 when it killed. */
+static __always_inline int enf_dest(__u32 what, const void *uaddr, __u32 alen)
 {
 	struct ar_enf_config *c = enf_cfg();
-	if (!c || !c->connect_on || !enf_selected())
+	if (!c || !c->connect_on || !uaddr || !enf_selected())
 		return 0;
-	const void *uaddr = (const void *)ctx->args[1];
-	__u32 alen = (__u32)ctx->args[2];
 	__u16 family = 0;
 	if (alen < sizeof(family) || bpf_probe_read_user(&family, sizeof(family), uaddr))
 		return 0;
@@ -365,11 +365,60 @@ int enforce_connect(struct trace_event_raw_sys_enter *ctx)
 	struct enf_scratch *s = enf_scratch();
 	if (!s)
 		return 0;
-	s->rec.what = AR_ENF_CONNECT;
+	s->rec.what = what;
 	s->rec.rule = c->connect_rule;
 	s->rec.family = family == AF_INET6 && k.family == 6 ? AF_INET6 : AF_INET;
 	s->rec.port = ((__u16)port[0] << 8) | port[1];
 	__builtin_memcpy(s->rec.addr, k.addr, 16);
 	enf_kill_and_report(&s->rec);
+	return 1;
+}
+
+SEC("tracepoint/syscalls/sys_enter_connect")
+int enforce_connect(struct trace_event_raw_sys_enter *ctx)
+{
+	enf_dest(AR_ENF_CONNECT, (const void *)ctx->args[1], (__u32)ctx->args[2]);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_enter_sendto")
+int enforce_sendto(struct trace_event_raw_sys_enter *ctx)
+{
+	enf_dest(AR_ENF_SEND, (const void *)ctx->args[4], (__u32)ctx->args[5]);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_enter_sendmsg")
+int enforce_sendmsg(struct trace_event_raw_sys_enter *ctx)
+{
+	struct ar_enf_config *c = enf_cfg();
+	if (!c || !c->connect_on || !enf_selected())
+		return 0; /* before reading the msghdr: untraced senders pay two lookups */
+	struct user_msghdr m = {};
+	if (bpf_probe_read_user(&m, sizeof(m), (const void *)ctx->args[1]))
+		return 0;
+	enf_dest(AR_ENF_SEND, m.msg_name, (__u32)m.msg_namelen);
+	return 0;
+}
+
+#define ENF_MMSG_MAX 8 /* messages of one sendmmsg checked (libuv batches UDP sends with it) */
+
+SEC("tracepoint/syscalls/sys_enter_sendmmsg")
+int enforce_sendmmsg(struct trace_event_raw_sys_enter *ctx)
+{
+	struct ar_enf_config *c = enf_cfg();
+	if (!c || !c->connect_on || !enf_selected())
+		return 0;
+	struct mmsghdr *vec = (struct mmsghdr *)ctx->args[1];
+	__u32 vlen = (__u32)ctx->args[2];
+	for (__u32 i = 0; i < ENF_MMSG_MAX; i++) {
+		if (i >= vlen)
+			break;
+		struct user_msghdr m = {};
+		if (bpf_probe_read_user(&m, sizeof(m), &vec[i].msg_hdr))
+			return 0;
+		if (m.msg_name && enf_dest(AR_ENF_SEND, m.msg_name, (__u32)m.msg_namelen))
+			return 0;
+	}
 	return 0;
 }

@@ -246,6 +246,7 @@ enum ar_enforce_what {
 	AR_ENF_CONNECT = 1, /* connect to a destination outside the allow list */
 	AR_ENF_EXEC = 2,    /* exec of a denied binary */
 	AR_ENF_OPEN = 3,    /* open of a denied path */
+	AR_ENF_SEND = 4,    /* sendto/sendmsg to a destination outside the allow list (UDP, TCP Fast Open) */
 };
 
 enum ar_enforce_match {

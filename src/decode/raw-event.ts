@@ -28,6 +28,6 @@ export interface TlsPair extends RawHeader { kind: 'tls.pair'; sslPtr: bigint; f
 export interface PipeData extends RawHeader { kind: 'pipe.data'; pipeIno: bigint; fd: number; direction: 0 | 1; callLen: number; chunkOffset: number; flags: number; data: Buffer }
 
 /** bpf/enforce.bpf.c sent SIGKILL to the task for a denied action (docs/policy.md "Kernel enforcement"). */
-export interface PolicyEnforce extends RawHeader { kind: 'policy.enforce'; what: 'connect' | 'exec' | 'open'; rule: number; signalRet: number; family: number; port: number; addr: string; syscall: number; matched: number; ino: bigint; path: string }
+export interface PolicyEnforce extends RawHeader { kind: 'policy.enforce'; what: 'connect' | 'send' | 'exec' | 'open'; rule: number; signalRet: number; family: number; port: number; addr: string; syscall: number; matched: number; ino: bigint; path: string }
 
 export type RawEvent = ProcExec | ProcFork | ProcExit | ProcMmapExec | FileOpen | FdIo | FileOp | NetConn | NetPeek | TlsData | TlsPair | PipeData | PolicyEnforce;

@@ -87,7 +87,7 @@ export const AR_DROP_REASON_MAX = 8;
 export const DROP_REASON_NAMES: readonly string[] = ['ringbuf_full', 'payload_truncated', 'map_full', 'read_failed'];
 
 /** enum ar_enforce_what (bpf/enforce.bpf.c) */
-export const EnforceWhat = { CONNECT: 1, EXEC: 2, OPEN: 3 } as const;
+export const EnforceWhat = { CONNECT: 1, EXEC: 2, OPEN: 3, SEND: 4 } as const;
 /** enum ar_enforce_match: how the kernel matched. */
 export const EnforceMatch = { ADDR: 0, PATH: 1, INODE: 2 } as const;
 /** AR_ENF_PATH_MAX: bytes of an enforcement LPM path key (the kernel's LPM_DATA_SIZE_MAX). */

@@ -56,8 +56,8 @@ export function attachKernelEnforcement(
       const rule = policy.kernelRule(ev.rule);
       const killed = ev.signalRet === 0;
       policyKernelKills.inc({ what: ev.what, result: killed ? 'killed' : 'signal_failed' });
-      const target = ev.what === 'connect' ? `${ev.family === 10 ? `[${ev.addr}]` : ev.addr}:${ev.port}` : ev.path;
-      const by = ev.matched === EnforceMatch.INODE ? `inode ${ev.ino}` : ev.what === 'connect' ? 'allow list' : 'path';
+      const target = ev.what === 'connect' || ev.what === 'send' ? `${ev.family === 10 ? `[${ev.addr}]` : ev.addr}:${ev.port}` : ev.path;
+      const by = ev.matched === EnforceMatch.INODE ? `inode ${ev.ino}` : ev.what === 'connect' || ev.what === 'send' ? 'allow list' : 'path';
       if (killed) log.warn({ pid: ev.pid, what: ev.what, target, by, rule: rule?.id }, 'kernel enforcement killed a traced process');
       else log.error({ pid: ev.pid, what: ev.what, target, by, rule: rule?.id, errno: -ev.signalRet }, 'kernel enforcement could not signal the process: the action was not stopped');
       const d = decisions.build(ev, rule);

@@ -10,6 +10,7 @@
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { createSocket } from 'node:dgram';
 import { createServer, type Server } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { chmodSync, copyFileSync, existsSync, linkSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -195,6 +196,50 @@ process.stdout.write('after denied\\n');
   assert.match(o.stdout, /reply ::1 pong/, 'the allowed IPv6 destination answered');
   assert.doesNotMatch(o.stdout, new RegExp(`connected ::1 ${denied6.port}|after denied`));
   assert.equal(denied6.bytes(), 0, `the denied server received no byte (accepted ${denied6.accepted()})`);
+  killDecision(o, 'KERNEL-DENY-1', o.pid);
+  verifyOk(o.logDir);
+});
+
+test('UDP: a datagram to an allowed destination passes; the first to another destination kills the sender, and only that call\'s own datagram leaves', { timeout: 120_000 }, async (t) => {
+  if (!requireKernel(t)) return;
+  const work = workDir(t);
+  const received: Record<string, number> = { allowed: 0, denied: 0 };
+  const udp = async (name: string) => {
+    const sock = createSocket('udp4');
+    sock.on('message', (m, rinfo) => {
+      received[name]! += m.length;
+      sock.send('pong', rinfo.port, rinfo.address);
+    });
+    await new Promise<void>((r) => sock.bind(0, '127.0.0.1', r));
+    t.after(() => sock.close());
+    return sock.address().port;
+  };
+  const allowedPort = await udp('allowed');
+  const deniedPort = await udp('denied');
+  const client = join(work, 'udp.mjs');
+  // Unconnected sends: libuv uses sendmsg with the destination in msg_name.
+  writeFileSync(
+    client,
+    `import { createSocket } from 'node:dgram';
+const s = createSocket('udp4');
+const ask = (port) => new Promise((resolve) => { s.once('message', (m) => { process.stdout.write('reply ' + port + ' ' + m + '\\n'); resolve(); }); s.send('SECRET-PAYLOAD', port, '127.0.0.1'); });
+await ask(${allowedPort});
+s.send('SECRET-PAYLOAD', ${deniedPort}, '127.0.0.1');
+s.send('SECRET-PAYLOAD', ${deniedPort}, '127.0.0.1');
+s.send('SECRET-PAYLOAD', ${deniedPort}, '127.0.0.1');
+await new Promise((r) => setTimeout(r, 500));
+process.stdout.write('after denied\\n');
+`,
+  );
+  const rules = ruleFile(work, `      connectAllow: ["127.0.0.1:${allowedPort}"]`);
+  const o = await underSensor(t, work, `exec ${process.execPath} ${client}`, rules, true);
+
+  assert.equal(o.signal, 'SIGKILL', `exit ${o.code} ${o.signal}, stdout: ${o.stdout}`);
+  assert.match(o.stdout, new RegExp(`reply ${allowedPort} pong`));
+  assert.doesNotMatch(o.stdout, /after denied/);
+  assert.ok(received.allowed! > 0);
+  // The syscall that named the destination completes before the signal is delivered: its datagram leaves, no later one.
+  assert.equal(received.denied, 'SECRET-PAYLOAD'.length, 'exactly the one datagram of the denied call arrived');
   killDecision(o, 'KERNEL-DENY-1', o.pid);
   verifyOk(o.logDir);
 });

@@ -18,7 +18,8 @@ const MATCHED = off(S, 'matched');
 const INO = off(S, 'ino');
 const PATH = off(S, 'path');
 
-const WHAT_NAMES: Record<number, PolicyEnforce['what']> = { [EnforceWhat.CONNECT]: 'connect', [EnforceWhat.EXEC]: 'exec', [EnforceWhat.OPEN]: 'open' };
+const WHAT_NAMES: Record<number, PolicyEnforce['what']> = { [EnforceWhat.CONNECT]: 'connect', [EnforceWhat.SEND]: 'send', [EnforceWhat.EXEC]: 'exec', [EnforceWhat.OPEN]: 'open' };
+const TO_DEST = (w: PolicyEnforce['what']) => w === 'connect' || w === 'send';
 
 /** A task killed by bpf/enforce.bpf.c for a denied connect, exec or open (op 50). */
 export const policyEnforce: OpCodec<PolicyEnforce> = {
@@ -43,11 +44,11 @@ export const policyEnforce: OpCodec<PolicyEnforce> = {
       signalRet: buf.readInt32LE(o + SIGNAL_RET),
       family,
       port: buf.readUInt16LE(o + PORT),
-      addr: what === 'connect' ? formatAddr(family, buf.subarray(o + ADDR, o + ADDR + 16)) : '',
+      addr: TO_DEST(what) ? formatAddr(family, buf.subarray(o + ADDR, o + ADDR + 16)) : '',
       syscall: buf.readUInt16LE(o + SYSCALL),
       matched: buf.readUInt32LE(o + MATCHED),
       ino: buf.readBigUInt64LE(o + INO),
-      path: what === 'connect' ? '' : cstr(buf, o + PATH, AR_PATH_MAX, buf.readUInt16LE(o + PATH_LEN)),
+      path: TO_DEST(what) ? '' : cstr(buf, o + PATH, AR_PATH_MAX, buf.readUInt16LE(o + PATH_LEN)),
     };
   },
   encode(ev) {
@@ -59,12 +60,12 @@ export const policyEnforce: OpCodec<PolicyEnforce> = {
     b.writeInt32LE(ev.signalRet | 0, SIGNAL_RET);
     b.writeUInt16LE(ev.family, FAMILY);
     b.writeUInt16LE(ev.port, PORT);
-    if (ev.what === 'connect') parseAddr(ev.family, ev.addr).copy(b, ADDR);
+    if (TO_DEST(ev.what)) parseAddr(ev.family, ev.addr).copy(b, ADDR);
     b.writeUInt16LE(ev.syscall & 0xffff, SYSCALL);
     b.writeUInt32LE(ev.matched >>> 0, MATCHED);
     b.writeBigUInt64LE(ev.ino, INO);
     const p = putCstr(b, PATH, AR_PATH_MAX, ev.path);
-    b.writeUInt16LE(ev.what === 'connect' ? 0 : p.len, PATH_LEN);
+    b.writeUInt16LE(TO_DEST(ev.what) ? 0 : p.len, PATH_LEN);
     return b;
   },
 };
