@@ -11,6 +11,7 @@ import { countRecords, SourceHealth } from './source/source-health.js';
 import { watchWriteFaults } from './sink/write-faults.js';
 import { createEventStage } from './event/stage.js';
 import { createPolicyStage } from './policy/stage.js';
+import { attachKernelEnforcement } from './policy/kernel-enforcement.js';
 import { ProtocolStage } from './protocol/protocol-stage.js';
 import { openSealerFromConfig } from './seal/index.js';
 import { defaultHmacKeyFile, defaultKeys } from './seal/default-keys.js';
@@ -122,9 +123,12 @@ export async function runPipeline(o: PipelineOptions): Promise<number> {
   });
   // Each raw record goes to the stages that read it: byte-carrying records to stream,
   // every record to correlate (processes, files, connections and their byte counts).
+  // Kernel enforcement (policy): its kill records become policy.decision events; attached once the source runs.
+  let enforcement: ReturnType<typeof attachKernelEnforcement> | undefined;
   const route = (ev: RawEvent) => {
     events.builder.onRaw(ev);
     stream.push(ev);
+    if (enforcement) sealAll(enforcement.onRaw(ev));
   };
 
   let sourceReady = false;
@@ -170,6 +174,8 @@ export async function runPipeline(o: PipelineOptions): Promise<number> {
   });
   await sink.start();
   await opened.start();
+  // The enforcement maps exist now; filled before the traced command is resumed (onReady).
+  enforcement = attachKernelEnforcement(opened.source, policy, { source, procs: events.builder.procs, resolvers: k8s ? [k8s.resolver] : [], readProc: !o.replay });
   sourceReady = true;
   o.onReady?.({ healthPort: health?.port, logDir });
   log.info({ source, logDir, collector: o.replay ? 'replay' : o.collector, healthPort: health?.port }, 'pipeline running');

@@ -47,6 +47,8 @@ enum ar_op {
 	AR_OP_TLS_PAIR = 31, /* an SSL* was paired with a socket fd */
 
 	AR_OP_PIPE_DATA = 40,
+
+	AR_OP_POLICY_ENFORCE = 50, /* enforce.bpf.c killed a task for a denied action */
 };
 
 struct ar_hdr {
@@ -238,6 +240,72 @@ struct ar_pipe_data {
 	/* __u8 data[chunk_len], then zero padding to 8 bytes */
 };
 
+/* --- kernel enforcement (enforce.bpf.c) ---------------------------------------- */
+
+enum ar_enforce_what {
+	AR_ENF_CONNECT = 1, /* connect to a destination outside the allow list */
+	AR_ENF_EXEC = 2,    /* exec of a denied binary */
+	AR_ENF_OPEN = 3,    /* open of a denied path */
+	AR_ENF_SEND = 4,    /* sendto/sendmsg to a destination outside the allow list (UDP, TCP Fast Open) */
+};
+
+enum ar_enforce_match {
+	AR_ENF_BY_ADDR = 0,  /* connect: the destination is in no allow entry */
+	AR_ENF_BY_PATH = 1,  /* the path as passed, at syscall entry */
+	AR_ENF_BY_INODE = 2, /* the file itself (any name: relative, symlink, hard link), at open exit / exec */
+};
+
+/* Hash key of the exec/open inode deny list: the listed files as stat()ed
+ * when the lists were applied (dev in the kernel's encoding, MKDEV). */
+struct ar_enf_inode_key {
+	__u64 dev;
+	__u64 ino;
+	__u32 what;           /* AR_ENF_EXEC or AR_ENF_OPEN */
+	__u32 _pad;
+};
+
+#define AR_ENF_PATH_MAX 256 /* bytes of an LPM key's path (LPM_DATA_SIZE_MAX) */
+
+/* LPM trie key of the exec/open deny lists: an exact path is stored with its
+ * NUL (prefixlen = (len + 1) * 8), a directory prefix ending in '/' without. */
+struct ar_enf_path_key {
+	__u32 prefixlen;
+	char path[AR_ENF_PATH_MAX];
+};
+
+/* LPM trie key of the connect allow list: family, port (network order; 0 =
+ * any port, looked up second), then the address (CIDR via prefixlen). */
+struct ar_enf_addr_key {
+	__u32 prefixlen;
+	__u8 family;          /* 4 or 6; an IPv4-mapped IPv6 address is looked up as 4 */
+	__u8 port[2];         /* big-endian */
+	__u8 addr[16];        /* IPv4 in the first 4 bytes */
+	__u8 _pad;
+};
+
+/* Which lists are active (a single-entry array map `enforce_config`). */
+struct ar_enf_config {
+	__u32 connect_on;     /* 1 = connects outside enforce_connect_allow are killed */
+	__u32 connect_rule;   /* rule index reported for a connect kill */
+	__u32 exec_on;
+	__u32 open_on;
+};
+
+struct ar_enforce {
+	struct ar_hdr hdr;
+	__u32 what;           /* enum ar_enforce_what */
+	__u32 rule;           /* index of the rule (the lists' map value) */
+	__s32 signal_ret;     /* bpf_send_signal() result: 0, or -errno (not killed) */
+	__u16 family;         /* connect: AF_INET / AF_INET6 */
+	__u16 port;           /* connect: host byte order */
+	__u8 addr[16];        /* connect: IPv4 in the first 4 bytes */
+	__u16 path_len;       /* exec/open: bytes incl. NUL (0 when unknown) */
+	__u16 syscall;        /* AR_SYS_OPEN / OPENAT / OPENAT2, or 0 */
+	__u32 matched;        /* enum ar_enforce_match */
+	__u64 ino;            /* AR_ENF_BY_INODE: the inode that matched */
+	char path[AR_PATH_MAX];
+};
+
 /* --- flags, syscalls, counters ------------------------------------------------ */
 
 #define AR_F_TRUNCATED      (1u << 0)
@@ -288,5 +356,10 @@ AR_STATIC_ASSERT(sizeof(struct ar_tls_data) == 72, "ar_tls_data");
 AR_STATIC_ASSERT(sizeof(struct ar_tls_pair) == 48, "ar_tls_pair");
 AR_STATIC_ASSERT(sizeof(struct ar_pipe_data) == 64, "ar_pipe_data");
 AR_STATIC_ASSERT(sizeof(struct ar_config) == 24, "ar_config");
+AR_STATIC_ASSERT(sizeof(struct ar_enforce) == 80 + AR_PATH_MAX, "ar_enforce");
+AR_STATIC_ASSERT(sizeof(struct ar_enf_inode_key) == 24, "ar_enf_inode_key");
+AR_STATIC_ASSERT(sizeof(struct ar_enf_path_key) == 4 + AR_ENF_PATH_MAX, "ar_enf_path_key");
+AR_STATIC_ASSERT(sizeof(struct ar_enf_addr_key) == 24, "ar_enf_addr_key");
+AR_STATIC_ASSERT(sizeof(struct ar_enf_config) == 16, "ar_enf_config");
 
 #endif /* AGENTRAIL_ABI_H */

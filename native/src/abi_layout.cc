@@ -58,6 +58,21 @@ std::vector<StructLayout> abi_layout() {
 
       AR_S(ar_config) AR_F(ar_config, trace_all) AR_F(ar_config, tls_cap) AR_F(ar_config, pipe_cap)
           AR_F(ar_config, self_pid) AR_F(ar_config, flush_interval_ns) AR_END
+
+      AR_S(ar_enforce) AR_F(ar_enforce, hdr) AR_F(ar_enforce, what) AR_F(ar_enforce, rule) AR_F(ar_enforce, signal_ret)
+          AR_F(ar_enforce, family) AR_F(ar_enforce, port) AR_F(ar_enforce, addr) AR_F(ar_enforce, path_len)
+              AR_F(ar_enforce, syscall) AR_F(ar_enforce, matched) AR_F(ar_enforce, ino) AR_F(ar_enforce, path) AR_END
+
+      AR_S(ar_enf_inode_key) AR_F(ar_enf_inode_key, dev) AR_F(ar_enf_inode_key, ino) AR_F(ar_enf_inode_key, what)
+          AR_F(ar_enf_inode_key, _pad) AR_END
+
+      AR_S(ar_enf_path_key) AR_F(ar_enf_path_key, prefixlen) AR_F(ar_enf_path_key, path) AR_END
+
+      AR_S(ar_enf_addr_key) AR_F(ar_enf_addr_key, prefixlen) AR_F(ar_enf_addr_key, family) AR_F(ar_enf_addr_key, port)
+          AR_F(ar_enf_addr_key, addr) AR_F(ar_enf_addr_key, _pad) AR_END
+
+      AR_S(ar_enf_config) AR_F(ar_enf_config, connect_on) AR_F(ar_enf_config, connect_rule) AR_F(ar_enf_config, exec_on)
+          AR_F(ar_enf_config, open_on) AR_END
   };
 }
 

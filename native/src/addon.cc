@@ -93,6 +93,7 @@ class SensorWrap : public Napi::ObjectWrap<SensorWrap> {
                            InstanceMethod<&SensorWrap::RemoveCgroup>("removeCgroup"),
                            InstanceMethod<&SensorWrap::Counters>("counters"),
                            InstanceMethod<&SensorWrap::Objects>("objects"),
+                           InstanceMethod<&SensorWrap::ReplaceEnforceMap>("replaceEnforceMap"),
                            StaticMethod<&SensorWrap::Layout>("layout"),
                        });
   }
@@ -221,6 +222,22 @@ class SensorWrap : public Napi::ObjectWrap<SensorWrap> {
   Napi::Value RemoveCgroup(const Napi::CallbackInfo& info) {
     uint64_t id = to_u64(info[0]);
     return guarded(info, [&] { sensor_->remove_cgroup(id); });
+  }
+
+  // replaceEnforceMap(name, [[keyBuffer, valueBuffer], ...]): kernel enforcement lists (issue 13).
+  Napi::Value ReplaceEnforceMap(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (info.Length() < 2 || !info[0].IsString() || !info[1].IsArray())
+      throw Napi::TypeError::New(env, "replaceEnforceMap(name, entries) needs a name and an array of [key, value] buffers");
+    std::string name = info[0].As<Napi::String>().Utf8Value();
+    Napi::Array a = info[1].As<Napi::Array>();
+    std::vector<std::pair<std::string, std::string>> entries;
+    for (uint32_t i = 0; i < a.Length(); i++) {
+      Napi::Array kv = a.Get(i).As<Napi::Array>();
+      auto k = kv.Get(0u).As<Napi::Buffer<char>>(), v = kv.Get(1u).As<Napi::Buffer<char>>();
+      entries.emplace_back(std::string(k.Data(), k.Length()), std::string(v.Data(), v.Length()));
+    }
+    return guarded(info, [&] { sensor_->replace_enforce_map(name, entries); });
   }
 
   Napi::Value Counters(const Napi::CallbackInfo& info) {

@@ -163,6 +163,7 @@ void Sensor::start(RingPoller::Deliver deliver, RingPoller::Ready ready) {
     load_all();
     write_config();
     for (const LoadedObject& lo : objects_) {
+      if (lo.name == "enforce") continue;  // attached by its first list (enforce_maps.cc): off costs nothing
       bpf_program* prog;
       bpf_object__for_each_program(prog, lo.obj) {
         if (!bpf_program__autoload(prog)) continue;
@@ -299,6 +300,7 @@ void Sensor::close_all() {
   objects_.clear();
   shared_fds_.clear();
   fdstats_fd_ = -1;
+  enforce_attached_ = false;
   std::thread([td] {
     td->observers.clear();  // they detach their own links first
     for (bpf_link* l : td->links) bpf_link__destroy(l);

@@ -64,6 +64,8 @@ class Sensor {
 
   SensorCounters counters();
   std::vector<std::string> loaded_objects() const;
+  // Replaces the contents of an enforce_* map of enforce.bpf.o (enforce_maps.cc).
+  void replace_enforce_map(const std::string& name, const std::vector<std::pair<std::string, std::string>>& entries);
 
  private:
   void load_all();
@@ -79,6 +81,7 @@ class Sensor {
   std::vector<bpf_link*> links_;
   std::map<std::string, int> shared_fds_;  // ar_* map name -> fd (owned by the first object)
   int fdstats_fd_ = -1;
+  bool enforce_attached_ = false;  // enforce.bpf.o's programs, attached on its first list
   std::vector<std::unique_ptr<RecordObserver>> observers_;
   std::unique_ptr<RingPoller> poller_;
   SensorContext ctx_{};

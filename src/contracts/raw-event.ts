@@ -27,4 +27,7 @@ export interface TlsData extends RawHeader { kind: 'tls.data'; sslPtr: bigint; d
 export interface TlsPair extends RawHeader { kind: 'tls.pair'; sslPtr: bigint; fd: number; how: number }
 export interface PipeData extends RawHeader { kind: 'pipe.data'; pipeIno: bigint; fd: number; direction: 0 | 1; callLen: number; chunkOffset: number; flags: number; data: Buffer }
 
-export type RawEvent = ProcExec | ProcFork | ProcExit | ProcMmapExec | FileOpen | FdIo | FileOp | NetConn | NetPeek | TlsData | TlsPair | PipeData;
+/** bpf/enforce.bpf.c sent SIGKILL to the task for a denied action (docs/policy.md "Kernel enforcement"). */
+export interface PolicyEnforce extends RawHeader { kind: 'policy.enforce'; what: 'connect' | 'send' | 'exec' | 'open'; rule: number; signalRet: number; family: number; port: number; addr: string; syscall: number; matched: number; ino: bigint; path: string }
+
+export type RawEvent = ProcExec | ProcFork | ProcExit | ProcMmapExec | FileOpen | FdIo | FileOp | NetConn | NetPeek | TlsData | TlsPair | PipeData | PolicyEnforce;

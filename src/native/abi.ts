@@ -47,6 +47,7 @@ export const Op = {
   TLS_DATA: 30,
   TLS_PAIR: 31,
   PIPE_DATA: 40,
+  POLICY_ENFORCE: 50,
 } as const;
 export type OpNumber = (typeof Op)[keyof typeof Op];
 
@@ -65,6 +66,7 @@ export const OP_NAMES: Readonly<Record<number, string>> = Object.freeze({
   [Op.TLS_DATA]: 'tls.data',
   [Op.TLS_PAIR]: 'tls.pair',
   [Op.PIPE_DATA]: 'pipe.data',
+  [Op.POLICY_ENFORCE]: 'policy.enforce',
 });
 
 /** enum ar_fd_kind */
@@ -83,6 +85,13 @@ export const Flag = { TRUNCATED: 1 << 0, ARGS_TRUNCATED: 1 << 1, PATH_TRUNCATED:
 export const DropReason = { RINGBUF_FULL: 0, PAYLOAD_TRUNCATED: 1, MAP_FULL: 2, READ_FAILED: 3 } as const;
 export const AR_DROP_REASON_MAX = 8;
 export const DROP_REASON_NAMES: readonly string[] = ['ringbuf_full', 'payload_truncated', 'map_full', 'read_failed'];
+
+/** enum ar_enforce_what (bpf/enforce.bpf.c) */
+export const EnforceWhat = { CONNECT: 1, EXEC: 2, OPEN: 3, SEND: 4 } as const;
+/** enum ar_enforce_match: how the kernel matched. */
+export const EnforceMatch = { ADDR: 0, PATH: 1, INODE: 2 } as const;
+/** AR_ENF_PATH_MAX: bytes of an enforcement LPM path key (the kernel's LPM_DATA_SIZE_MAX). */
+export const AR_ENF_PATH_MAX = 256;
 
 /** TLS pairing `how` values of struct ar_tls_pair. */
 export const PairHow = { INSIDE_SSL_CALL: 1, NEXT_SOCKET_WRITE: 2 } as const;
@@ -129,6 +138,14 @@ export const ABI_LAYOUT: Readonly<AbiLayout> = Object.freeze({
     fields: { hdr: 0, pipe_ino: 32, fd: 40, direction: 44, call_len: 48, chunk_offset: 52, chunk_len: 56, flags: 60 },
   },
   ar_config: { size: 24, fields: { trace_all: 0, tls_cap: 4, pipe_cap: 8, self_pid: 12, flush_interval_ns: 16 } },
+  ar_enforce: {
+    size: 80 + AR_PATH_MAX,
+    fields: { hdr: 0, what: 32, rule: 36, signal_ret: 40, family: 44, port: 46, addr: 48, path_len: 64, syscall: 66, matched: 68, ino: 72, path: 80 },
+  },
+  ar_enf_inode_key: { size: 24, fields: { dev: 0, ino: 8, what: 16, _pad: 20 } },
+  ar_enf_path_key: { size: 4 + AR_ENF_PATH_MAX, fields: { prefixlen: 0, path: 4 } },
+  ar_enf_addr_key: { size: 24, fields: { prefixlen: 0, family: 4, port: 5, addr: 7, _pad: 23 } },
+  ar_enf_config: { size: 16, fields: { connect_on: 0, connect_rule: 4, exec_on: 8, open_on: 12 } },
 });
 
 /** Struct carried by each op (NET_CONNECT and NET_ACCEPT share ar_net_conn). */
@@ -146,6 +163,7 @@ export const OP_STRUCT: Readonly<Record<number, string>> = Object.freeze({
   [Op.TLS_DATA]: 'ar_tls_data',
   [Op.TLS_PAIR]: 'ar_tls_pair',
   [Op.PIPE_DATA]: 'ar_pipe_data',
+  [Op.POLICY_ENFORCE]: 'ar_enforce',
 });
 
 /** Offset of a field; throws on a typo at module load (used by decoders' constants). */

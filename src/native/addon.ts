@@ -60,6 +60,8 @@ export interface NativeSensor {
   removeCgroup(id: bigint): void;
   counters(): SensorCounters;
   objects(): string[];
+  /** Replaces an enforce_* map of enforce.bpf.o with [key, value] entries (kernel enforcement, src/policy/kernel-enforcer.ts). */
+  replaceEnforceMap(name: string, entries: Array<[Buffer, Buffer]>): void;
 }
 
 interface AddonModule {
@@ -147,6 +149,7 @@ export function createSensor(opts: Partial<SensorOptions>): NativeSensor {
     removeCgroup: wrap((id: bigint) => s.removeCgroup(id)),
     counters: () => s.counters(),
     objects: () => s.objects(),
+    replaceEnforceMap: wrap((name: string, entries: Array<[Buffer, Buffer]>) => s.replaceEnforceMap(name, entries)),
   };
 }
 

@@ -39,7 +39,7 @@ function index(rules: readonly CompiledRule[]): Indexed {
 }
 
 function readsShapes(rules: readonly CompiledRule[]): boolean {
-  const texts = rules.flatMap((r) => (r.sequence ? r.spec.sequence!.steps.map((s) => s.condition) : [r.spec.condition!]));
+  const texts = rules.flatMap((r) => (r.sequence ? r.spec.sequence!.steps.map((s) => s.condition) : [r.spec.condition ?? '']));
   return texts.some((t) => t.includes('novel_shapes'));
 }
 

@@ -13,3 +13,11 @@ export const policyRulesLoaded = new Gauge({
   help: 'Policy rules currently loaded',
   registers: [registry],
 });
+
+/** Tasks the kernel killed for a denied action (bpf/enforce.bpf.c), by what was denied and whether the signal was sent. */
+export const policyKernelKills = new Counter({
+  name: 'agentrail_policy_kernel_kills_total',
+  help: 'Enforcement records from the kernel, by action (connect, exec, open) and result (killed, signal_failed)',
+  labelNames: ['what', 'result'] as const,
+  registers: [registry],
+});

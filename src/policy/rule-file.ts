@@ -3,6 +3,7 @@ import { Environment } from '@marcbachmann/cel-js';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { AgentrailError } from '../errors.js';
+import { kernelListsSchema } from './kernel-lists.js';
 
 /**
  * The policy rule file (docs/policy.md): YAML, validated with zod (unknown
@@ -30,11 +31,18 @@ const ruleSchema = z
       .object({ scope: z.enum(['session', 'trace']).default('session'), within: duration, steps: z.array(stepSchema).min(2).max(8) })
       .strict()
       .optional(),
+    /** What the kernel enforces (docs/policy.md "Kernel enforcement"); with `enforcement: enforce` only. */
+    kernel: kernelListsSchema.optional(),
   })
   .strict()
-  .refine((r) => (r.sequence ? r.on === undefined && r.condition === undefined : r.on !== undefined && r.condition !== undefined), {
-    message: 'a rule has either `on` + `condition` or `sequence`',
-  });
+  .refine(
+    (r) =>
+      r.sequence
+        ? r.on === undefined && r.condition === undefined
+        : (r.on !== undefined && r.condition !== undefined) || (r.kernel !== undefined && r.on === undefined && r.condition === undefined),
+    { message: 'a rule has either `on` + `condition`, `sequence`, or only `kernel`' },
+  )
+  .refine((r) => !r.kernel || r.decision === 'deny', { message: 'a rule with `kernel` lists has `decision: deny`', path: ['decision'] });
 
 export const ruleFileSchema = z.object({ version: z.literal(1), rules: z.array(ruleSchema) }).strict();
 export type RuleSpec = z.infer<typeof ruleSchema>;
@@ -121,7 +129,9 @@ export function compileRules(text: string, origin: string): CompiledRule[] {
         sequence: { scope: spec.sequence.scope, withinMs: durationMs(spec.sequence.within) },
       };
     }
-    return { spec, steps: [{ types: new Set(spec.on), condition: compile(spec.condition!, `${origin}: rule ${spec.id}`) }], sequence: undefined };
+    // A kernel-only rule has no userspace condition: the kernel's record is its firing.
+    if (spec.condition === undefined) return { spec, steps: [], sequence: undefined };
+    return { spec, steps: [{ types: new Set(spec.on), condition: compile(spec.condition, `${origin}: rule ${spec.id}`) }], sequence: undefined };
   });
 }
 

@@ -1,9 +1,12 @@
 import { EventTypes, type CloudEvent } from '../contracts/envelope.js';
 import { policySchema, type PolicyConfig } from '../config/policy.js';
 import { childLogger } from '../observability/logger.js';
+import { countStageError } from '../observability/metrics.js';
 import { buildPolicyDecisionEvent, type DecisionInput } from './decision.js';
 import { PolicyEngine, type Firing } from './engine.js';
 import type { KernelEnforcer } from './enforcer.js';
+import { enforceListsOf, RuleIndex } from './kernel-lists.js';
+import type { RuleSpec } from './rule-file.js';
 import { policyDecisions, policyRulesLoaded } from './metrics.js';
 import { providerVerdict } from './provider-verdict.js';
 import { PolicyRuleStore } from './rule-store.js';
@@ -19,6 +22,10 @@ export interface PolicyStage {
   /** Time-driven work (sequence windows); returns decision events to seal. */
   tick(nowMs: number): CloudEvent[];
   close(): void;
+  /** Kernel enforcement: applies the `kernel` lists of enforce rules now and after every good reload. */
+  useKernelEnforcer(e: KernelEnforcer): void;
+  /** The rule a kernel enforcement record names (its index), if still loaded. */
+  kernelRule(index: number): { id: string; spec: RuleSpec | undefined } | undefined;
 }
 
 type Intervention = { policy_id: string; decision: string; event_id: string | null };
@@ -59,7 +66,7 @@ function decisionOf(f: Firing, overridden: boolean, concerns: string | undefined
 
 export function createPolicyStage(opts: { config: unknown; source: string; enforcer?: KernelEnforcer }): PolicyStage {
   const cfg: PolicyConfig = policySchema.parse(opts.config ?? {});
-  if (!cfg.enabled) return { evaluate: (ev) => [ev], tick: () => [], close: () => opts.enforcer?.close() };
+  if (!cfg.enabled) return { evaluate: (ev) => [ev], tick: () => [], close: () => opts.enforcer?.close(), useKernelEnforcer: () => undefined, kernelRule: () => undefined };
   const store = new PolicyRuleStore(cfg.rulesFile);
   if (cfg.watchRules) store.watch();
   const engine = new PolicyEngine(store.rules, {
@@ -67,11 +74,27 @@ export function createPolicyStage(opts: { config: unknown; source: string; enfor
     maxSequenceStates: cfg.maxSequenceStates,
   });
   policyRulesLoaded.set(store.rules.length);
+  const ruleIndex = new RuleIndex();
+  let enforcer = opts.enforcer;
+  // At start a failure is a setup error (thrown); on reload the previous lists stay in force.
+  const applyKernel = (atStart = false) => {
+    if (!enforcer) return;
+    if (atStart) return enforcer.apply(enforceListsOf(store.rules, ruleIndex));
+    try {
+      enforcer.apply(enforceListsOf(store.rules, ruleIndex));
+    } catch (e) {
+      // The previous lists stay in the kernel; counted and one line, never a crash of the stage.
+      countStageError('policy', 'enforce_apply_failed');
+      log.error({ err: (e as Error).message }, 'cannot apply kernel enforcement lists; the previous lists stay in force');
+    }
+  };
   store.onReload((ok, rules) => {
     if (!ok) return;
     engine.setRules(rules);
     policyRulesLoaded.set(rules.length);
+    applyKernel();
   });
+  applyKernel(true);
   log.info({ file: store.file, rules: store.rules.length }, 'policy rules loaded');
   const lastAsk = new LastToolRequest();
 
@@ -108,7 +131,15 @@ export function createPolicyStage(opts: { config: unknown; source: string; enfor
     },
     close(): void {
       store.close();
-      opts.enforcer?.close();
+      enforcer?.close();
+    },
+    useKernelEnforcer(e: KernelEnforcer): void {
+      enforcer = e;
+      applyKernel(true);
+    },
+    kernelRule(index: number) {
+      const id = ruleIndex.id(index);
+      return id === undefined ? undefined : { id, spec: store.rules.find((r) => r.spec.id === id)?.spec };
     },
   };
 }

@@ -99,6 +99,11 @@ export class NativeSource implements RawSource {
     this.sensor.removeCgroup(id);
   }
 
+  /** Kernel enforcement lists (src/policy/kernel-enforcer.ts); the sensor must be started. */
+  replaceEnforceMap(name: string, entries: Array<[Buffer, Buffer]>): void {
+    this.sensor.replaceEnforceMap(name, entries);
+  }
+
   stop(): Promise<void> {
     if (this.stopping) return this.stopping;
     if (this.stopped || !this.started) {

@@ -64,6 +64,15 @@ export const arbitraryByKind: Record<RawEvent['kind'], fc.Arbitrary<RawEvent>> =
   'pipe.data': fc
     .tuple(hdr(Op.PIPE_DATA), u64, s32, fc.constantFrom(0 as const, 1 as const), u32, u32, u32, fc.uint8Array({ maxLength: 4096 }))
     .map(([h, pipeIno, fd, direction, callLen, chunkOffset, flags, data]) => ({ ...h, kind: 'pipe.data' as const, pipeIno, fd, direction, callLen, chunkOffset, flags, data: Buffer.from(data) })),
+  'policy.enforce': fc
+    .tuple(hdr(Op.POLICY_ENFORCE), fc.constantFrom('connect' as const, 'send' as const, 'exec' as const, 'open' as const), u32, s32, fc.constantFrom(AF_INET, AF_INET6), u16, fc.uint8Array({ minLength: 16, maxLength: 16 }), u16, cs(256), fc.constantFrom(1, 2), u64)
+    .map(([h, what, rule, signalRet, fam, port, bytes, syscall, path, matched, ino]) => {
+      const b = Buffer.from(bytes);
+      if (fam === AF_INET) b.fill(0, 4);
+      return what === 'connect' || what === 'send'
+        ? { ...h, kind: 'policy.enforce' as const, what, rule, signalRet, family: fam, port, addr: formatAddr(fam, b), syscall: 0, matched: 0, ino: 0n, path: '' }
+        : { ...h, kind: 'policy.enforce' as const, what, rule, signalRet, family: 0, port: 0, addr: '', syscall, matched, ino, path };
+    }),
 };
 
 function netArb(op: number, kind: 'net.connect' | 'net.accept'): fc.Arbitrary<RawEvent> {

@@ -3,8 +3,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { cliEntry, repoRoot } from '../../src/paths.js';
 import { waitFor } from './wait-for.js';
 
-/** `agentrail run --pid PID` as a child, ready once the pipeline runs; stop() asserts a clean exit. */
-export async function startSensor(children: ChildProcess[], pid: number, logDir: string, cfg: string): Promise<{ stop(): Promise<void> }> {
+/** `agentrail run --pid PID` as a child, ready once the pipeline runs; stop() asserts a clean exit; stderr() is its log so far. */
+export async function startSensor(children: ChildProcess[], pid: number, logDir: string, cfg: string): Promise<{ stop(): Promise<void>; stderr(): string }> {
   const sensor = spawn(process.execPath, [cliEntry, 'run', '--pid', String(pid), '--log-dir', logDir, '--config', cfg], { env: { ...process.env, AGENTRAIL_ROOT: repoRoot, AGENTRAIL_LOG_LEVEL: 'info' }, stdio: ['ignore', 'ignore', 'pipe'] });
   children.push(sensor);
   let err = '';
@@ -14,6 +14,7 @@ export async function startSensor(children: ChildProcess[], pid: number, logDir:
     return err.includes('pipeline running') ? true : undefined;
   }, 60_000);
   return {
+    stderr: () => err,
     async stop() {
       sensor.kill('SIGTERM');
       assert.equal(await new Promise<number | null>((r) => sensor.on('exit', (c) => r(c))), 0, err.slice(-1500));

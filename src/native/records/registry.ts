@@ -12,9 +12,10 @@ import { netPeek } from './net-peek.js';
 import { tlsData } from './tls-data.js';
 import { tlsPair } from './tls-pair.js';
 import { pipeData } from './pipe-data.js';
+import { policyEnforce } from './policy-enforce.js';
 
 /** Every op codec, one module each (DESIGN.md §1: a registry keyed by op). */
-export const CODECS: readonly OpCodec<any>[] = [procExec, procFork, procExit, procMmapExec, fileOpen, fdIo, fileOp, netConn, netPeek, tlsData, tlsPair, pipeData];
+export const CODECS: readonly OpCodec<any>[] = [procExec, procFork, procExit, procMmapExec, fileOpen, fdIo, fileOp, netConn, netPeek, tlsData, tlsPair, pipeData, policyEnforce];
 
 /** op number → codec. A sparse array indexed by op is the fastest lookup in the hot loop. */
 export const BY_OP: ReadonlyArray<OpCodec | undefined> = (() => {
