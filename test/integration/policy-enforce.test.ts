@@ -15,7 +15,7 @@ import { createServer, type Server } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { chmodSync, copyFileSync, existsSync, linkSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { cliEntry, repoRoot } from '../../src/paths.js';
 import { requireKernel } from '../helpers/privileges.js';
 import { waitFor } from '../helpers/wait-for.js';
@@ -52,7 +52,7 @@ async function underSensor(t: TestContext, work: string, script: string, rules: 
 
   const tag = Math.random().toString(36).slice(2, 8);
   const cfg = join(work, `agentrail-${tag}.yaml`);
-  writeFileSync(cfg, ['observability:', '  httpEnabled: false', ...(rules ? ['policy:', `  rulesFile: ${rules}`] : []), ''].join('\n'));
+  writeFileSync(cfg, ['observability:', '  httpEnabled: false', 'seal:', `  keyDir: ${join(work, 'keys')}`, ...(rules ? ['policy:', `  rulesFile: ${rules}`] : []), ''].join('\n'));
   const logDir = join(work, `log-${tag}`);
   const sensor = await startSensor(children, proc.pid!, logDir, cfg);
 
@@ -69,7 +69,7 @@ async function underSensor(t: TestContext, work: string, script: string, rules: 
 }
 
 function verifyOk(logDir: string): void {
-  const r = spawnSync(process.execPath, [cliEntry, 'verify', logDir, '--keys', join(logDir, 'keys', 'agentrail.pub'), '--json'], { encoding: 'utf8', env: { ...process.env, AGENTRAIL_ROOT: repoRoot } });
+  const r = spawnSync(process.execPath, [cliEntry, 'verify', logDir, '--keys', join(dirname(logDir), 'keys', 'agentrail.pub'), '--json'], { encoding: 'utf8', env: { ...process.env, AGENTRAIL_ROOT: repoRoot } });
   assert.equal(r.status, 0, `verify: ${r.stdout} ${r.stderr}`);
 }
 
