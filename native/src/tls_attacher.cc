@@ -127,7 +127,7 @@ std::vector<MapEntry> readMaps(uint32_t pid) {
 
 }  // namespace
 
-TlsAttacher::TlsAttacher(bpf_object* obj) {
+TlsAttacher::TlsAttacher(bpf_object* obj) : go_(obj) {
   for (int i = 0; i < 8; i++) progs_[i] = obj ? bpf_object__find_program_by_name(obj, kProgs[i]) : nullptr;
 }
 
@@ -212,6 +212,7 @@ void TlsAttacher::counters(std::vector<std::pair<std::string, uint64_t>>& out) c
   out.emplace_back("tls_stripped_cache_hits", stripped_cache_hits_.load());
   out.emplace_back("tls_stripped_unrecognized", stripped_unrecognized_.load());
   out.emplace_back("tls_locate_ns_max", locate_ns_max_.load());
+  go_.counters(out);
 }
 
 bool TlsAttacher::attachFile(const std::string& path, const FileKey& key) {
@@ -223,12 +224,28 @@ bool TlsAttacher::attachFile(const std::string& path, const FileKey& key) {
   // loader closes its fd or the process exits.
   int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return false;
-  uint64_t offs[4];
-  if ((!findSymbols(fd, offs) || (offs[0] == 0 && offs[1] == 0)) && !locateStripped(fd, offs)) {
-    close(fd);
-    return false;
-  }
   const std::string held = "/proc/self/fd/" + std::to_string(fd);
+  uint64_t offs[4];
+  if (!findSymbols(fd, offs) || (offs[0] == 0 && offs[1] == 0)) {
+    // No SSL_* symbol: a Go executable (crypto/tls), else maybe stripped BoringSSL.
+    size_t before = links_.size();
+    GoTlsProbes::Result g = go_.attach(fd, held, links_, attach_failures_);
+    if (g != GoTlsProbes::Result::NotGo) {
+      close(fd);
+      if (g == GoTlsProbes::Result::Unrecognized) stripped_unrecognized_++;  // same warning as any unknown TLS
+      probes_attached_ += links_.size() - before;
+      uint64_t dt = nowNs() - t0;
+      attach_ns_total_ += dt;
+      storeMax(attach_ns_max_, dt);
+      if (g != GoTlsProbes::Result::Attached) return false;
+      files_attached_++;
+      return true;
+    }
+    if (!locateStripped(fd, offs)) {
+      close(fd);
+      return false;
+    }
+  }
   int ok = 0;
   for (int f = 0; f < 4; f++) {
     if (offs[f] == 0) continue;

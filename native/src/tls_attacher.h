@@ -20,6 +20,7 @@
 #include <utility>
 #include <vector>
 
+#include "go_tls_probes.h"
 #include "record_observer.h"
 
 struct bpf_object;
@@ -94,6 +95,7 @@ class TlsAttacher : public RecordObserver {
   // build-id cache, carrying BoringSSL but not recognized; slowest locate.
   std::atomic<uint64_t> stripped_located_{0}, stripped_cache_hits_{0}, stripped_unrecognized_{0},
       locate_ns_max_{0};
+  GoTlsProbes go_;  // Go executables: crypto/tls from .gopclntab
 };
 
 }  // namespace agentrail
