@@ -1,0 +1,159 @@
+/**
+ * Go crypto/tls (native/src/go_locator.cc, bpf/tls.bpf.c handle_go_tls_*):
+ * a Go net/http client (test/fixtures/go-llm-client, standard library only,
+ * built here with the machine's Go), plain and stripped with -ldflags="-s -w",
+ * makes an OpenAI-style chat completion call to the local HTTPS mock (HTTP/2
+ * by ALPN, and HTTP/1.1 with GODEBUG=http2client=0; JSON and SSE) under
+ * `agentrail run`. The trail must hold a model.invocation with the model id
+ * sent, the mock's token counts as the program received them, output_hash =
+ * sha256 of the text the program printed, the egress data.access with
+ * network.plaintext full, and neither the API key nor the prompt text.
+ */
+import { test, type TestContext } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { requireKernel, requireTool } from '../helpers/privileges.js';
+import { runCliAsync } from '../helpers/cli.js';
+import { makeTestCa, removeTestCa, type TestCa } from '../helpers/tls-server.js';
+import { startMockServer, type MockServer } from '../helpers/llm-mock-server.js';
+import { loadAddon } from '../../src/native/addon.js';
+import { repoRoot } from '../../src/paths.js';
+
+const sha = (s: string) => `sha256:${createHash('sha256').update(s, 'utf8').digest('hex')}`;
+const finalText = 'Go reached the mock over crypto/tls; the answer has nine words.';
+interface Ev { type: string; data: Record<string, any> }
+interface Printed { proto: string; status: number; text: string; prompt_tokens: number; completion_tokens: number; probe_seen: boolean }
+
+function goAvailable(): boolean {
+  return spawnSync('go', ['version'], { stdio: 'ignore' }).status === 0;
+}
+
+function allFiles(dir: string): string {
+  let s = '';
+  for (const n of readdirSync(dir)) {
+    const p = join(dir, n);
+    if (statSync(p).isDirectory()) s += allFiles(p);
+    else if (!p.includes('/keys/')) s += readFileSync(p, 'latin1');
+  }
+  return s;
+}
+
+interface Ctx { work: string; ca: TestCa; mock: MockServer; plain: string; stripped: string }
+
+async function setup(t: TestContext): Promise<Ctx> {
+  const work = mkdtempSync(join(tmpdir(), 'agentrail-gotls-'));
+  const ca = makeTestCa(['localhost']);
+  const mock = await startMockServer({ cert: ca.certPath, key: ca.keyPath, script: { finalText } });
+  t.after(async () => {
+    await mock.close();
+    removeTestCa(ca);
+    rmSync(work, { recursive: true, force: true });
+  });
+  const src = join(repoRoot, 'test', 'fixtures', 'go-llm-client');
+  const env = { ...process.env, GOTOOLCHAIN: 'local', GOFLAGS: '-mod=mod' };
+  const plain = join(work, 'go-llm-client');
+  const stripped = join(work, 'go-llm-client-stripped');
+  execFileSync('go', ['build', '-o', plain, '.'], { cwd: src, env, stdio: 'pipe' });
+  execFileSync('go', ['build', '-ldflags=-s -w', '-o', stripped, '.'], { cwd: src, env, stdio: 'pipe' });
+  return { work, ca, mock, plain, stripped };
+}
+
+/** One call under `agentrail run`, then the checks on the trail. */
+async function runAndCheck(t: TestContext, c: Ctx, bin: string, opts: { name: string; stream: boolean; http1?: boolean }) {
+  const tag = randomBytes(6).toString('hex');
+  const apiKey = `sk-gotls-${tag}-canary`;
+  const prompt = `Say something about Go. CANARYPROMPT${tag}`;
+  const model = `gpt-go-${opts.name}`;
+  const dir = join(c.work, opts.name);
+  const cfg = join(c.work, `${opts.name}.yaml`);
+  // The build-id cache in the work dir: the locate runs here, not from another test's cache.
+  writeFileSync(cfg, 'observability:\n  httpPort: 0\n');
+  const env = {
+    ...process.env,
+    SSL_CERT_FILE: c.ca.caPath,
+    OPENAI_API_KEY: apiKey,
+    AGENTRAIL_WAIT_PROBE: '1',
+    AGENTRAIL_TLS_CACHE_DIR: join(c.work, 'cache'),
+    ...(opts.http1 ? { GODEBUG: 'http2client=0' } : {}),
+  };
+  const args = [bin, `https://localhost:${c.mock.port}`, model, prompt, ...(opts.stream ? ['stream'] : [])];
+  const r = await runCliAsync(['run', '--log-dir', join(dir, 'log'), '--config', cfg, '--', ...args], { env });
+  assert.equal(r.status, 0, r.stderr.slice(-3000));
+  const printed = JSON.parse(r.stdout.trim().split('\n').at(-1)!) as Printed;
+  t.diagnostic(`${opts.name}: ${printed.proto} ${printed.status}, ${printed.prompt_tokens}+${printed.completion_tokens} tokens`);
+  assert.equal(printed.probe_seen, true, 'a uprobe went live on crypto/tls.(*Conn).Write in the client');
+  assert.equal(printed.status, 200);
+  assert.equal(printed.proto, opts.http1 ? 'HTTP/1.1' : 'HTTP/2.0');
+  assert.equal(printed.text, finalText, 'the client received the answer');
+  assert.ok(printed.prompt_tokens > 0 && printed.completion_tokens > 0);
+
+  const events = readdirSync(join(dir, 'log', 'segments'))
+    .flatMap((f) => readFileSync(join(dir, 'log', 'segments', f), 'utf8').trim().split('\n'))
+    .map((l) => JSON.parse(l) as Ev);
+  const models = events.filter((e) => e.type === 'dev.agentrail.model.invocation');
+  assert.equal(models.length, 1, `one model.invocation (got ${models.length}); types: ${[...new Set(events.map((e) => e.type))].join(', ')}`);
+  const m = models[0]!.data;
+  assert.equal(m.model_id, model, 'the model id the program sent');
+  assert.equal(m.prompt_token_count, printed.prompt_tokens, 'prompt tokens from usage');
+  assert.equal(m.output_token_count, printed.completion_tokens, 'output tokens from usage');
+  assert.equal(m.output_hash, sha(printed.text), 'output hash = sha256 of the text the program received');
+  assert.equal(m.stream, opts.stream);
+  assert.equal(m.input_complete, true);
+  assert.equal(m.output_complete, true);
+
+  const egress = events.find((e) => e.type === 'dev.agentrail.data.access' && e.data.resource_uri === `tls://localhost:${c.mock.port}`);
+  assert.ok(egress, `egress data.access; got ${events.filter((e) => e.type === 'dev.agentrail.data.access').map((e) => e.data.resource_uri).join(', ')}`);
+  assert.equal(egress.data.network.plaintext, 'full', 'the whole connection was seen in plaintext');
+
+  const trail = allFiles(join(dir, 'log'));
+  assert.ok(!(trail + r.stderr).includes(apiKey), 'API key leaked');
+  assert.ok(!trail.includes(`CANARYPROMPT${tag}`), 'prompt text leaked into the trail');
+}
+
+test('Go crypto/tls: the locator finds Write, Read and its RETs in plain and -s -w builds, and caches by build-id', async (t) => {
+  if (!requireTool(t, goAvailable(), 'the go toolchain (go on PATH)')) return;
+  const c = await setup(t);
+  const { locateGoTls } = loadAddon();
+  process.env.AGENTRAIL_TLS_CACHE_DIR = join(c.work, 'locate-cache');
+  t.after(() => delete process.env.AGENTRAIL_TLS_CACHE_DIR);
+  const goVersion = /go version (go\S+)/.exec(execFileSync('go', ['version'], { encoding: 'utf8' }))![1]!;
+  for (const bin of [c.plain, c.stripped]) {
+    const first = locateGoTls(bin);
+    assert.equal(first.found, true, `${bin}: ${first.why}`);
+    assert.equal(first.cacheHit, false);
+    assert.equal(first.goVersion, goVersion, 'the Go version from .go.buildinfo');
+    // Independent check of the offsets: the bytes there are what x86 code must hold.
+    const bytes = readFileSync(bin);
+    for (const off of first.readRets) assert.equal(bytes[off], 0xc3, `RET at 0x${off.toString(16)}`);
+    // The Go prologue: cmp rsp|r12, [r14+0x10] (49 3b 66 10 / 4d 3b 66 10) in the first 9 bytes.
+    for (const off of [first.write, first.read])
+      assert.ok(/(49|4d)3b6610/.test(bytes.subarray(off, off + 9).toString('hex')), `stack-bound check at 0x${off.toString(16)}`);
+    const again = locateGoTls(bin);
+    assert.equal(again.cacheHit, true, 'second lookup served from the build-id cache');
+    assert.deepEqual({ ...again, cacheHit: true, ms: 0 }, { ...first, cacheHit: true, ms: 0 });
+  }
+  // Where they differ, the symbol table of the plain build agrees with the locator.
+  const nm = execFileSync('go', ['tool', 'nm', '-size', c.plain], { encoding: 'utf8' });
+  const plain = locateGoTls(c.plain);
+  const sym = (name: string) => Number.parseInt(new RegExp(`^\\s*([0-9a-f]+)\\s+\\d+ T ${name.replace(/[()*.]/g, '\\$&')}$`, 'm').exec(nm)![1]!, 16);
+  const text = execFileSync('readelf', ['-SW', c.plain], { encoding: 'utf8' });
+  const m = /\.text\s+PROGBITS\s+([0-9a-f]+)\s+([0-9a-f]+)/.exec(text)!;
+  const toOff = (va: number) => va - Number.parseInt(m[1]!, 16) + Number.parseInt(m[2]!, 16);
+  assert.equal(plain.write, toOff(sym('crypto/tls.(*Conn).Write')));
+  assert.equal(plain.read, toOff(sym('crypto/tls.(*Conn).Read')));
+  // A non-Go ELF is not a Go binary.
+  assert.equal(locateGoTls('/bin/sh').why, 'not-go');
+});
+
+test('Go crypto/tls under the real sensor: model call, tokens, output hash, plaintext full, no key (plain and stripped, HTTP/2 and HTTP/1.1, JSON and SSE)', { timeout: 300_000 }, async (t) => {
+  if (!requireKernel(t)) return;
+  if (!requireTool(t, goAvailable(), 'the go toolchain (go on PATH)')) return;
+  const c = await setup(t);
+  await runAndCheck(t, c, c.plain, { name: 'plain-h2', stream: false });
+  await runAndCheck(t, c, c.stripped, { name: 'stripped-h2-sse', stream: true });
+  await runAndCheck(t, c, c.stripped, { name: 'stripped-h1', stream: false, http1: true });
+});
