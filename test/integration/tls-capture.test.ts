@@ -7,11 +7,12 @@
  * in call order, must equal byte for byte what the server received and sent
  * (request line + headers + a 45,000-byte body; a 50,000-byte response, i.e.
  * several TLS records), and the stream must be paired with the socket fd of
- * the client's connect() to the server's port.
+ * the client's connect() to the server's port. Go: a net/http client built
+ * with -s -w (test/fixtures/go-llm-client), captured through crypto/tls.
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { requireKernel, requireTool } from '../helpers/privileges.js';
@@ -115,11 +116,20 @@ function connectFd(events: RawEvent[], pid: number, port: number): number[] {
 
 let ca: TestCa;
 let bodyPath: string;
+let goClient: string | undefined;
 
 before(() => {
   ca = makeTestCa();
   bodyPath = join(ca.dir, 'request-body.bin');
   writeFileSync(bodyPath, patternBody(REQUEST_BODY, 7));
+  if (hasTool('go', ['version'])) {
+    goClient = join(ca.dir, 'go-llm-client');
+    execFileSync('go', ['build', '-ldflags=-s -w', '-o', goClient, '.'], {
+      cwd: join(process.cwd(), 'test', 'fixtures', 'go-llm-client'),
+      env: { ...process.env, GOTOOLCHAIN: 'local', GOFLAGS: '-mod=mod' },
+      stdio: 'pipe',
+    });
+  }
 });
 after(() => {
   if (ca) removeTestCa(ca);
@@ -186,6 +196,13 @@ const cases: ClientCase[] = [
       args: ['-sS', '--http1.1', '--cacert', ca.caPath, '-H', 'Content-Type: application/octet-stream', '--data-binary', `@${bodyPath}`,
         '-o', '/dev/null', '-w', '%{http_code} %{size_download}\\n', url],
     }),
+  },
+  {
+    // crypto/tls writes the socket from the same thread inside (*Conn).Write (no return probe on Go code): how = 2.
+    name: 'go net/http (crypto/tls, -s -w)',
+    how: 2,
+    available: () => goClient !== undefined,
+    argv: (url) => ({ cmd: goClient!, args: ['post', url, bodyPath], env: { SSL_CERT_FILE: ca.caPath, AGENTRAIL_WAIT_PROBE: '1' } }),
   },
 ];
 
