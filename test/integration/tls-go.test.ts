@@ -11,7 +11,7 @@
  */
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -21,16 +21,12 @@ import { runCliAsync } from '../helpers/cli.js';
 import { makeTestCa, removeTestCa, type TestCa } from '../helpers/tls-server.js';
 import { startMockServer, type MockServer } from '../helpers/llm-mock-server.js';
 import { loadAddon } from '../../src/native/addon.js';
-import { repoRoot } from '../../src/paths.js';
+import { buildGoFixture, goAvailable, GO_TOOLCHAINS } from '../helpers/go-build.js';
 
 const sha = (s: string) => `sha256:${createHash('sha256').update(s, 'utf8').digest('hex')}`;
 const finalText = 'Go reached the mock over crypto/tls; the answer has nine words.';
 interface Ev { type: string; data: Record<string, any> }
 interface Printed { proto: string; status: number; text: string; prompt_tokens: number; completion_tokens: number; probe_seen: boolean }
-
-function goAvailable(): boolean {
-  return spawnSync('go', ['version'], { stdio: 'ignore' }).status === 0;
-}
 
 function allFiles(dir: string): string {
   let s = '';
@@ -42,7 +38,7 @@ function allFiles(dir: string): string {
   return s;
 }
 
-interface Ctx { work: string; ca: TestCa; mock: MockServer; plain: string; stripped: string }
+interface Ctx { work: string; ca: TestCa; mock: MockServer; plain: string; stripped: string; stripped119: string }
 
 async function setup(t: TestContext): Promise<Ctx> {
   const work = mkdtempSync(join(tmpdir(), 'agentrail-gotls-'));
@@ -53,13 +49,12 @@ async function setup(t: TestContext): Promise<Ctx> {
     removeTestCa(ca);
     rmSync(work, { recursive: true, force: true });
   });
-  const src = join(repoRoot, 'test', 'fixtures', 'go-llm-client');
-  const env = { ...process.env, GOTOOLCHAIN: 'local', GOFLAGS: '-mod=mod' };
-  const plain = join(work, 'go-llm-client');
-  const stripped = join(work, 'go-llm-client-stripped');
-  execFileSync('go', ['build', '-o', plain, '.'], { cwd: src, env, stdio: 'pipe' });
-  execFileSync('go', ['build', '-ldflags=-s -w', '-o', stripped, '.'], { cwd: src, env, stdio: 'pipe' });
-  return { work, ca, mock, plain, stripped };
+  return {
+    work, ca, mock,
+    plain: buildGoFixture('go-llm-client', join(work, 'go-llm-client')),
+    stripped: buildGoFixture('go-llm-client', join(work, 'go-llm-client-stripped'), { stripped: true }),
+    stripped119: buildGoFixture('go-llm-client', join(work, 'go-llm-client-119-stripped'), { stripped: true, toolchain: 'go1.19' }),
+  };
 }
 
 /** One call under `agentrail run`, then the checks on the trail. */
@@ -114,46 +109,56 @@ async function runAndCheck(t: TestContext, c: Ctx, bin: string, opts: { name: st
   assert.ok(!trail.includes(`CANARYPROMPT${tag}`), 'prompt text leaked into the trail');
 }
 
-test('Go crypto/tls: the locator finds Write, Read and its RETs in plain and -s -w builds, and caches by build-id', async (t) => {
-  if (!requireTool(t, goAvailable(), 'the go toolchain (go on PATH)')) return;
-  const c = await setup(t);
-  const { locateGoTls } = loadAddon();
-  process.env.AGENTRAIL_TLS_CACHE_DIR = join(c.work, 'locate-cache');
-  t.after(() => delete process.env.AGENTRAIL_TLS_CACHE_DIR);
-  const goVersion = /go version (go\S+)/.exec(execFileSync('go', ['version'], { encoding: 'utf8' }))![1]!;
-  for (const bin of [c.plain, c.stripped]) {
-    const first = locateGoTls(bin);
-    assert.equal(first.found, true, `${bin}: ${first.why}`);
-    assert.equal(first.cacheHit, false);
-    assert.equal(first.goVersion, goVersion, 'the Go version from .go.buildinfo');
-    // Independent check of the offsets: the bytes there are what x86 code must hold.
-    const bytes = readFileSync(bin);
-    for (const off of first.readRets) assert.equal(bytes[off], 0xc3, `RET at 0x${off.toString(16)}`);
-    // The Go prologue: cmp rsp|r12, [r14+0x10] (49 3b 66 10 / 4d 3b 66 10) in the first 9 bytes.
-    for (const off of [first.write, first.read])
-      assert.ok(/(49|4d)3b6610/.test(bytes.subarray(off, off + 9).toString('hex')), `stack-bound check at 0x${off.toString(16)}`);
-    const again = locateGoTls(bin);
-    assert.equal(again.cacheHit, true, 'second lookup served from the build-id cache');
-    assert.deepEqual({ ...again, cacheHit: true, ms: 0 }, { ...first, cacheHit: true, ms: 0 });
-  }
-  // Where they differ, the symbol table of the plain build agrees with the locator.
-  const nm = execFileSync('go', ['tool', 'nm', '-size', c.plain], { encoding: 'utf8' });
-  const plain = locateGoTls(c.plain);
-  const sym = (name: string) => Number.parseInt(new RegExp(`^\\s*([0-9a-f]+)\\s+\\d+ T ${name.replace(/[()*.]/g, '\\$&')}$`, 'm').exec(nm)![1]!, 16);
-  const text = execFileSync('readelf', ['-SW', c.plain], { encoding: 'utf8' });
-  const m = /\.text\s+PROGBITS\s+([0-9a-f]+)\s+([0-9a-f]+)/.exec(text)!;
-  const toOff = (va: number) => va - Number.parseInt(m[1]!, 16) + Number.parseInt(m[2]!, 16);
-  assert.equal(plain.write, toOff(sym('crypto/tls.(*Conn).Write')));
-  assert.equal(plain.read, toOff(sym('crypto/tls.(*Conn).Read')));
-  // A non-Go ELF is not a Go binary.
-  assert.equal(locateGoTls('/bin/sh').why, 'not-go');
-});
+for (const tc of Object.keys(GO_TOOLCHAINS)) {
+  test(`Go crypto/tls (${tc}): the locator finds Write, Read and its RETs in plain and -s -w builds, and caches by build-id`, async (t) => {
+    if (!requireTool(t, goAvailable(tc), `the ${tc} toolchain (${GO_TOOLCHAINS[tc]})`)) return;
+    const work = mkdtempSync(join(tmpdir(), 'agentrail-golocate-'));
+    process.env.AGENTRAIL_TLS_CACHE_DIR = join(work, 'cache');
+    t.after(() => {
+      delete process.env.AGENTRAIL_TLS_CACHE_DIR;
+      rmSync(work, { recursive: true, force: true });
+    });
+    const plain = buildGoFixture('go-llm-client', join(work, 'plain'), { toolchain: tc });
+    const stripped = buildGoFixture('go-llm-client', join(work, 'stripped'), { toolchain: tc, stripped: true });
+    const { locateGoTls } = loadAddon();
+    const goVersion = /go version (go\S+)/.exec(execFileSync(GO_TOOLCHAINS[tc]!, ['version'], { encoding: 'utf8' }))![1]!;
+    for (const bin of [plain, stripped]) {
+      const first = locateGoTls(bin);
+      assert.equal(first.found, true, `${bin}: ${first.why}`);
+      assert.equal(first.cacheHit, false);
+      assert.equal(first.goVersion, goVersion, 'the Go version from .go.buildinfo');
+      // Independent check of the offsets: the bytes there are what x86 code must hold.
+      const bytes = readFileSync(bin);
+      assert.ok(first.readRets.length >= 1);
+      for (const off of first.readRets) assert.equal(bytes[off], 0xc3, `RET at 0x${off.toString(16)}`);
+      // The Go prologue: cmp rsp|r12, [r14+0x10] (49 3b 66 10 / 4d 3b 66 10) in the first 9 bytes.
+      for (const off of [first.write, first.read])
+        assert.ok(/(49|4d)3b6610/.test(bytes.subarray(off, off + 9).toString('hex')), `stack-bound check at 0x${off.toString(16)}`);
+      const again = locateGoTls(bin);
+      assert.equal(again.cacheHit, true, 'second lookup served from the build-id cache');
+      assert.deepEqual({ ...again, ms: 0 }, { ...first, cacheHit: true, ms: 0 });
+    }
+    // The symbol table of the plain build (go tool nm) agrees with the locator.
+    const nm = execFileSync(GO_TOOLCHAINS[tc]!, ['tool', 'nm', plain], { encoding: 'utf8' });
+    const sym = (name: string) => Number.parseInt(new RegExp(`^\\s*([0-9a-f]+) T ${name.replace(/[()*.]/g, '\\$&')}$`, 'm').exec(nm)![1]!, 16);
+    const m = /\.text\s+PROGBITS\s+([0-9a-f]+)\s+([0-9a-f]+)/.exec(execFileSync('readelf', ['-SW', plain], { encoding: 'utf8' }))!;
+    const toOff = (va: number) => va - Number.parseInt(m[1]!, 16) + Number.parseInt(m[2]!, 16);
+    const found = locateGoTls(plain);
+    assert.equal(found.write, toOff(sym('crypto/tls.(*Conn).Write')));
+    assert.equal(found.read, toOff(sym('crypto/tls.(*Conn).Read')));
+    // And the stripped build has the same code: the same offsets.
+    assert.equal(locateGoTls(stripped).write, found.write);
+    // A non-Go ELF is not a Go binary.
+    assert.equal(locateGoTls('/bin/sh').why, 'not-go');
+  });
+}
 
-test('Go crypto/tls under the real sensor: model call, tokens, output hash, plaintext full, no key (plain and stripped, HTTP/2 and HTTP/1.1, JSON and SSE)', { timeout: 300_000 }, async (t) => {
+test('Go crypto/tls under the real sensor: model call, tokens, output hash, plaintext full, no key (plain and stripped, Go 1.19 too, HTTP/2 and HTTP/1.1, JSON and SSE)', { timeout: 300_000 }, async (t) => {
   if (!requireKernel(t)) return;
-  if (!requireTool(t, goAvailable(), 'the go toolchain (go on PATH)')) return;
+  if (!requireTool(t, goAvailable() && goAvailable('go1.19'), 'the go toolchains (go on PATH, /usr/lib/go-1.19)')) return;
   const c = await setup(t);
   await runAndCheck(t, c, c.plain, { name: 'plain-h2', stream: false });
   await runAndCheck(t, c, c.stripped, { name: 'stripped-h2-sse', stream: true });
   await runAndCheck(t, c, c.stripped, { name: 'stripped-h1', stream: false, http1: true });
+  await runAndCheck(t, c, c.stripped119, { name: 'go119-stripped-h2-sse', stream: true });
 });
