@@ -9,6 +9,8 @@
 #include <cstring>
 
 
+#include "capstone_disasm.h"
+
 namespace agentrail {
 namespace {
 
@@ -162,23 +164,6 @@ const char* findFuncs(const GoImage& img, Func& write, Func& read) {
   if (write.entry == 0 || read.entry == 0) return "crypto-tls-incomplete";
   return nullptr;
 }
-
-class Disasm {
- public:
-  Disasm() {
-    ok_ = cs_open(CS_ARCH_X86, CS_MODE_64, &h_) == CS_ERR_OK;
-    if (ok_) cs_option(h_, CS_OPT_DETAIL, CS_OPT_ON);
-  }
-  ~Disasm() {
-    if (ok_) cs_close(&h_);
-  }
-  bool ok() const { return ok_; }
-  csh h() const { return h_; }
-
- private:
-  csh h_ = 0;
-  bool ok_ = false;
-};
 
 // Bit of a Go register-ABI argument register (rax, rbx, rcx), 0 for others.
 int argBit(uint16_t r) {

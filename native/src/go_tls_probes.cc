@@ -1,22 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "go_tls_probes.h"
 
-#include <time.h>
-
 #include <bpf/libbpf.h>
 
 #include "go_locate_cache.h"
+#include "mono_clock.h"
 
 namespace agentrail {
-namespace {
-
-uint64_t nowNs() {
-  timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return uint64_t(ts.tv_sec) * 1000000000ull + uint64_t(ts.tv_nsec);
-}
-
-}  // namespace
 
 GoTlsProbes::GoTlsProbes(bpf_object* obj) {
   if (!obj) return;
@@ -27,14 +17,12 @@ GoTlsProbes::GoTlsProbes(bpf_object* obj) {
 
 GoTlsProbes::Result GoTlsProbes::attach(int fd, const std::string& held, std::vector<bpf_link*>& links,
                                         std::atomic<uint64_t>& failures) {
-  uint64_t t0 = nowNs();
+  uint64_t t0 = monoNs();
   bool hit = false;
   GoTlsLocation loc = locateGoCached(fd, hit);
   if (!loc.is_go) return Result::NotGo;
   if (hit) cache_hits_++;
-  uint64_t dt = nowNs() - t0;
-  for (uint64_t cur = locate_ns_max_.load(); dt > cur && !locate_ns_max_.compare_exchange_weak(cur, dt);) {
-  }
+  storeMax(locate_ns_max_, monoNs() - t0);
   if (loc.why == "no-crypto-tls") {  // a Go program that never speaks TLS: nothing to capture
     no_tls_++;
     return Result::NoCryptoTls;

@@ -19,6 +19,7 @@
 
 #include "agentrail_abi.h"
 #include "boringssl_locator.h"
+#include "mono_clock.h"
 #include "tls_locate_cache.h"
 
 namespace agentrail {
@@ -30,18 +31,6 @@ const char* const kProgs[8] = {
     "handle_ssl_write",    "handle_ssl_write_ret",    "handle_ssl_read",    "handle_ssl_read_ret",
     "handle_ssl_write_ex", "handle_ssl_write_ex_ret", "handle_ssl_read_ex", "handle_ssl_read_ex_ret",
 };
-
-uint64_t nowNs() {
-  timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return uint64_t(ts.tv_sec) * 1000000000ull + uint64_t(ts.tv_nsec);
-}
-
-void storeMax(std::atomic<uint64_t>& a, uint64_t v) {
-  uint64_t cur = a.load(std::memory_order_relaxed);
-  while (v > cur && !a.compare_exchange_weak(cur, v, std::memory_order_relaxed)) {
-  }
-}
 
 uint64_t kernelDev(dev_t d) { return (uint64_t(major(d)) << 20) | uint64_t(minor(d)); }
 
@@ -218,7 +207,7 @@ void TlsAttacher::counters(std::vector<std::pair<std::string, uint64_t>>& out) c
 bool TlsAttacher::attachFile(const std::string& path, const FileKey& key) {
   if (!seen_.insert(key).second) return false;
   files_scanned_++;
-  uint64_t t0 = nowNs();
+  uint64_t t0 = monoNs();
   // Hold the file open and attach through /proc/self/fd/N: the path we were
   // given (/proc/<pid>/fd/N, /proc/<pid>/root/...) may vanish mid-way when the
   // loader closes its fd or the process exits.
@@ -234,7 +223,7 @@ bool TlsAttacher::attachFile(const std::string& path, const FileKey& key) {
       close(fd);
       if (g == GoTlsProbes::Result::Unrecognized) stripped_unrecognized_++;  // same warning as any unknown TLS
       probes_attached_ += links_.size() - before;
-      uint64_t dt = nowNs() - t0;
+      uint64_t dt = monoNs() - t0;
       attach_ns_total_ += dt;
       storeMax(attach_ns_max_, dt);
       if (g != GoTlsProbes::Result::Attached) return false;
@@ -267,7 +256,7 @@ bool TlsAttacher::attachFile(const std::string& path, const FileKey& key) {
     }
   }
   close(fd);
-  uint64_t dt = nowNs() - t0;
+  uint64_t dt = monoNs() - t0;
   attach_ns_total_ += dt;
   storeMax(attach_ns_max_, dt);
   if (ok > 0) files_attached_++;
@@ -278,13 +267,13 @@ bool TlsAttacher::attachFile(const std::string& path, const FileKey& key) {
 // `bun build --compile` executables). Cached by build-id; the capstone pass
 // (~0.2 s per 100 MB) runs once per build.
 bool TlsAttacher::locateStripped(int fd, uint64_t offs[4]) {
-  uint64_t t0 = nowNs();
+  uint64_t t0 = monoNs();
   bool hit = false;
   TlsLocation loc = locateCached(fd, hit);
   // Files without BoringSSL's ssl_lib.cc are not candidates: not counted.
   if (loc.why == "no-ssl-lib-string" || loc.why == "not-x86-64-elf") return false;
   if (hit) stripped_cache_hits_++;
-  else storeMax(locate_ns_max_, nowNs() - t0);
+  else storeMax(locate_ns_max_, monoNs() - t0);
   if (!loc.found) {
     stripped_unrecognized_++;
     return false;
@@ -398,7 +387,7 @@ void TlsAttacher::onRecord(const ar_hdr* h, size_t len) {
     if (seen_.count(key)) return;
     if (!tryViaFd(h->pid, m->fd, key)) {
       scanPid(h->pid);
-      if (!seen_.count(key)) pending_.push_back({h->pid, key, nowNs() + 2000000000ull});
+      if (!seen_.count(key)) pending_.push_back({h->pid, key, monoNs() + 2000000000ull});
     }
   } else if (h->op == AR_OP_PROC_EXEC) {
     scanPid(h->pid);  // the executable itself (node links OpenSSL statically)
@@ -406,14 +395,14 @@ void TlsAttacher::onRecord(const ar_hdr* h, size_t len) {
     return;
   }
   if (files_attached_.load() > before && h->ktime_ns != 0) {
-    uint64_t now = nowNs();
+    uint64_t now = monoNs();
     if (now > h->ktime_ns) storeMax(record_to_attach_ns_max_, now - h->ktime_ns);
   }
 }
 
 void TlsAttacher::on_tick() {
   if (pending_.empty()) return;
-  uint64_t now = nowNs();
+  uint64_t now = monoNs();
   std::vector<Pending> keep;
   for (const Pending& p : pending_) {
     if (seen_.count(p.key)) continue;

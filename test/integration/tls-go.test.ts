@@ -13,10 +13,11 @@ import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { requireKernel, requireTool } from '../helpers/privileges.js';
+import { allLogText } from '../helpers/log-text.js';
 import { runCliAsync } from '../helpers/cli.js';
 import { makeTestCa, removeTestCa, type TestCa } from '../helpers/tls-server.js';
 import { startMockServer, type MockServer } from '../helpers/llm-mock-server.js';
@@ -27,16 +28,6 @@ const sha = (s: string) => `sha256:${createHash('sha256').update(s, 'utf8').dige
 const finalText = 'Go reached the mock over crypto/tls; the answer has nine words.';
 interface Ev { type: string; data: Record<string, any> }
 interface Printed { proto: string; status: number; text: string; prompt_tokens: number; completion_tokens: number; probe_seen: boolean }
-
-function allFiles(dir: string): string {
-  let s = '';
-  for (const n of readdirSync(dir)) {
-    const p = join(dir, n);
-    if (statSync(p).isDirectory()) s += allFiles(p);
-    else if (!p.includes('/keys/')) s += readFileSync(p, 'latin1');
-  }
-  return s;
-}
 
 interface Ctx { work: string; ca: TestCa; mock: MockServer; plain: string; stripped: string; stripped119: string }
 
@@ -104,7 +95,7 @@ async function runAndCheck(t: TestContext, c: Ctx, bin: string, opts: { name: st
   assert.ok(egress, `egress data.access; got ${events.filter((e) => e.type === 'dev.agentrail.data.access').map((e) => e.data.resource_uri).join(', ')}`);
   assert.equal(egress.data.network.plaintext, 'full', 'the whole connection was seen in plaintext');
 
-  const trail = allFiles(join(dir, 'log'));
+  const trail = allLogText(join(dir, 'log'));
   assert.ok(!(trail + r.stderr).includes(apiKey), 'API key leaked');
   assert.ok(!trail.includes(`CANARYPROMPT${tag}`), 'prompt text leaked into the trail');
 }
