@@ -19,6 +19,7 @@
 
 #include "agentrail_abi.h"
 #include "boringssl_locator.h"
+#include "launch_targets.h"
 #include "mono_clock.h"
 #include "tls_locate_cache.h"
 
@@ -170,7 +171,7 @@ void TlsAttacher::on_start(const SensorContext& ctx) {
     uint32_t key = 0, next = 0;
     uint32_t* prev = nullptr;
     while (bpf_map_get_next_key(ctx.pids_fd, prev, &next) == 0) {
-      scanPid(next);
+      scanTracedPid(next);
       key = next;
       prev = &key;
     }
@@ -201,6 +202,7 @@ void TlsAttacher::counters(std::vector<std::pair<std::string, uint64_t>>& out) c
   out.emplace_back("tls_stripped_cache_hits", stripped_cache_hits_.load());
   out.emplace_back("tls_stripped_unrecognized", stripped_unrecognized_.load());
   out.emplace_back("tls_locate_ns_max", locate_ns_max_.load());
+  out.emplace_back("tls_preattached_files", preattached_.load());
   go_.counters(out);
 }
 
@@ -330,6 +332,16 @@ int TlsAttacher::scanPid(uint32_t pid) {
     struct stat st;
     std::string p = stat(viaRoot.c_str(), &st) == 0 ? viaRoot : e.path;
     if (attachFile(p, key)) n++;
+  }
+  return n;
+}
+
+int TlsAttacher::scanTracedPid(uint32_t pid) {
+  int n = scanPid(pid);
+  for (const std::string& t : stoppedExecTargets(pid)) {
+    int got = attachPath(t, 0);
+    preattached_ += uint64_t(got);
+    n += got;
   }
   return n;
 }

@@ -4,7 +4,8 @@
  * built here with the machine's Go), plain and stripped with -ldflags="-s -w",
  * makes an OpenAI-style chat completion call to the local HTTPS mock (HTTP/2
  * by ALPN, and HTTP/1.1 with GODEBUG=http2client=0; JSON and SSE) under
- * `agentrail run`. The trail must hold a model.invocation with the model id
+ * `agentrail run`, which attaches the binary while its launcher is stopped, so
+ * the probes are live from main()'s first instruction. The trail must hold a model.invocation with the model id
  * sent, the mock's token counts as the program received them, output_hash =
  * sha256 of the text the program printed, the egress data.access with
  * network.plaintext full, and neither the API key nor the prompt text.
@@ -27,7 +28,7 @@ import { buildGoFixture, goAvailable, GO_TOOLCHAINS } from '../helpers/go-build.
 const sha = (s: string) => `sha256:${createHash('sha256').update(s, 'utf8').digest('hex')}`;
 const finalText = 'Go reached the mock over crypto/tls; the answer has nine words.';
 interface Ev { type: string; data: Record<string, any> }
-interface Printed { proto: string; status: number; text: string; prompt_tokens: number; completion_tokens: number; probe_seen: boolean }
+interface Printed { proto: string; status: number; text: string; prompt_tokens: number; completion_tokens: number; probe_at_start: boolean }
 
 interface Ctx { work: string; ca: TestCa; mock: MockServer; plain: string; stripped: string; stripped119: string }
 
@@ -62,7 +63,6 @@ async function runAndCheck(t: TestContext, c: Ctx, bin: string, opts: { name: st
     ...process.env,
     SSL_CERT_FILE: c.ca.caPath,
     OPENAI_API_KEY: apiKey,
-    AGENTRAIL_WAIT_PROBE: '1',
     AGENTRAIL_TLS_CACHE_DIR: join(c.work, 'cache'),
     ...(opts.http1 ? { GODEBUG: 'http2client=0' } : {}),
   };
@@ -71,7 +71,10 @@ async function runAndCheck(t: TestContext, c: Ctx, bin: string, opts: { name: st
   assert.equal(r.status, 0, r.stderr.slice(-3000));
   const printed = JSON.parse(r.stdout.trim().split('\n').at(-1)!) as Printed;
   t.diagnostic(`${opts.name}: ${printed.proto} ${printed.status}, ${printed.prompt_tokens}+${printed.completion_tokens} tokens`);
-  assert.equal(printed.probe_seen, true, 'a uprobe went live on crypto/tls.(*Conn).Write in the client');
+  // agentrail run attached the binary while its launcher was stopped, before the exec: no race.
+  assert.equal(printed.probe_at_start, true, 'the uprobe on crypto/tls.(*Conn).Write was live when main() began');
+  assert.ok(Number(/"observer\.tls_preattached_files":(\d+)/.exec(r.stderr)?.[1] ?? 0) >= 1, 'attached from the stopped launcher');
+  assert.match(r.stderr, /"observer\.tls_go_attached":1[,}]/, 'one Go binary attached');
   assert.equal(printed.status, 200);
   assert.equal(printed.proto, opts.http1 ? 'HTTP/1.1' : 'HTTP/2.0');
   assert.equal(printed.text, finalText, 'the client received the answer');
