@@ -14,7 +14,7 @@ import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { requireKernel, requireTool } from '../helpers/privileges.js';
@@ -146,6 +146,54 @@ for (const tc of Object.keys(GO_TOOLCHAINS)) {
     assert.equal(locateGoTls('/bin/sh').why, 'not-go');
   });
 }
+
+test('Go crypto/tls: altered or TLS-less Go binaries are not probed; a cached entry is re-validated against the file', async (t) => {
+  if (!requireTool(t, goAvailable(), 'the go toolchain (go on PATH)')) return;
+  const work = mkdtempSync(join(tmpdir(), 'agentrail-golocate-neg-'));
+  process.env.AGENTRAIL_TLS_CACHE_DIR = join(work, 'cache');
+  t.after(() => {
+    delete process.env.AGENTRAIL_TLS_CACHE_DIR;
+    rmSync(work, { recursive: true, force: true });
+  });
+  const { locateGoTls } = loadAddon();
+  const good = buildGoFixture('go-llm-client', join(work, 'good'), { stripped: true });
+  const loc = locateGoTls(good);
+  assert.equal(loc.found, true, loc.why);
+
+  // A copy (same build-id) whose first RET in Read became int3: the cached positive entry no
+  // longer matches the file, so it is not trusted; the fresh locate finds one RET fewer.
+  const bytes = readFileSync(good);
+  bytes[loc.readRets[0]!] = 0xcc;
+  const altered = join(work, 'altered-ret');
+  writeFileSync(altered, bytes, { mode: 0o755 });
+  const again = locateGoTls(altered);
+  assert.equal(again.buildId, loc.buildId, 'same build-id');
+  assert.equal(again.cacheHit, false, 'the cached entry failed re-validation');
+  assert.deepEqual(again.readRets, loc.readRets.slice(1));
+
+  // A copy whose Read prologue lost its stack-bound check (cmp -> 4 NOPs): validation fails, nothing to attach.
+  const noCheck = Buffer.from(readFileSync(good));
+  assert.ok(/^(49|4d)3b6610/.test(noCheck.subarray(loc.read, loc.read + 4).toString('hex')));
+  noCheck.fill(0x90, loc.read, loc.read + 4);
+  const noCheckPath = join(work, 'no-stack-check');
+  writeFileSync(noCheckPath, noCheck, { mode: 0o755 });
+  process.env.AGENTRAIL_TLS_CACHE_DIR = join(work, 'cache2');
+  const rejected = locateGoTls(noCheckPath);
+  assert.equal(rejected.found, false);
+  assert.equal(rejected.why, 'validation-failed');
+  assert.equal(locateGoTls(noCheckPath).cacheHit, true, 'negative results are cached too');
+
+  // A Go program without crypto/tls: a Go binary, nothing to capture.
+  const hello = join(work, 'hello');
+  mkdirSync(hello);
+  writeFileSync(join(hello, 'go.mod'), 'module hello\n\ngo 1.19\n');
+  writeFileSync(join(hello, 'main.go'), 'package main\n\nimport "fmt"\n\nfunc main() { fmt.Println("hi") }\n');
+  execFileSync('go', ['build', '-o', join(work, 'hello-bin'), '.'], { cwd: hello, env: { ...process.env, GOTOOLCHAIN: 'local', GOFLAGS: '-mod=mod' }, stdio: 'pipe' });
+  const none = locateGoTls(join(work, 'hello-bin'));
+  assert.equal(none.found, false);
+  assert.equal(none.why, 'no-crypto-tls');
+  assert.ok(none.goVersion.startsWith('go1.'));
+});
 
 test('Go crypto/tls under the real sensor: model call, tokens, output hash, plaintext full, no key (plain and stripped, Go 1.19 too, HTTP/2 and HTTP/1.1, JSON and SSE)', { timeout: 300_000 }, async (t) => {
   if (!requireKernel(t)) return;
