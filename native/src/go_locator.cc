@@ -140,7 +140,8 @@ const char* findFuncs(const GoImage& img, Func& write, Func& read) {
   uint64_t nfunc = rd64(p + 8), textStart = rd64(p + 24), nameOff = rd64(p + 32), pclnOff = rd64(p + 64);
   // textStart is filled by a relocation in some builds (0 in the file): it is runtime.text, the start of .text.
   if (textStart == 0) textStart = img.text.addr;
-  if (pclnOff >= t.size || nameOff >= t.size || nfunc == 0 || nfunc > (t.size - pclnOff) / 8 - 1) return "pclntab-corrupt";
+  // functab holds nfunc + 1 entries of 8 bytes (the last one is the end of the last function).
+  if (pclnOff >= t.size || nameOff >= t.size || nfunc == 0 || nfunc >= (t.size - pclnOff) / 8) return "pclntab-corrupt";
   const uint8_t* ftab = p + pclnOff;
   uint64_t ftabLen = t.size - pclnOff;
   const char* names = reinterpret_cast<const char*>(p + nameOff);

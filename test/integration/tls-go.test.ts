@@ -183,6 +183,20 @@ test('Go crypto/tls: altered or TLS-less Go binaries are not probed; a cached en
   assert.equal(rejected.why, 'validation-failed');
   assert.equal(locateGoTls(noCheckPath).cacheHit, true, 'negative results are cached too');
 
+  // A corrupt .gopclntab header (functab offset at the very end, nfunc past it, then a huge
+  // nfunc): a stable reason, never a read past the table (found by readelf, not by the locator).
+  const sec = /\.gopclntab\s+PROGBITS\s+[0-9a-f]+\s+([0-9a-f]+)\s+([0-9a-f]+)/.exec(execFileSync('readelf', ['-SW', good], { encoding: 'utf8' }))!;
+  const [tabOff, tabSize] = [Number.parseInt(sec[1]!, 16), Number.parseInt(sec[2]!, 16)];
+  for (const [nfunc, pclnOff] of [[5n, BigInt(tabSize - 4)], [0xffffffffffffn, 72n]] as const) {
+    const corrupt = Buffer.from(readFileSync(good));
+    corrupt.writeBigUInt64LE(nfunc, tabOff + 8);
+    corrupt.writeBigUInt64LE(pclnOff, tabOff + 64);
+    const path = join(work, `corrupt-${nfunc}`);
+    writeFileSync(path, corrupt, { mode: 0o755 });
+    process.env.AGENTRAIL_TLS_CACHE_DIR = join(work, `cache-${nfunc}`);
+    assert.equal(locateGoTls(path).why, 'pclntab-corrupt');
+  }
+
   // A Go program without crypto/tls: a Go binary, nothing to capture.
   const hello = join(work, 'hello');
   mkdirSync(hello);
