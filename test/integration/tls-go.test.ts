@@ -12,7 +12,7 @@
  */
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -23,6 +23,8 @@ import { runCliAsync } from '../helpers/cli.js';
 import { makeTestCa, removeTestCa, type TestCa } from '../helpers/tls-server.js';
 import { startMockServer, type MockServer } from '../helpers/llm-mock-server.js';
 import { loadAddon } from '../../src/native/addon.js';
+import type { TlsData } from '../../src/contracts/raw-event.js';
+import { startCollectingSensor } from '../helpers/sensor-events.js';
 import { buildGoFixture, goAvailable, GO_TOOLCHAINS } from '../helpers/go-build.js';
 
 const sha = (s: string) => `sha256:${createHash('sha256').update(s, 'utf8').digest('hex')}`;
@@ -217,4 +219,59 @@ test('Go crypto/tls under the real sensor: model call, tokens, output hash, plai
   await runAndCheck(t, c, c.stripped, { name: 'stripped-h2-sse', stream: true });
   await runAndCheck(t, c, c.stripped, { name: 'stripped-h1', stream: false, http1: true });
   await runAndCheck(t, c, c.stripped119, { name: 'go119-stripped-h2-sse', stream: true });
+});
+
+/** HTTP/2 frames of one direction of a captured connection: [type, stream id, flags]; throws unless they tile the bytes exactly. */
+function h2Frames(b: Buffer, skip: number): Array<{ type: number; sid: number; flags: number }> {
+  const out = [];
+  let off = skip;
+  while (off + 9 <= b.length) {
+    out.push({ type: b[off + 3]!, flags: b[off + 4]!, sid: b.readUInt32BE(off + 5) & 0x7fffffff });
+    off += 9 + b.readUIntBE(off, 3);
+  }
+  assert.equal(off, b.length, 'the captured bytes are whole HTTP/2 frames, none missing or cut');
+  return out;
+}
+
+test('Go crypto/tls: concurrent HTTP/2 streams over one *tls.Conn are captured whole in both directions', { timeout: 120_000 }, async (t) => {
+  if (!requireKernel(t)) return;
+  if (!requireTool(t, goAvailable(), 'the go toolchain (go on PATH)')) return;
+  const c = await setup(t);
+  const { sensor, events } = startCollectingSensor();
+  t.after(() => sensor.stop());
+  // Held on stdin, traced by pid, then it waits for its own probe (AGENTRAIL_WAIT_PROBE).
+  const child = spawn('sh', ['-c', 'read _go; exec "$@"', 'sh', c.stripped, `https://localhost:${c.mock.port}`, 'gpt-go-par', 'hello', 'stream'], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+    env: { ...process.env, SSL_CERT_FILE: c.ca.caPath, GO_LLM_PARALLEL: '3', AGENTRAIL_WAIT_PROBE: '1', AGENTRAIL_TLS_CACHE_DIR: join(c.work, 'cache') },
+  });
+  t.after(() => void (child.exitCode === null && child.kill('SIGKILL')));
+  sensor.addPid(child.pid!);
+  let out = '';
+  child.stdout!.on('data', (d: Buffer) => (out += d));
+  child.stdin!.end('\n');
+  assert.equal(await new Promise((r) => child.on('exit', r)), 0);
+  const lines = out.trim().split('\n').map((l) => JSON.parse(l) as Printed);
+  assert.equal(lines.length, 4, 'one call, then three at once');
+  assert.ok(lines.every((l) => l.proto === 'HTTP/2.0' && l.text === finalText));
+  // Wait on the sensor: the process's exit record means its last reads are in.
+  for (let i = 0; i < 100 && !events.some((e) => e.kind === 'proc.exit' && e.pid === child.pid && !e.isThread); i++) await new Promise((r) => setTimeout(r, 50));
+
+  const data = events.filter((e): e is TlsData => e.kind === 'tls.data' && e.pid === child.pid);
+  const conns = new Set(data.map((e) => e.sslPtr));
+  assert.equal(conns.size, 1, 'all four calls over one *tls.Conn');
+  assert.ok(data.every((e) => (e.flags & 1) === 0), 'nothing truncated');
+  const dir = (d: number) => Buffer.concat(data.filter((e) => e.direction === d).map((e) => e.data));
+  const egress = dir(0);
+  assert.equal(egress.subarray(0, 24).toString('latin1'), 'PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'starts with the client preface');
+  const sent = h2Frames(egress, 24);
+  const received = h2Frames(dir(1), 0);
+  const reqStreams = new Set(sent.filter((f) => f.type === 1).map((f) => f.sid));
+  assert.equal(reqStreams.size, 4, 'four request HEADERS');
+  // Every response stream has its HEADERS and ends (END_STREAM on DATA or HEADERS), and the three concurrent ones interleave.
+  for (const sid of reqStreams) {
+    assert.ok(received.some((f) => f.type === 1 && f.sid === sid), `response HEADERS of stream ${sid}`);
+    assert.ok(received.some((f) => (f.type === 0 || f.type === 1) && f.sid === sid && (f.flags & 1) !== 0), `stream ${sid} ends`);
+  }
+  const dataOrder = received.filter((f) => f.type === 0 && f.sid !== Math.min(...reqStreams)).map((f) => f.sid);
+  assert.ok(dataOrder.some((sid, i) => i > 0 && sid !== dataOrder[i - 1]), 'response DATA of the concurrent streams arrives interleaved');
 });
