@@ -30,7 +30,7 @@ import { buildGoFixture, goAvailable, GO_TOOLCHAINS } from '../helpers/go-build.
 const sha = (s: string) => `sha256:${createHash('sha256').update(s, 'utf8').digest('hex')}`;
 const finalText = 'Go reached the mock over crypto/tls; the answer has nine words.';
 interface Ev { type: string; data: Record<string, any> }
-interface Printed { proto: string; status: number; text: string; prompt_tokens: number; completion_tokens: number; probe_at_start: boolean }
+interface Printed { model: string; proto: string; status: number; text: string; prompt_tokens: number; completion_tokens: number; probe_at_start: boolean }
 
 interface Ctx { work: string; ca: TestCa; mock: MockServer; plain: string; stripped: string; stripped119: string }
 
@@ -51,8 +51,8 @@ async function setup(t: TestContext): Promise<Ctx> {
   };
 }
 
-/** One call under `agentrail run`, then the checks on the trail. */
-async function runAndCheck(t: TestContext, c: Ctx, bin: string, opts: { name: string; stream: boolean; http1?: boolean }) {
+/** One call (plus `parallel` concurrent ones on the same connection) under `agentrail run`, then the checks on the trail. */
+async function runAndCheck(t: TestContext, c: Ctx, bin: string, opts: { name: string; stream: boolean; http1?: boolean; parallel?: number }) {
   const tag = randomBytes(6).toString('hex');
   const apiKey = `sk-gotls-${tag}-canary`;
   const prompt = `Say something about Go. CANARYPROMPT${tag}`;
@@ -67,34 +67,42 @@ async function runAndCheck(t: TestContext, c: Ctx, bin: string, opts: { name: st
     OPENAI_API_KEY: apiKey,
     AGENTRAIL_TLS_CACHE_DIR: join(c.work, 'cache'),
     ...(opts.http1 ? { GODEBUG: 'http2client=0' } : {}),
+    ...(opts.parallel ? { GO_LLM_PARALLEL: String(opts.parallel) } : {}),
   };
   const args = [bin, `https://localhost:${c.mock.port}`, model, prompt, ...(opts.stream ? ['stream'] : [])];
   const r = await runCliAsync(['run', '--log-dir', join(dir, 'log'), '--config', cfg, '--', ...args], { env });
   assert.equal(r.status, 0, r.stderr.slice(-3000));
-  const printed = JSON.parse(r.stdout.trim().split('\n').at(-1)!) as Printed;
-  t.diagnostic(`${opts.name}: ${printed.proto} ${printed.status}, ${printed.prompt_tokens}+${printed.completion_tokens} tokens`);
+  const calls = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as Printed);
+  assert.equal(calls.length, 1 + (opts.parallel ?? 0), r.stdout);
+  const printed = calls[0]!;
+  t.diagnostic(`${opts.name}: ${calls.length} call(s), ${printed.proto} ${printed.status}, ${calls.map((x) => `${x.prompt_tokens}+${x.completion_tokens}`).join(' ')} tokens`);
   // agentrail run attached the binary while its launcher was stopped, before the exec: no race.
   assert.equal(printed.probe_at_start, true, 'the uprobe on crypto/tls.(*Conn).Write was live when main() began');
   assert.ok(Number(/"observer\.tls_preattached_files":(\d+)/.exec(r.stderr)?.[1] ?? 0) >= 1, 'attached from the stopped launcher');
   assert.match(r.stderr, /"observer\.tls_go_attached":1[,}]/, 'one Go binary attached');
-  assert.equal(printed.status, 200);
-  assert.equal(printed.proto, opts.http1 ? 'HTTP/1.1' : 'HTTP/2.0');
-  assert.equal(printed.text, finalText, 'the client received the answer');
-  assert.ok(printed.prompt_tokens > 0 && printed.completion_tokens > 0);
+  for (const x of calls) {
+    assert.equal(x.status, 200);
+    assert.equal(x.proto, opts.http1 ? 'HTTP/1.1' : 'HTTP/2.0');
+    assert.equal(x.text, finalText, 'the client received the answer');
+    assert.ok(x.prompt_tokens > 0 && x.completion_tokens > 0);
+  }
 
   const events = readdirSync(join(dir, 'log', 'segments'))
     .flatMap((f) => readFileSync(join(dir, 'log', 'segments', f), 'utf8').trim().split('\n'))
     .map((l) => JSON.parse(l) as Ev);
   const models = events.filter((e) => e.type === 'dev.agentrail.model.invocation');
-  assert.equal(models.length, 1, `one model.invocation (got ${models.length}); types: ${[...new Set(events.map((e) => e.type))].join(', ')}`);
-  const m = models[0]!.data;
-  assert.equal(m.model_id, model, 'the model id the program sent');
-  assert.equal(m.prompt_token_count, printed.prompt_tokens, 'prompt tokens from usage');
-  assert.equal(m.output_token_count, printed.completion_tokens, 'output tokens from usage');
-  assert.equal(m.output_hash, sha(printed.text), 'output hash = sha256 of the text the program received');
-  assert.equal(m.stream, opts.stream);
-  assert.equal(m.input_complete, true);
-  assert.equal(m.output_complete, true);
+  assert.equal(models.length, calls.length, `one model.invocation per call (got ${models.length}); types: ${[...new Set(events.map((e) => e.type))].join(', ')}`);
+  for (const x of calls) {
+    const mine = models.filter((e) => e.data.model_id === x.model);
+    assert.equal(mine.length, 1, `one model.invocation with the model id the program sent (${x.model})`);
+    const m = mine[0]!.data;
+    assert.equal(m.prompt_token_count, x.prompt_tokens, `${x.model}: prompt tokens from usage`);
+    assert.equal(m.output_token_count, x.completion_tokens, `${x.model}: output tokens from usage`);
+    assert.equal(m.output_hash, sha(x.text), `${x.model}: output hash = sha256 of the text the program received`);
+    assert.equal(m.stream, opts.stream);
+    assert.equal(m.input_complete, true);
+    assert.equal(m.output_complete, true);
+  }
 
   const egress = events.find((e) => e.type === 'dev.agentrail.data.access' && e.data.resource_uri === `tls://localhost:${c.mock.port}`);
   assert.ok(egress, `egress data.access; got ${events.filter((e) => e.type === 'dev.agentrail.data.access').map((e) => e.data.resource_uri).join(', ')}`);
@@ -211,7 +219,7 @@ test('Go crypto/tls: altered or TLS-less Go binaries are not probed; a cached en
   assert.ok(none.goVersion.startsWith('go1.'));
 });
 
-test('Go crypto/tls under the real sensor: model call, tokens, output hash, plaintext full, no key (plain and stripped, Go 1.19 too, HTTP/2 and HTTP/1.1, JSON and SSE)', { timeout: 300_000 }, async (t) => {
+test('Go crypto/tls under the real sensor: model call, tokens, output hash, plaintext full, no key (plain and stripped, Go 1.19 too, HTTP/2 and HTTP/1.1, JSON and SSE, concurrent streams)', { timeout: 300_000 }, async (t) => {
   if (!requireKernel(t)) return;
   if (!requireTool(t, goAvailable() && goAvailable('go1.19'), 'the go toolchains (go on PATH, /usr/lib/go-1.19)')) return;
   const c = await setup(t);
@@ -219,6 +227,8 @@ test('Go crypto/tls under the real sensor: model call, tokens, output hash, plai
   await runAndCheck(t, c, c.stripped, { name: 'stripped-h2-sse', stream: true });
   await runAndCheck(t, c, c.stripped, { name: 'stripped-h1', stream: false, http1: true });
   await runAndCheck(t, c, c.stripped119, { name: 'go119-stripped-h2-sse', stream: true });
+  // Then three calls at once on the same HTTP/2 connection: streams multiplexed over one *tls.Conn.
+  await runAndCheck(t, c, c.stripped, { name: 'stripped-h2-parallel', stream: true, parallel: 3 });
 });
 
 /** HTTP/2 frames of one direction of a captured connection: [type, stream id, flags]; throws unless they tile the bytes exactly. */
