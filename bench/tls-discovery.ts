@@ -1,9 +1,13 @@
 /**
- * Stripped-binary TLS discovery (native/src/boringssl_locator.cc): time to
- * locate SSL_write/SSL_read in a binary never seen (empty build-id cache)
- * versus the cached lookup of the same build-id (re-validation included),
- * measured side by side in one run, median of ROUNDS each.
- *   npm run build && AGENTRAIL_BUN=/path/to/bun node dist/bench/tls-discovery.js [binary] [rounds=5]
+ * TLS discovery in binaries without TLS symbols: time to locate the hooks in
+ * a binary never seen (empty build-id cache) versus the cached lookup of the
+ * same build-id (re-validation included), measured side by side in one run,
+ * median of ROUNDS each.
+ *  - stripped BoringSSL (native/src/boringssl_locator.cc): SSL_write/SSL_read in Bun or a
+ *    `bun build --compile` executable;
+ *  - Go crypto/tls (native/src/go_locator.cc): (*Conn).Write/Read and every RET of Read
+ *    from .gopclntab, in a Go executable (`--go PATH`, e.g. the test client built with -s -w).
+ *   npm run build && AGENTRAIL_BUN=/path/to/bun node dist/bench/tls-discovery.js [binary] [rounds=5] [--go PATH]
  * Prints a table and ends with one JSON line. Asserts nothing.
  */
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
@@ -11,38 +15,57 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadAddon } from '../src/native/addon.js';
 
-const bin = process.argv[2] ?? process.env.AGENTRAIL_BUN;
-const ROUNDS = Number(process.argv[3] ?? 5);
-if (!bin) {
-  console.error('usage: node dist/bench/tls-discovery.js <bun or bun-compiled binary> [rounds]');
+const args = process.argv.slice(2);
+const goAt = args.indexOf('--go');
+const goBin = goAt >= 0 ? args.splice(goAt, 2)[1] : undefined;
+// A lone number is the round count (`--go PATH 9`).
+if (args.length === 1 && /^\d+$/.test(args[0]!)) args.unshift('');
+const bin = args[0] || process.env.AGENTRAIL_BUN;
+const ROUNDS = Number(args[1] ?? 5);
+if (!bin && !goBin) {
+  console.error('usage: node dist/bench/tls-discovery.js [<bun or bun-compiled binary>] [rounds] [--go <go binary>]');
   process.exit(2);
 }
-const { locateTls } = loadAddon();
+const { locateTls, locateGoTls } = loadAddon();
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
-const cold: number[] = [];
-const warm: number[] = [];
-let last;
-for (let i = 0; i < ROUNDS; i++) {
-  const dir = mkdtempSync(join(tmpdir(), 'ar-tls-cache-'));
-  process.env.AGENTRAIL_TLS_CACHE_DIR = dir;
-  const c = locateTls(bin);
-  const w = locateTls(bin);
-  rmSync(dir, { recursive: true, force: true });
-  if (!c.found || c.cacheHit || !w.cacheHit) throw new Error(`unexpected: cold ${JSON.stringify(c)} warm ${JSON.stringify(w)}`);
-  cold.push(c.ms);
-  warm.push(w.ms);
-  last = c;
+type Located = { found: boolean; cacheHit: boolean; ms: number; buildId: string };
+/** Cold (fresh cache directory) then warm lookup of the same file, ROUNDS times. */
+function measure<T extends Located>(path: string, locate: (p: string) => T) {
+  const cold: number[] = [];
+  const warm: number[] = [];
+  let last: T | undefined;
+  for (let i = 0; i < ROUNDS; i++) {
+    const dir = mkdtempSync(join(tmpdir(), 'ar-tls-cache-'));
+    process.env.AGENTRAIL_TLS_CACHE_DIR = dir;
+    const c = locate(path);
+    const w = locate(path);
+    rmSync(dir, { recursive: true, force: true });
+    if (!c.found || c.cacheHit || !w.cacheHit) throw new Error(`unexpected: cold ${JSON.stringify(c)} warm ${JSON.stringify(w)}`);
+    cold.push(c.ms);
+    warm.push(w.ms);
+    last = c;
+  }
+  return {
+    binary: path,
+    size_mb: Number((statSync(path).size / 2 ** 20).toFixed(1)),
+    build_id: last!.buildId,
+    discovery_ms_median: Number(median(cold).toFixed(2)),
+    cached_ms_median: Number(median(warm).toFixed(2)),
+    cold_over_cached: Number((median(cold) / median(warm)).toFixed(1)),
+    last: last!,
+  };
 }
-const mb = statSync(bin).size / 2 ** 20;
-const fig = {
-  binary: bin,
-  size_mb: Number(mb.toFixed(1)),
-  build_id: last!.buildId,
-  discovery_ms_median: Number(median(cold).toFixed(1)),
-  cached_ms_median: Number(median(warm).toFixed(2)),
-  cold_over_cached: Number((median(cold) / median(warm)).toFixed(1)),
-  rounds: ROUNDS,
-};
-console.log(`discovery (new build-id): ${fig.discovery_ms_median} ms for ${fig.size_mb} MB; cached: ${fig.cached_ms_median} ms; ratio ${fig.cold_over_cached}x`);
+
+const fig: Record<string, unknown> = { rounds: ROUNDS };
+if (bin) {
+  const { last: _l, ...b } = measure(bin, locateTls);
+  Object.assign(fig, b);
+  console.log(`BoringSSL discovery (new build-id): ${b.discovery_ms_median} ms for ${b.size_mb} MB; cached: ${b.cached_ms_median} ms; ratio ${b.cold_over_cached}x`);
+}
+if (goBin) {
+  const { last, ...g } = measure(goBin, locateGoTls);
+  fig.go = { ...g, go_version: last.goVersion, read_rets: last.readRets.length };
+  console.log(`Go crypto/tls discovery (new build-id): ${g.discovery_ms_median} ms for ${g.size_mb} MB (${last.goVersion}, ${last.readRets.length} RETs in Read); cached: ${g.cached_ms_median} ms; ratio ${g.cold_over_cached}x`);
+}
 console.log(JSON.stringify(fig));

@@ -231,6 +231,44 @@ static long emit_chunk(__u64 i, void *arg)
 	return 1; /* the partial chunk is always the last */
 }
 
+/* Emits one call's plaintext as AR_OP_TLS_DATA chunks: the first tls_cap
+ * bytes of `total`, the rest counted as truncated. Shared by the OpenSSL
+ * return probes and the Go crypto/tls probes. */
+static __always_inline int emit_plaintext(__u64 id, __u64 ssl, __u64 buf, __u64 total, __u32 dir, __s32 fd)
+{
+	__u32 zero = 0;
+	struct ar_config *cfg = bpf_map_lookup_elem(&ar_config, &zero);
+	__u64 cap = cfg ? cfg->tls_cap : AR_TLS_CAP_DEFAULT;
+	if (cap > (__u64)TLS_MAX_CHUNKS * AR_PAYLOAD_CHUNK)
+		cap = (__u64)TLS_MAX_CHUNKS * AR_PAYLOAD_CHUNK;
+	__u64 captured = total < cap ? total : cap;
+	__u32 flags = 0;
+	if (captured < total) {
+		flags |= AR_F_TRUNCATED;
+		ar_drop(AR_DROP_PAYLOAD_TRUNCATED);
+	}
+
+	__u64 *seqp = bpf_map_lookup_elem(&tls_seq, &zero);
+	__u64 seq = 0;
+	if (seqp) {
+		*seqp += 1;
+		seq = ((__u64)bpf_get_smp_processor_id() << 48) | *seqp;
+	}
+
+	/* a truncated call with cap 0 still reports its true length, without payload */
+	__u32 nchunks = (captured + AR_PAYLOAD_CHUNK - 1) / AR_PAYLOAD_CHUNK;
+	if (nchunks == 0)
+		nchunks = 1;
+	struct chunk_ctx cx = {
+		.id = id, .ssl = ssl, .buf = buf, .captured = captured,
+		.total = total, .seq = seq, .dir = dir, .fd = fd, .flags = flags,
+	};
+	/* bpf_loop: the verifier checks the body once, so a call of up to
+	 * TLS_MAX_CHUNKS chunks (16 MiB) costs no verifier budget per chunk. */
+	bpf_loop(nchunks, emit_chunk, &cx, 0);
+	return 0;
+}
+
 static __always_inline int on_return(long ret)
 {
 	__u64 id = bpf_get_current_pid_tgid();
@@ -276,37 +314,7 @@ static __always_inline int on_return(long ret)
 		}
 	}
 
-	__u32 zero = 0;
-	struct ar_config *cfg = bpf_map_lookup_elem(&ar_config, &zero);
-	__u64 cap = cfg ? cfg->tls_cap : AR_TLS_CAP_DEFAULT;
-	if (cap > (__u64)TLS_MAX_CHUNKS * AR_PAYLOAD_CHUNK)
-		cap = (__u64)TLS_MAX_CHUNKS * AR_PAYLOAD_CHUNK;
-	__u64 captured = total < cap ? total : cap;
-	__u32 flags = 0;
-	if (captured < total) {
-		flags |= AR_F_TRUNCATED;
-		ar_drop(AR_DROP_PAYLOAD_TRUNCATED);
-	}
-
-	__u64 *seqp = bpf_map_lookup_elem(&tls_seq, &zero);
-	__u64 seq = 0;
-	if (seqp) {
-		*seqp += 1;
-		seq = ((__u64)bpf_get_smp_processor_id() << 48) | *seqp;
-	}
-
-	/* a truncated call with cap 0 still reports its true length, without payload */
-	__u32 nchunks = (captured + AR_PAYLOAD_CHUNK - 1) / AR_PAYLOAD_CHUNK;
-	if (nchunks == 0)
-		nchunks = 1;
-	struct chunk_ctx cx = {
-		.id = id, .ssl = call.ssl, .buf = call.buf, .captured = captured,
-		.total = total, .seq = seq, .dir = dir, .fd = fd, .flags = flags,
-	};
-	/* bpf_loop: the verifier checks the body once, so a call of up to
-	 * TLS_MAX_CHUNKS chunks (16 MiB) costs no verifier budget per chunk. */
-	bpf_loop(nchunks, emit_chunk, &cx, 0);
-	return 0;
+	return emit_plaintext(id, call.ssl, call.buf, total, dir, fd);
 }
 
 SEC("uprobe")
@@ -355,6 +363,92 @@ SEC("uretprobe")
 int BPF_KRETPROBE(handle_ssl_read_ex_ret, int ret)
 {
 	return on_return(ret);
+}
+
+/* ---- Go crypto/tls (native/src/go_locator.cc finds the offsets) ----
+ *
+ * Go register ABI (amd64): receiver in rax, then the slice (ptr rbx, len rcx);
+ * results in rax (n), rbx/rcx (error); r14 holds the current goroutine g.
+ * Never a uretprobe on Go code: goroutine stacks move (and grow by copying),
+ * so a rewritten return address would crash the program. Instead:
+ *  Write: everything is known at entry; the plaintext is emitted there.
+ *  Read:  entry saves (conn, buf) keyed by (pid, g), since a goroutine may
+ *         resume on another thread; a plain uprobe on each RET instruction of
+ *         Read takes n from rax and emits the bytes read.
+ * The stream key (ssl_ptr) is the *tls.Conn. Pairing: tls.Conn.Write writes
+ * the ciphertext to the socket from the same thread before it returns, so the
+ * "next socket write of the thread" rule (how = 2) pairs it. */
+
+struct go_g_key {
+	__u64 g;
+	__u32 pid;
+	__u32 _pad;
+};
+
+struct go_read {
+	__u64 conn;
+	__u64 buf;
+};
+
+/* (pid, goroutine) -> Read in progress. LRU: a goroutine that never returns
+ * (process killed inside Read) leaves an entry behind. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct go_g_key);
+	__type(value, struct go_read);
+} go_reads SEC(".maps");
+
+static __always_inline __s32 known_fd(__u64 id, __u64 conn)
+{
+	struct tls_key k = { .ssl = conn, .pid = id >> 32 };
+	__s32 *fd = bpf_map_lookup_elem(&tls_fds, &k);
+	return fd ? *fd : -1;
+}
+
+SEC("uprobe")
+int handle_go_tls_write(struct pt_regs *ctx)
+{
+	if (!ar_traced())
+		return 0;
+	__u64 id = bpf_get_current_pid_tgid();
+	__u64 conn = ctx->ax, buf = ctx->bx;
+	long len = (long)ctx->cx;
+	if (len <= 0)
+		return 0;
+	/* the ciphertext goes out with the thread's next socket write (how = 2) */
+	if (bpf_map_update_elem(&tls_pending, &id, &conn, BPF_ANY))
+		ar_drop(AR_DROP_MAP_FULL);
+	return emit_plaintext(id, conn, buf, (__u64)len, AR_DIR_EGRESS, known_fd(id, conn));
+}
+
+SEC("uprobe")
+int handle_go_tls_read(struct pt_regs *ctx)
+{
+	if (!ar_traced())
+		return 0;
+	struct go_g_key k = { .g = ctx->r14, .pid = bpf_get_current_pid_tgid() >> 32 };
+	struct go_read r = { .conn = ctx->ax, .buf = ctx->bx };
+	if (bpf_map_update_elem(&go_reads, &k, &r, BPF_ANY))
+		ar_drop(AR_DROP_MAP_FULL);
+	return 0;
+}
+
+/* Attached at every RET of crypto/tls.(*Conn).Read (a uprobe, not a uretprobe). */
+SEC("uprobe")
+int handle_go_tls_read_ret(struct pt_regs *ctx)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct go_g_key k = { .g = ctx->r14, .pid = id >> 32 };
+	struct go_read *r = bpf_map_lookup_elem(&go_reads, &k);
+	if (!r)
+		return 0;
+	struct go_read call = *r;
+	bpf_map_delete_elem(&go_reads, &k);
+	long n = (long)ctx->ax;
+	if (n <= 0)
+		return 0;
+	return emit_plaintext(id, call.conn, call.buf, (__u64)n, AR_DIR_INGRESS, known_fd(id, call.conn));
 }
 
 /* ---- socket pairing through syscall tracepoints ---- */

@@ -26,3 +26,8 @@ run siem node dist/bench/siem.js 2 20000 50 10
 run k8s-identity node dist/bench/k8s-identity.js
 run tls-attach-race node dist/bench/tls-attach-race.js --runs 20
 run prompt-class node dist/bench/prompt-class.js
+# Go crypto/tls discovery on the test client built with -s -w (.gopclntab + capstone, then the build-id cache).
+gobin="$(mktemp -d)/go-llm-client"
+(cd test/fixtures/go-llm-client && GOTOOLCHAIN=local GOFLAGS=-mod=mod go build -ldflags="-s -w" -o "$gobin" .) &&
+  run tls-discovery-go node dist/bench/tls-discovery.js --go "$gobin" 11
+rm -rf "$(dirname "$gobin")"

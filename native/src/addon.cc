@@ -304,6 +304,7 @@ int libbpf_print(enum libbpf_print_level level, const char* fmt, va_list ap) {
 
 }  // namespace
 Napi::Value LocateTls(const Napi::CallbackInfo& info);  // addon_locate.cc (issue 10b)
+Napi::Value LocateGoTls(const Napi::CallbackInfo& info);  // addon_locate.cc (Go crypto/tls)
 namespace {
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
@@ -311,6 +312,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("Sensor", SensorWrap::Define(env));
   exports.Set("abiVersion", Napi::Number::New(env, AR_ABI_VERSION));
   exports.Set("locateTls", Napi::Function::New(env, LocateTls, "locateTls"));  // issue 10b
+  exports.Set("locateGoTls", Napi::Function::New(env, LocateGoTls, "locateGoTls"));
   return exports;
 }
 

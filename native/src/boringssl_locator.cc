@@ -12,6 +12,8 @@
 #include <set>
 #include <vector>
 
+#include "capstone_disasm.h"
+
 namespace agentrail {
 namespace {
 
@@ -135,23 +137,6 @@ bool functionStart(const Image& img, uint64_t va, uint64_t& start) {
   }
   return false;
 }
-
-class Disasm {
- public:
-  Disasm() {
-    ok_ = cs_open(CS_ARCH_X86, CS_MODE_64, &h_) == CS_ERR_OK;
-    if (ok_) cs_option(h_, CS_OPT_DETAIL, CS_OPT_ON);
-  }
-  ~Disasm() {
-    if (ok_) cs_close(&h_);
-  }
-  bool ok() const { return ok_; }
-  csh h() const { return h_; }
-
- private:
-  csh h_ = 0;
-  bool ok_ = false;
-};
 
 x86_reg widen(x86_reg r) {
   switch (r) {

@@ -2,9 +2,7 @@
 #include "tls_attacher.h"
 
 #include <dirent.h>
-#include <elf.h>
 #include <fcntl.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <time.h>
@@ -19,6 +17,9 @@
 
 #include "agentrail_abi.h"
 #include "boringssl_locator.h"
+#include "elf_symbols.h"
+#include "launch_targets.h"
+#include "mono_clock.h"
 #include "tls_locate_cache.h"
 
 namespace agentrail {
@@ -31,68 +32,7 @@ const char* const kProgs[8] = {
     "handle_ssl_write_ex", "handle_ssl_write_ex_ret", "handle_ssl_read_ex", "handle_ssl_read_ex_ret",
 };
 
-uint64_t nowNs() {
-  timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return uint64_t(ts.tv_sec) * 1000000000ull + uint64_t(ts.tv_nsec);
-}
-
-void storeMax(std::atomic<uint64_t>& a, uint64_t v) {
-  uint64_t cur = a.load(std::memory_order_relaxed);
-  while (v > cur && !a.compare_exchange_weak(cur, v, std::memory_order_relaxed)) {
-  }
-}
-
 uint64_t kernelDev(dev_t d) { return (uint64_t(major(d)) << 20) | uint64_t(minor(d)); }
-
-// File offsets of the four functions in an ELF64 file (0 = absent). Reads
-// .dynsym, and .symtab when present (static binaries that kept symbols).
-bool findSymbols(int fd, uint64_t offs[4]) {
-  for (int i = 0; i < 4; i++) offs[i] = 0;
-  struct stat st;
-  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size < (off_t)sizeof(Elf64_Ehdr)) return false;
-  size_t size = size_t(st.st_size);
-  void* map = mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
-  if (map == MAP_FAILED) return false;
-  const uint8_t* base = static_cast<const uint8_t*>(map);
-  bool found = false;
-  auto inRange = [&](uint64_t off, uint64_t len) { return off <= size && len <= size - off; };
-  do {
-    const Elf64_Ehdr* eh = reinterpret_cast<const Elf64_Ehdr*>(base);
-    if (memcmp(eh->e_ident, ELFMAG, SELFMAG) != 0 || eh->e_ident[EI_CLASS] != ELFCLASS64) break;
-    if (eh->e_shentsize != sizeof(Elf64_Shdr) || !inRange(eh->e_shoff, uint64_t(eh->e_shnum) * sizeof(Elf64_Shdr)))
-      break;
-    const Elf64_Shdr* sh = reinterpret_cast<const Elf64_Shdr*>(base + eh->e_shoff);
-    for (unsigned s = 0; s < eh->e_shnum; s++) {
-      if (sh[s].sh_type != SHT_DYNSYM && sh[s].sh_type != SHT_SYMTAB) continue;
-      if (sh[s].sh_link >= eh->e_shnum || sh[s].sh_entsize != sizeof(Elf64_Sym)) continue;
-      const Elf64_Shdr& strs = sh[sh[s].sh_link];
-      if (!inRange(sh[s].sh_offset, sh[s].sh_size) || !inRange(strs.sh_offset, strs.sh_size)) continue;
-      const Elf64_Sym* syms = reinterpret_cast<const Elf64_Sym*>(base + sh[s].sh_offset);
-      const char* str = reinterpret_cast<const char*>(base + strs.sh_offset);
-      size_t n = sh[s].sh_size / sizeof(Elf64_Sym);
-      for (size_t i = 0; i < n; i++) {
-        const Elf64_Sym& sym = syms[i];
-        if (ELF64_ST_TYPE(sym.st_info) != STT_FUNC || sym.st_shndx == SHN_UNDEF || sym.st_shndx >= eh->e_shnum ||
-            sym.st_value == 0 || sym.st_name >= strs.sh_size)
-          continue;
-        const char* name = str + sym.st_name;
-        if (name[0] != 'S' || name[1] != 'S' || name[2] != 'L' || name[3] != '_') continue;
-        size_t maxlen = strs.sh_size - sym.st_name;
-        for (int f = 0; f < 4; f++) {
-          size_t fl = strlen(kFuncs[f]);
-          if (maxlen > fl && strncmp(name, kFuncs[f], fl + 1) == 0 && offs[f] == 0) {
-            const Elf64_Shdr& sec = sh[sym.st_shndx];
-            offs[f] = sym.st_value - sec.sh_addr + sec.sh_offset;
-          }
-        }
-      }
-    }
-    found = offs[0] != 0 || offs[1] != 0 || offs[2] != 0 || offs[3] != 0;
-  } while (false);
-  munmap(map, size);
-  return found;
-}
 
 struct MapEntry {
   uint64_t kdev;
@@ -127,7 +67,7 @@ std::vector<MapEntry> readMaps(uint32_t pid) {
 
 }  // namespace
 
-TlsAttacher::TlsAttacher(bpf_object* obj) {
+TlsAttacher::TlsAttacher(bpf_object* obj) : go_(obj) {
   for (int i = 0; i < 8; i++) progs_[i] = obj ? bpf_object__find_program_by_name(obj, kProgs[i]) : nullptr;
 }
 
@@ -181,7 +121,7 @@ void TlsAttacher::on_start(const SensorContext& ctx) {
     uint32_t key = 0, next = 0;
     uint32_t* prev = nullptr;
     while (bpf_map_get_next_key(ctx.pids_fd, prev, &next) == 0) {
-      scanPid(next);
+      scanTracedPid(next);
       key = next;
       prev = &key;
     }
@@ -212,23 +152,41 @@ void TlsAttacher::counters(std::vector<std::pair<std::string, uint64_t>>& out) c
   out.emplace_back("tls_stripped_cache_hits", stripped_cache_hits_.load());
   out.emplace_back("tls_stripped_unrecognized", stripped_unrecognized_.load());
   out.emplace_back("tls_locate_ns_max", locate_ns_max_.load());
+  out.emplace_back("tls_preattached_files", preattached_.load());
+  go_.counters(out);
 }
 
 bool TlsAttacher::attachFile(const std::string& path, const FileKey& key) {
   if (!seen_.insert(key).second) return false;
   files_scanned_++;
-  uint64_t t0 = nowNs();
+  uint64_t t0 = monoNs();
   // Hold the file open and attach through /proc/self/fd/N: the path we were
   // given (/proc/<pid>/fd/N, /proc/<pid>/root/...) may vanish mid-way when the
   // loader closes its fd or the process exits.
   int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return false;
-  uint64_t offs[4];
-  if ((!findSymbols(fd, offs) || (offs[0] == 0 && offs[1] == 0)) && !locateStripped(fd, offs)) {
-    close(fd);
-    return false;
-  }
   const std::string held = "/proc/self/fd/" + std::to_string(fd);
+  uint64_t offs[4];
+  if (!findSymbols(fd, kFuncs, offs) || (offs[0] == 0 && offs[1] == 0)) {
+    // No SSL_* symbol: a Go executable (crypto/tls), else maybe stripped BoringSSL.
+    size_t before = links_.size();
+    GoTlsProbes::Result g = go_.attach(fd, held, links_, attach_failures_);
+    if (g != GoTlsProbes::Result::NotGo) {
+      close(fd);
+      if (g == GoTlsProbes::Result::Unrecognized) stripped_unrecognized_++;  // same warning as any unknown TLS
+      probes_attached_ += links_.size() - before;
+      uint64_t dt = monoNs() - t0;
+      attach_ns_total_ += dt;
+      storeMax(attach_ns_max_, dt);
+      if (g != GoTlsProbes::Result::Attached) return false;
+      files_attached_++;
+      return true;
+    }
+    if (!locateStripped(fd, offs)) {
+      close(fd);
+      return false;
+    }
+  }
   int ok = 0;
   for (int f = 0; f < 4; f++) {
     if (offs[f] == 0) continue;
@@ -250,7 +208,7 @@ bool TlsAttacher::attachFile(const std::string& path, const FileKey& key) {
     }
   }
   close(fd);
-  uint64_t dt = nowNs() - t0;
+  uint64_t dt = monoNs() - t0;
   attach_ns_total_ += dt;
   storeMax(attach_ns_max_, dt);
   if (ok > 0) files_attached_++;
@@ -261,13 +219,13 @@ bool TlsAttacher::attachFile(const std::string& path, const FileKey& key) {
 // `bun build --compile` executables). Cached by build-id; the capstone pass
 // (~0.2 s per 100 MB) runs once per build.
 bool TlsAttacher::locateStripped(int fd, uint64_t offs[4]) {
-  uint64_t t0 = nowNs();
+  uint64_t t0 = monoNs();
   bool hit = false;
   TlsLocation loc = locateCached(fd, hit);
   // Files without BoringSSL's ssl_lib.cc are not candidates: not counted.
   if (loc.why == "no-ssl-lib-string" || loc.why == "not-x86-64-elf") return false;
   if (hit) stripped_cache_hits_++;
-  else storeMax(locate_ns_max_, nowNs() - t0);
+  else storeMax(locate_ns_max_, monoNs() - t0);
   if (!loc.found) {
     stripped_unrecognized_++;
     return false;
@@ -328,6 +286,16 @@ int TlsAttacher::scanPid(uint32_t pid) {
   return n;
 }
 
+int TlsAttacher::scanTracedPid(uint32_t pid) {
+  int n = scanPid(pid);
+  for (const std::string& t : stoppedExecTargets(pid)) {
+    int got = attachPath(t, 0);
+    preattached_ += uint64_t(got);
+    n += got;
+  }
+  return n;
+}
+
 int TlsAttacher::scanAllProcesses() {
   int n = 0;
   DIR* d = opendir("/proc");
@@ -381,7 +349,7 @@ void TlsAttacher::onRecord(const ar_hdr* h, size_t len) {
     if (seen_.count(key)) return;
     if (!tryViaFd(h->pid, m->fd, key)) {
       scanPid(h->pid);
-      if (!seen_.count(key)) pending_.push_back({h->pid, key, nowNs() + 2000000000ull});
+      if (!seen_.count(key)) pending_.push_back({h->pid, key, monoNs() + 2000000000ull});
     }
   } else if (h->op == AR_OP_PROC_EXEC) {
     scanPid(h->pid);  // the executable itself (node links OpenSSL statically)
@@ -389,14 +357,14 @@ void TlsAttacher::onRecord(const ar_hdr* h, size_t len) {
     return;
   }
   if (files_attached_.load() > before && h->ktime_ns != 0) {
-    uint64_t now = nowNs();
+    uint64_t now = monoNs();
     if (now > h->ktime_ns) storeMax(record_to_attach_ns_max_, now - h->ktime_ns);
   }
 }
 
 void TlsAttacher::on_tick() {
   if (pending_.empty()) return;
-  uint64_t now = nowNs();
+  uint64_t now = monoNs();
   std::vector<Pending> keep;
   for (const Pending& p : pending_) {
     if (seen_.count(p.key)) continue;

@@ -20,6 +20,7 @@
 #include <utility>
 #include <vector>
 
+#include "go_tls_probes.h"
 #include "record_observer.h"
 
 struct bpf_object;
@@ -48,7 +49,7 @@ class TlsAttacher : public RecordObserver {
   // RecordObserver
   void on_start(const SensorContext& ctx) override;
   void on_record(const ar_hdr* rec, size_t len) override { onRecord(rec, len); }
-  void on_pid_added(uint32_t pid) override { scanPid(pid); }
+  void on_pid_added(uint32_t pid) override { scanTracedPid(pid); }
   void on_cgroup_added(uint64_t cgroup_id) override;
   void on_tick() override;
   void on_stop() override { detachAll(); }
@@ -63,6 +64,9 @@ class TlsAttacher : public RecordObserver {
   int attachWellKnown(const std::vector<std::string>& extra_paths);
   // Every mapped ELF of /proc/<pid>/maps. Returns files newly attached.
   int scanPid(uint32_t pid);
+  // A pid added to the selection: scanPid, and when it is stopped, the files
+  // it is about to exec (launch_targets.h). Returns files newly attached.
+  int scanTracedPid(uint32_t pid);
   // Every process in /proc (trace-all mode).
   int scanAllProcesses();
   // One raw ring-buffer record; reacts to AR_OP_PROC_EXEC / AR_OP_PROC_MMAP_EXEC.
@@ -94,6 +98,8 @@ class TlsAttacher : public RecordObserver {
   // build-id cache, carrying BoringSSL but not recognized; slowest locate.
   std::atomic<uint64_t> stripped_located_{0}, stripped_cache_hits_{0}, stripped_unrecognized_{0},
       locate_ns_max_{0};
+  GoTlsProbes go_;  // Go executables: crypto/tls from .gopclntab
+  std::atomic<uint64_t> preattached_{0};  // files attached before the stopped launcher exec'd them
 };
 
 }  // namespace agentrail

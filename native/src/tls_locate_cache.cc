@@ -14,13 +14,6 @@ namespace {
 // Format version first: a changed locator must not trust old entries.
 const char kMagic[] = "agentrail-tls-v1";
 
-bool validId(const std::string& id) {
-  if (id.empty() || id.size() > 128) return false;
-  for (char c : id)
-    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
-  return true;
-}
-
 void mkdirs(const std::string& dir) {
   for (size_t i = 1; i <= dir.size(); i++)
     if (i == dir.size() || dir[i] == '/') mkdir(dir.substr(0, i).c_str(), 0700);
@@ -33,15 +26,42 @@ std::string tlsCacheDir() {
   return d && *d ? std::string(d) : std::string("/var/cache/agentrail/tls");
 }
 
+bool tlsCacheValidId(const std::string& id) {
+  if (id.empty() || id.size() > 128) return false;
+  for (char c : id)
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+  return true;
+}
+
+std::string tlsCacheReadLine(const std::string& name) {
+  FILE* f = fopen((tlsCacheDir() + "/" + name).c_str(), "re");
+  if (!f) return "";
+  char line[4096];
+  std::string out = fgets(line, sizeof line, f) ? line : "";
+  fclose(f);
+  return out;
+}
+
+void tlsCacheWrite(const std::string& name, const std::string& content) {
+  std::string dir = tlsCacheDir();
+  mkdirs(dir);
+  std::string path = dir + "/" + name;
+  std::string tmp = path + ".tmp." + std::to_string(getpid());
+  FILE* f = fopen(tmp.c_str(), "we");
+  if (!f) return;
+  bool ok = fwrite(content.data(), 1, content.size(), f) == content.size();
+  ok = fclose(f) == 0 && ok;
+  if (ok) rename(tmp.c_str(), path.c_str());  // atomic: readers see old or new, never half
+  else unlink(tmp.c_str());
+}
+
 bool tlsCacheLoad(const std::string& build_id, TlsLocation& loc) {
-  if (!validId(build_id)) return false;
-  FILE* f = fopen((tlsCacheDir() + "/" + build_id).c_str(), "re");
-  if (!f) return false;
+  if (!tlsCacheValidId(build_id)) return false;
+  std::string line = tlsCacheReadLine(build_id);
   char magic[32] = {}, why[64] = {};
   int found = 0;
   uint64_t w = 0, r = 0;
-  int n = fscanf(f, "%31s %d %" SCNx64 " %" SCNx64 " %63s", magic, &found, &w, &r, why);
-  fclose(f);
+  int n = sscanf(line.c_str(), "%31s %d %" SCNx64 " %" SCNx64 " %63s", magic, &found, &w, &r, why);
   if (n != 5 || std::string(magic) != kMagic) return false;
   loc.build_id = build_id;
   loc.found = found == 1 && w != 0 && r != 0;
@@ -52,18 +72,11 @@ bool tlsCacheLoad(const std::string& build_id, TlsLocation& loc) {
 }
 
 void tlsCacheStore(const TlsLocation& loc) {
-  if (!validId(loc.build_id)) return;
-  std::string dir = tlsCacheDir();
-  mkdirs(dir);
-  std::string path = dir + "/" + loc.build_id;
-  std::string tmp = path + ".tmp." + std::to_string(getpid());
-  FILE* f = fopen(tmp.c_str(), "we");
-  if (!f) return;
-  fprintf(f, "%s %d %" PRIx64 " %" PRIx64 " %s\n", kMagic, loc.found ? 1 : 0, loc.ssl_write, loc.ssl_read,
-          loc.why.empty() ? "-" : loc.why.c_str());
-  bool ok = fclose(f) == 0;
-  if (ok) rename(tmp.c_str(), path.c_str());  // atomic: readers see old or new, never half
-  else unlink(tmp.c_str());
+  if (!tlsCacheValidId(loc.build_id)) return;
+  char buf[256];
+  snprintf(buf, sizeof buf, "%s %d %" PRIx64 " %" PRIx64 " %s\n", kMagic, loc.found ? 1 : 0, loc.ssl_write, loc.ssl_read,
+           loc.why.empty() ? "-" : loc.why.c_str());
+  tlsCacheWrite(loc.build_id, buf);
 }
 
 TlsLocation locateCached(int fd, bool& cache_hit) {

@@ -14,6 +14,12 @@
 namespace agentrail {
 
 std::string tlsCacheDir();
+// A cache key is a lowercase hex build-id of at most 128 characters.
+bool tlsCacheValidId(const std::string& id);
+// The first line of cache file `name` ("" when absent).
+std::string tlsCacheReadLine(const std::string& name);
+// Writes cache file `name` atomically (temporary file + rename); best effort.
+void tlsCacheWrite(const std::string& name, const std::string& content);
 // True when an entry for loc.build_id exists; fills found/why/offsets.
 bool tlsCacheLoad(const std::string& build_id, TlsLocation& loc);
 // Best effort: a failed write only costs a rescan next time.

@@ -69,6 +69,8 @@ interface AddonModule {
   abiVersion: number;
   /** Stripped-binary TLS discovery (native/src/addon_locate.cc): cache, else capstone. */
   locateTls(path: string): TlsLocation;
+  /** Go crypto/tls discovery (native/src/go_locator.cc): cache, else .gopclntab + capstone. */
+  locateGoTls(path: string): GoTlsLocation;
 }
 
 export interface TlsLocation {
@@ -77,6 +79,21 @@ export interface TlsLocation {
   buildId: string;
   sslWrite: number;
   sslRead: number;
+  cacheHit: boolean;
+  ms: number;
+}
+
+export interface GoTlsLocation {
+  found: boolean;
+  /** Stable reason when not found: not-go, no-crypto-tls, validation-failed, … */
+  why: string;
+  buildId: string;
+  /** Go version of the binary from .go.buildinfo ("go1.26.8"), "" if unknown. */
+  goVersion: string;
+  /** File offsets of crypto/tls.(*Conn).Write and .Read, and of every RET in Read. */
+  write: number;
+  read: number;
+  readRets: number[];
   cacheHit: boolean;
   ms: number;
 }

@@ -11,10 +11,11 @@ import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { requireKernel, requireTool } from '../helpers/privileges.js';
+import { allLogText } from '../helpers/log-text.js';
 import { runCliAsync } from '../helpers/cli.js';
 import { makeTestCa, removeTestCa } from '../helpers/tls-server.js';
 import { startMockServer } from '../helpers/llm-mock-server.js';
@@ -22,16 +23,6 @@ import { agentBin, agentVersions } from '../helpers/agent-bins.js';
 import { repoRoot } from '../../src/paths.js';
 
 const sha = (s: string) => `sha256:${createHash('sha256').update(s, 'utf8').digest('hex')}`;
-
-function allFiles(dir: string): string {
-  let s = '';
-  for (const n of readdirSync(dir)) {
-    const p = join(dir, n);
-    if (statSync(p).isDirectory()) s += allFiles(p);
-    else if (!p.includes('/keys/')) s += readFileSync(p, 'latin1');
-  }
-  return s;
-}
 
 const finalText = 'The notes mention one meeting.';
 
@@ -68,7 +59,7 @@ function checkTrail(r: { stdout: string; stderr: string }, logDir: string, model
   // The mock counts one output token per word of its answer.
   assert.equal(answer.data.output_token_count, finalText.split(' ').length);
   assert.ok(answer.data.prompt_token_count > 0);
-  const trail = allFiles(logDir);
+  const trail = allLogText(logDir);
   assert.ok(!(trail + r.stderr).includes(apiKey), 'API key leaked');
   assert.ok(!trail.includes(`CANARYPROMPT${tag}`), 'prompt text leaked into the trail');
 }

@@ -22,13 +22,26 @@ function goAvailable(): boolean {
 
 interface Ev { type: string; data: Record<string, any> }
 
+/** Renames crypto/tls.(*Conn).Write in the function name table (a plain byte search, independent of the locator). */
+function alterGoTlsName(bin: string): void {
+  const bytes = readFileSync(bin);
+  const name = Buffer.from('crypto/tls.(*Conn).Write\0');
+  const at = bytes.indexOf(name);
+  assert.ok(at >= 0 && bytes.indexOf(name, at + 1) < 0, 'the name is in the binary once');
+  bytes[at + name.length - 3] = 0x78; // "Write" -> "Wrixe"
+  writeFileSync(bin, bytes);
+}
+
 /**
- * The egress floor on a client whose TLS agentrail does not hook (Go's
- * crypto/tls, stripped with -s -w): the trail still says which host it
+ * The egress floor on a client whose TLS agentrail does not recognise: a Go
+ * client stripped with -s -w whose `crypto/tls.(*Conn).Write` name in
+ * .gopclntab was altered (the Go locator needs both Write and Read, so it
+ * reports the binary unrecognized and attaches nothing; the program runs as
+ * before, the runtime only uses names for tracebacks): the trail still says which host it
  * connected to (SNI, DNS), how many bytes left and came back (kernel
  * counters), and that it saw none of the plaintext.
  */
-test('egress floor: an unhooked Go client is named by SNI and DNS and measured by the kernel', { timeout: 240_000 }, async (t) => {
+test('egress floor: an unrecognised (altered) Go client is named by SNI and DNS and measured by the kernel', { timeout: 240_000 }, async (t) => {
   if (!requireKernel(t)) return;
   if (!requireTool(t, goAvailable(), 'the go toolchain (go on PATH)')) return;
   const dir = mkdtempSync(join(tmpdir(), 'agentrail-floor-'));
@@ -39,6 +52,7 @@ test('egress floor: an unhooked Go client is named by SNI and DNS and measured b
   });
   const bin = join(dir, 'egress-client');
   execFileSync('go', ['build', '-ldflags=-s -w', '-o', bin, '.'], { cwd: join(process.cwd(), 'test/fixtures/egress-client'), env: { ...process.env, GOTOOLCHAIN: 'local', GOFLAGS: '-mod=mod' }, stdio: 'pipe' });
+  alterGoTlsName(bin);
 
   // HTTPS server (HTTP/2 by ALPN, HTTP/1.1 allowed) that counts the body it received.
   let received = 0;
@@ -82,6 +96,7 @@ test('egress floor: an unhooked Go client is named by SNI and DNS and measured b
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stdout, /^HTTP\/2\.0 200 1000$/m, 'the client spoke HTTP/2 and got the whole answer');
   assert.equal(received, BODY);
+  assert.match(r.stderr, /"observer\.tls_go_unrecognized":1[,}]/, 'the altered Go binary is counted unrecognized');
 
   const events: Ev[] = readdirSync(join(dir, 'log', 'segments'))
     .flatMap((f) => readFileSync(join(dir, 'log', 'segments', f), 'utf8').trim().split('\n'))
@@ -93,7 +108,7 @@ test('egress floor: an unhooked Go client is named by SNI and DNS and measured b
   assert.equal(upload.data.access_mode, 'connect');
   assert.equal(upload.data.network.name_source, 'sni');
   assert.ok(upload.data.network.alpn.includes('h2'), 'ALPN offered h2');
-  assert.equal(upload.data.network.plaintext, 'none', 'Go crypto/tls is not hooked: the trail says so');
+  assert.equal(upload.data.network.plaintext, 'none', 'the altered Go crypto/tls is not hooked: the trail says so');
   assert.equal(upload.data.network.remote_addr, '127.0.0.1');
   assert.ok(upload.data.bytes_written >= BODY, `bytes that left (${upload.data.bytes_written}) cover the ${BODY}-byte body`);
   assert.ok(upload.data.bytes_written < BODY * 1.1, 'and are TLS-framed body, not double counted');

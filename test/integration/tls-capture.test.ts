@@ -7,7 +7,8 @@
  * in call order, must equal byte for byte what the server received and sent
  * (request line + headers + a 45,000-byte body; a 50,000-byte response, i.e.
  * several TLS records), and the stream must be paired with the socket fd of
- * the client's connect() to the server's port.
+ * the client's connect() to the server's port. Go: a net/http client built
+ * with -s -w (test/fixtures/go-llm-client), captured through crypto/tls.
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -15,6 +16,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { requireKernel, requireTool } from '../helpers/privileges.js';
+import { buildGoFixture, goAvailable, GO_TOOLCHAINS } from '../helpers/go-build.js';
 import { makeTestCa, removeTestCa, startRawHttpsServer, patternBody, type RawExchange, type TestCa } from '../helpers/tls-server.js';
 import { createSensor, type NativeSensor } from '../../src/native/addon.js';
 import { decodeBatch } from '../../src/decode/decode-batch.js';
@@ -115,11 +117,15 @@ function connectFd(events: RawEvent[], pid: number, port: number): number[] {
 
 let ca: TestCa;
 let bodyPath: string;
+/** Go clients (-s -w) by toolchain (test/helpers/go-build.ts): the go on PATH and Go 1.19. */
+const goClients: Record<string, string> = {};
 
 before(() => {
   ca = makeTestCa();
   bodyPath = join(ca.dir, 'request-body.bin');
   writeFileSync(bodyPath, patternBody(REQUEST_BODY, 7));
+  for (const tc of Object.keys(GO_TOOLCHAINS))
+    if (goAvailable(tc)) goClients[tc] = buildGoFixture('go-llm-client', join(ca.dir, `go-llm-client-${tc}`), { toolchain: tc, stripped: true });
 });
 after(() => {
   if (ca) removeTestCa(ca);
@@ -187,6 +193,13 @@ const cases: ClientCase[] = [
         '-o', '/dev/null', '-w', '%{http_code} %{size_download}\\n', url],
     }),
   },
+  // crypto/tls writes the socket from the same thread inside (*Conn).Write (no return probe on Go code): how = 2.
+  ...Object.keys(GO_TOOLCHAINS).map((tc) => ({
+    name: `go net/http (crypto/tls, ${tc === 'go' ? 'go on PATH' : tc}, -s -w)`,
+    how: 2,
+    available: () => goClients[tc] !== undefined,
+    argv: (url: string) => ({ cmd: goClients[tc]!, args: ['post', url, bodyPath], env: { SSL_CERT_FILE: ca.caPath, AGENTRAIL_WAIT_PROBE: '1' } }),
+  })),
 ];
 
 for (const c of cases) {

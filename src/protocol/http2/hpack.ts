@@ -119,7 +119,9 @@ export class HpackDecoder {
         headerSeen = true;
       } else if (b & 0x40) {
         const h = this.literal(block, st, 6);
-        this.insert(h);
+        // The table keeps its own tuple: the caller wipes the values of what it got
+        // (redact/wipe.ts) once an exchange is built, and later blocks still index this entry.
+        this.insert([h[0], h[1]]);
         headers.push(h);
         headerSeen = true;
       } else if (b & 0x20) {
