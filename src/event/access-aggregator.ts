@@ -60,8 +60,9 @@ export class AccessAggregator {
       cur.fields.bytes_read += f.bytes_read;
       cur.fields.bytes_written += f.bytes_written;
       cur.fields.byte_count += f.byte_count;
-      for (const t of f.sensitivity_tags_resolved) if (!cur.fields.sensitivity_tags_resolved.includes(t)) cur.fields.sensitivity_tags_resolved.push(t);
-      cur.fields.sensitivity_tags_resolved.sort();
+      const tags = cur.fields.sensitivity_tags_resolved;
+      // Tags are resolved at each access (rules reload live): the aggregate carries their union.
+      if (f.sensitivity_tags_resolved.some((t) => !tags.includes(t))) cur.fields.sensitivity_tags_resolved = [...new Set([...tags, ...f.sensitivity_tags_resolved])].sort();
       if (o.tNs > cur.lastNs) cur.lastNs = o.tNs;
       merged.inc();
       return true;

@@ -17,6 +17,7 @@ import { Counter, countStageError, registry } from '../observability/metrics.js'
 import { buildAgentEvent } from './agent-event.js';
 import { AccessAggregator } from './access-aggregator.js';
 import { HoldbackQueue } from './holdback-queue.js';
+import { processIdentity } from './identity-assertion.js';
 
 export interface EventBuilderOptions {
   /** CloudEvents `source`: the sensor instance, e.g. `agentrail://<node>/<instance>`. */
@@ -88,6 +89,8 @@ export class BuildContext {
   readonly internalCbs: Array<(e: InternalError) => void> = [];
   private readonly source: string;
   private readonly resolver: WorkloadResolver;
+  /** The fallback when a configured resolver knows nothing of a process. */
+  private readonly hostResolver = new HostWorkloadResolver();
   private readonly toWall: (k: bigint) => bigint;
   private readonly ignorePrefixes: string[];
   private readonly ignoreGlob: (path: string) => boolean;
@@ -171,16 +174,16 @@ export class BuildContext {
   workload(proc: Proc): WorkloadIdentity {
     const s = proc.session;
     const hint = { comm: s.rootComm ?? proc.comm, exe: s.rootExe ?? proc.exe, uid: proc.uid };
-    return this.resolver.resolve(proc.pid, proc.cgroupId, hint) ?? new HostWorkloadResolver().resolve(proc.pid, proc.cgroupId, hint);
+    return this.resolver.resolve(proc.pid, proc.cgroupId, hint) ?? this.hostResolver.resolve(proc.pid, proc.cgroupId, hint);
   }
 
   /** The process of a record; one first seen by a record other than exec/fork started before the sensor (read /proc when enabled). */
-  proc(pid: number, cgroupId: bigint, tNs: bigint, onNew: (p: Proc) => void): Proc {
+  proc(pid: number, cgroupId: bigint, tNs: bigint): Proc {
     const known = this.procs.get(pid);
     if (known) return known;
     const live = this.readProc ? readLiveProcess(pid) : undefined;
     const { proc } = this.procs.ensure(pid, cgroupId, tNs, undefined, live);
-    onNew(proc);
+    processIdentity(this, proc, tNs);
     return proc;
   }
 

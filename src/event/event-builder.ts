@@ -86,7 +86,7 @@ export class EventBuilder {
     const ctx = this.ctx;
     try {
       if (x.startNs > ctx.lastKtime) ctx.lastKtime = x.startNs;
-      const proc = this.kernel.proc(x.stream.pid, x.stream.cgroupId, x.startNs);
+      const proc = ctx.proc(x.stream.pid, x.stream.cgroupId, x.startNs);
       if (x.request) requestContext(ctx, proc, x);
       if (x.llm) modelInvocation(ctx, proc, x, x.llm);
       else if (x.mcp) mcpExchange(ctx, proc, x, x.mcp);

@@ -29,10 +29,6 @@ export class KernelActions {
   private exits = 0;
   constructor(private readonly ctx: BuildContext) {}
 
-  proc(pid: number, cgroupId: bigint, tNs: bigint) {
-    return this.ctx.proc(pid, cgroupId, tNs, (p) => processIdentity(this.ctx, p, tNs));
-  }
-
   onExec(ev: Raw<'proc.exec'>): void {
     const ctx = this.ctx;
     const { proc, created } = ctx.procs.exec(ev.pid, ev.ppid, ev.cgroupId, ev.ktimeNs, { comm: ev.comm, exe: ev.filename, uid: ev.uid, gid: ev.gid });
@@ -70,11 +66,11 @@ export class KernelActions {
     }
   }
 
-  onOpen(raw: Raw<'file.open'>): void {
+  onOpen(ev: Raw<'file.open'>): void {
     const ctx = this.ctx;
-    const ev = { ...raw, path: absPath(ctx.readProc, raw.pid, raw.path, raw.dirfd) };
-    const proc = this.proc(ev.pid, ev.cgroupId, ev.ktimeNs);
-    const tags = ctx.cls.path(ev.path);
+    const path = absPath(ctx.readProc, ev.pid, ev.path, ev.dirfd);
+    const proc = ctx.proc(ev.pid, ev.cgroupId, ev.ktimeNs);
+    const tags = ctx.cls.path(path);
     // A new fd with this number means the old one was closed, even if no fd.io said so
     // (the kernel reports a close only for fds that moved bytes): finish it first, so
     // bytes of the new file are never added to the old one.
@@ -83,17 +79,17 @@ export class KernelActions {
       const prev = ctx.fds.get(k);
       if (prev) this.finishFile(k, prev);
     }
-    if (tags.size === 0 && ctx.ignored(ev.path)) return;
+    if (tags.size === 0 && ctx.ignored(path)) return;
     if (ev.ret >= 0) {
-      ctx.fds.set(k, { pid: ev.pid, path: ev.path, flags: ev.flags, openNs: ev.ktimeNs, read: 0n, written: 0n });
-      ctx.windows.markAction(proc.session, ev.ktimeNs, 'file', pathHashes(ev.path));
+      ctx.fds.set(k, { pid: ev.pid, path, flags: ev.flags, openNs: ev.ktimeNs, read: 0n, written: 0n });
+      ctx.windows.markAction(proc.session, ev.ktimeNs, 'file', pathHashes(path));
       return;
     }
     const errno = -ev.ret;
     if (errno !== EACCES && errno !== EPERM) return; // ENOENT and friends are probing, not a denied access
     const id = ctx.newId(ev.ktimeNs);
-    ctx.holdDataAccess(proc, ev.ktimeNs, pathHashes(ev.path), id, fileAccessFields(fileUri(ev.path, ctx.cls), modeOfFlags(ev.flags), sortedTags(tags)), 'FAILURE');
-    ctx.holdError(proc, ev.ktimeNs, `open:${sha256Hex(ev.path)}`, errorFields('permission_denied', id, { errno }));
+    ctx.holdDataAccess(proc, ev.ktimeNs, pathHashes(path), id, fileAccessFields(fileUri(path, ctx.cls), modeOfFlags(ev.flags), sortedTags(tags)), 'FAILURE');
+    ctx.holdError(proc, ev.ktimeNs, `open:${sha256Hex(path)}`, errorFields('permission_denied', id, { errno }));
   }
 
   onFdIo(ev: Raw<'fd.io'>): void {
@@ -120,25 +116,25 @@ export class KernelActions {
   finishConnection(c: Connection | undefined): void {
     if (!c) return;
     countFinished(c);
-    const proc = this.proc(c.pid, c.cgroupId, c.openNs);
+    const proc = this.ctx.proc(c.pid, c.cgroupId, c.openNs);
     const hashes = [hashOf(c.addr), ...(c.serverName ? [hashOf(c.serverName)] : [])];
     const f = egressAccessFields(c, this.ctx.cls);
     this.ctx.holdDataAccess(proc, c.openNs, hashes, this.ctx.newId(c.openNs), f, 'SUCCESS', f.network.duration_ms);
   }
 
-  onFileOp(raw: Raw<'file.op'>): void {
+  onFileOp(ev: Raw<'file.op'>): void {
     const ctx = this.ctx;
-    const ev = { ...raw, path: absPath(ctx.readProc, raw.pid, raw.path), path2: absPath(ctx.readProc, raw.pid, raw.path2) };
-    const proc = this.proc(ev.pid, ev.cgroupId, ev.ktimeNs);
-    const tags = ctx.cls.path(ev.path);
-    if (ev.path2) ctx.cls.path(ev.path2, tags);
-    if (tags.size === 0 && ctx.ignored(ev.path)) return;
-    const hashes = pathHashes(ev.path);
+    const path = absPath(ctx.readProc, ev.pid, ev.path);
+    const proc = ctx.proc(ev.pid, ev.cgroupId, ev.ktimeNs);
+    const tags = ctx.cls.path(path);
+    if (ev.path2) ctx.cls.path(absPath(ctx.readProc, ev.pid, ev.path2), tags);
+    if (tags.size === 0 && ctx.ignored(path)) return;
+    const hashes = pathHashes(path);
     ctx.windows.markAction(proc.session, ev.ktimeNs, 'file', hashes);
     const id = ctx.newId(ev.ktimeNs);
     const ok = ev.ret >= 0;
-    ctx.holdDataAccess(proc, ev.ktimeNs, hashes, id, fileAccessFields(fileUri(ev.path, ctx.cls), FOP_MODE[ev.op_kind] ?? 'write', sortedTags(tags)), ok ? 'SUCCESS' : 'FAILURE');
-    if (!ok && (-ev.ret === EACCES || -ev.ret === EPERM)) ctx.holdError(proc, ev.ktimeNs, `fop:${sha256Hex(ev.path)}`, errorFields('permission_denied', id, { errno: -ev.ret }));
+    ctx.holdDataAccess(proc, ev.ktimeNs, hashes, id, fileAccessFields(fileUri(path, ctx.cls), FOP_MODE[ev.op_kind] ?? 'write', sortedTags(tags)), ok ? 'SUCCESS' : 'FAILURE');
+    if (!ok && (-ev.ret === EACCES || -ev.ret === EPERM)) ctx.holdError(proc, ev.ktimeNs, `fop:${sha256Hex(path)}`, errorFields('permission_denied', id, { errno: -ev.ret }));
   }
 
   onConnect(ev: NetConn): void {
@@ -147,7 +143,7 @@ export class KernelActions {
     const cls = CONNECT_ERRORS[-ev.ret];
     if (!cls) return;
     const ctx = this.ctx;
-    const proc = this.proc(ev.pid, ev.cgroupId, ev.ktimeNs);
+    const proc = this.ctx.proc(ev.pid, ev.cgroupId, ev.ktimeNs);
     const key = `connect:${ev.addr}:${ev.port}`;
     ctx.resolveRetry(proc.session, key, null);
     const w = ctx.windows.find(proc.session, ev.ktimeNs, []);
