@@ -19,7 +19,7 @@ import { checkReplayInput, decodedRecords } from './source/replay-check.js';
 import { openSink } from './sink/index.js';
 import { createSource, type OpenedSource } from './source/create-source.js';
 import type { Selection } from './source/source.js';
-import { startKubernetesIdentity, type KubernetesIdentity } from './correlate/workload/kubernetes-identity.js';
+import { startKubernetesIdentity } from './correlate/workload/kubernetes-identity.js';
 import { HealthServer } from './observability/health-server.js';
 import { childLogger } from './observability/logger.js';
 import { countDrop, drops, stageErrors } from './observability/metrics.js';

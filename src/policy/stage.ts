@@ -114,7 +114,7 @@ export function createPolicyStage(opts: { config: unknown; source: string; enfor
       const inputs = firings.map((f) => decisionOf(f, allowed && f.rule.spec.decision !== 'allow', concerns));
       if (verdict) inputs.push(verdict);
       const decisions = inputs.map((d) => buildPolicyDecisionEvent(d.decision_source?.startsWith('provider:') ? `${opts.source}/${d.decision_source}` : opts.source, ev, d));
-      for (const [i, d] of decisions.entries()) policyDecisions.inc({ decision: inputs[i]!.decision, source: inputs[i]!.decision_source === 'agentrail' ? 'agentrail' : 'provider' });
+      for (const d of inputs) policyDecisions.inc({ decision: d.decision, source: d.decision_source === 'agentrail' ? 'agentrail' : 'provider' });
       let out = ev;
       if (isModel) {
         // Not sealed yet: the model call lists the decisions about it.

@@ -1,4 +1,4 @@
-import type { Exchange, HttpMessage, SseEvent } from '../contracts/exchange.js';
+import type { HttpMessage, SseEvent } from '../contracts/exchange.js';
 import type { ProtocolOptions } from '../contracts/protocol-options.js';
 import type { StageStats } from '../observability/stage-stats.js';
 import type { Direction } from '../stream/stream-table.js';
@@ -22,10 +22,10 @@ export class WebSocketSession {
   private turn: { req: HttpMessage; events: SseEvent[]; bytes: number } | undefined;
 
   constructor(
-    private readonly clientDir: Direction,
+    clientDir: Direction,
     private readonly upgrade: HttpMessage,
     upgradeResponse: HttpMessage,
-    private readonly opts: ProtocolOptions,
+    opts: ProtocolOptions,
     private readonly stats: StageStats,
     private readonly deliver: (req: HttpMessage | undefined, res: HttpMessage | undefined, incomplete: boolean) => void,
   ) {

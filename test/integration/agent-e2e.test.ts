@@ -174,7 +174,6 @@ test('real SDK agents under the real sensor: five questions answered, no canary 
   assert.equal(sensorExit, 0, `sensor exit: ${sensorErr.slice(-1500)}`);
 
   const events = readLog(logDir);
-  const byPid = (name: string) => results.find((r) => r.name === name)!.pid;
   const ofType = (type: string, pid?: number) => events.filter((e) => e.type === `dev.agentrail.${type}` && (pid === undefined || e.data.process?.pid === pid));
 
   await t.test('metrics of a live run: ring fill, checkpoint age, local log size, events by type', () => {

@@ -112,7 +112,7 @@ test('investigate on the HTTPS exfiltration: the five questions from the trail a
   const fileHash = `sha256:${createHash('sha256').update(readFileSync(dataFile)).digest('hex')}`;
   assert.equal(ans.q4_egress.artifacts[0].sha256, fileHash);
   const leaving = ans.q4_egress.artifacts[0].found.filter((f: any) => f.field === 'request_hash');
-  assert.ok(leaving.some((f: any) => true), `Q4: the upload's request body is the report, by hash: ${JSON.stringify(ans.q4_egress.artifacts)}`);
+  assert.ok(leaving.some((f: any) => f.type === 'data.access' && String(f.resource).includes('/upload')), `Q4: the upload's request body is the report, by hash: ${JSON.stringify(ans.q4_egress.artifacts)}`);
   assert.ok(ans.q5_identity.some((x: any) => String(x.key_id_hash).startsWith('hmac-sha256:')), 'Q5: the API key, by keyed id');
   // (The upload host is the allow-listed model host here, so no AR-EXFIL-001: the HTTP test covers the policy.)
   assert.equal(inv.stdout.includes('AKIAIOSFODNN7EXAMPLE'), false);

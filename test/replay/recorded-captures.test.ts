@@ -11,7 +11,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -27,7 +27,6 @@ import {
 } from './capture-tools.js';
 
 const addFormats = addFormatsImport as unknown as (a: Ajv2020) => void;
-const sha = (s: string | Buffer) => `sha256:${createHash('sha256').update(s).digest('hex')}`;
 
 /** Plaintext the fixtures carry (scripts/record-fixtures.mjs FIXTURE): none of it may reach an output. */
 const FIXTURE_PLAINTEXT = [

@@ -71,7 +71,7 @@ test('API outage after sync: the cache keeps serving, backs off, and recovers', 
   const tls = selfSignedCert();
   let down = false;
   let calls = 0;
-  const api = new FakeKubeApi(tls, (req, url, res) => {
+  const api = new FakeKubeApi(tls, (_req, url, res) => {
     calls++;
     if (down) return status(res, 503, 'ServiceUnavailable');
     if (url.searchParams.get('watch') !== '1') return json(res, 200, podList);
