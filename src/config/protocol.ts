@@ -15,6 +15,7 @@ export const protocolSchema = z
     maxHeaderBytes: z.number().int().min(1024).default(defaultProtocolOptions.maxHeaderBytes),
     idleTimeoutMs: z.number().int().min(1000).default(Number(defaultProtocolOptions.idleTimeoutNs / 1_000_000n)),
     maxPendingRequests: z.number().int().min(1).default(defaultProtocolOptions.maxPendingRequests),
+    maxStreams: z.number().int().min(16).default(defaultProtocolOptions.maxStreams),
   })
   .strict();
 

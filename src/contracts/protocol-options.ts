@@ -24,6 +24,8 @@ export interface ProtocolOptions {
   maxPendingRequests: number;
   /** Most SSE events kept per response. */
   maxSseEvents: number;
+  /** Live streams (TLS connections, pipes) held at once; a new one past it closes the oldest-opened, counted. */
+  maxStreams: number;
 }
 
 export const defaultProtocolOptions: ProtocolOptions = Object.freeze({
@@ -39,6 +41,8 @@ export const defaultProtocolOptions: ProtocolOptions = Object.freeze({
   idleTimeoutNs: 300_000_000_000n,
   maxPendingRequests: 1024,
   maxSseEvents: 100_000,
+  // As many as the kernel's per-connection TLS maps hold (16384 entries in tls.bpf.c).
+  maxStreams: 16384,
 });
 
 export function protocolOptions(o: Partial<ProtocolOptions> = {}): ProtocolOptions {

@@ -1,16 +1,26 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import kafkajs, { type KafkaConfig, type SASLOptions } from 'kafkajs';
+import type kafkajs from 'kafkajs';
+import type { KafkaConfig, SASLOptions } from 'kafkajs';
 import type { ConnectionOptions } from 'node:tls';
 import { AgentrailError } from '../errors.js';
 import { logger } from '../observability/logger.js';
 import type { KafkaSinkConfig } from '../config/sink.js';
 
 const require = createRequire(import.meta.url);
-// kafkajs is CommonJS: take its runtime values from the default export.
-const { Kafka, CompressionTypes, CompressionCodecs, logLevel } = kafkajs;
-type Kafka = InstanceType<typeof Kafka>;
+type Kafka = InstanceType<typeof kafkajs.Kafka>;
 type CompressionTypes = kafkajs.CompressionTypes;
+
+/**
+ * kafkajs (CommonJS) is required on first use, not at import: a sensor with `sink.kafka` off
+ * (the default) never pays its ~14 MB of RSS. Synchronous, so configuration errors still
+ * surface when the shipper is constructed.
+ */
+let kafkajsModule: typeof kafkajs | undefined;
+function kj(): typeof kafkajs {
+  kafkajsModule ??= require('kafkajs') as typeof kafkajs;
+  return kafkajsModule;
+}
 
 /**
  * kafkajs ships gzip only. LZ4 (frame format, as Kafka uses) comes from `lz4-napi`
@@ -21,6 +31,7 @@ let codecsRegistered = false;
 export function registerCodecs(): void {
   if (codecsRegistered) return;
   codecsRegistered = true;
+  const { CompressionTypes, CompressionCodecs } = kj();
   try {
     const lz4 = require('lz4-napi') as { compressFrame(b: Buffer): Promise<Buffer>; decompressFrame(b: Buffer): Promise<Buffer> };
     (CompressionCodecs as Record<number, unknown>)[CompressionTypes.LZ4] = () => ({
@@ -43,6 +54,7 @@ export function registerCodecs(): void {
 
 export function compressionType(name: KafkaSinkConfig['compression']): CompressionTypes {
   registerCodecs();
+  const { CompressionTypes, CompressionCodecs } = kj();
   const t = { none: CompressionTypes.None, gzip: CompressionTypes.GZIP, lz4: CompressionTypes.LZ4, zstd: CompressionTypes.ZSTD }[name];
   if (t !== CompressionTypes.None && t !== CompressionTypes.GZIP && !(CompressionCodecs as Record<number, unknown>)[t]) {
     throw new AgentrailError('CONFIG_KAFKA_CODEC', `compression ${name} needs its codec package (${name === 'lz4' ? 'lz4-napi' : '@mongodb-js/zstd'})`, {
@@ -104,6 +116,7 @@ export function makeKafka(cfg: KafkaSinkConfig, opts: { retries?: number } = {})
     if (!/^[^\s:/]+:\d{1,5}$/.test(b) && !/^\[[0-9a-fA-F:]+\]:\d{1,5}$/.test(b))
       throw new AgentrailError('CONFIG_KAFKA_BROKERS', `sink.kafka.brokers entry "${b}" is not host:port`);
   }
+  const { Kafka, logLevel } = kj();
   const log = logger.child({ component: 'kafkajs' });
   const kc: KafkaConfig = {
     clientId: cfg.clientId,

@@ -7,7 +7,7 @@ import type { StageStats } from '../observability/stage-stats.js';
 export const F_TRUNCATED = 1;
 
 export type Direction = 0 | 1;
-export type CloseReason = 'fd_close' | 'proc_exit' | 'idle' | 'flush';
+export type CloseReason = 'fd_close' | 'proc_exit' | 'idle' | 'flush' | 'evicted';
 
 /**
  * What the stream stage hands the protocol stage: ordered bytes per direction,
@@ -88,6 +88,12 @@ export class StreamTable {
         cgroupId: ev.cgroupId,
         fd: -1, // set (and indexed for close) below
       };
+      // Bounded count: connections an agent opens and never closes must not grow the table.
+      // Map order is opening order, so the first key is the oldest-opened stream.
+      if (this.entries.size >= this.opts.maxStreams) {
+        this.stats.drop('stream', 'stream_table_full');
+        this.close(this.entries.keys().next().value as string, ev.ktimeNs, 'evicted');
+      }
       e = { ref, consumer: this.factory(ref), lastNs: ev.ktimeNs, calls: [undefined, undefined], pids: new Set(), held: 0 };
       this.entries.set(key, e);
       this.stats.count('streams_opened');

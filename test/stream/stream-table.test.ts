@@ -115,3 +115,26 @@ test('per-stream and total caps: counted drop and consumer reset', () => {
   assert.ok(recs.get('tls:2:2')!.log.includes('reset'));
   assert.ok(t.totalBuffered() <= 15_000);
 });
+
+test('the stream count is bounded: connections never closed evict the oldest-opened one, counted, with its data delivered', () => {
+  const { t, recs, stats } = table({ maxStreams: 16 });
+  // 40 TLS connections that send one request each and never close (an agent leaking sockets).
+  for (let i = 0; i < 40; i++) {
+    const c = new Capture(7, BigInt(0x1000 + i), 3 + i);
+    for (const e of c.call(0, Buffer.from(`GET /${i}`))) t.push(e);
+    assert.ok(t.size <= 16, `table holds ${t.size} streams after ${i + 1} connections`);
+  }
+  assert.equal(t.size, 16);
+  assert.equal(stats.drops['stream.stream_table_full'], 24);
+  assert.equal(stats.counts['streams_closed_evicted'], 24);
+  // The evicted ones are the first 24 opened, each closed after its bytes were handed on.
+  for (let i = 0; i < 40; i++) {
+    const r = recs.get(`tls:7:${(0x1000 + i).toString(16)}`)!;
+    assert.equal(r.bytes[0]!.toString(), `GET /${i}`);
+    assert.equal(r.log.includes('close:evicted'), i < 24, `stream ${i}: ${r.log.join(',')}`);
+  }
+  // A stream still open keeps working after the evictions.
+  const last = new Capture(7, BigInt(0x1000 + 39), 42);
+  for (const e of last.call(1, Buffer.from('200 OK'))) t.push(e);
+  assert.equal(recs.get('tls:7:1027')!.bytes[1]!.toString(), '200 OK');
+});
