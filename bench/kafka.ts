@@ -1,9 +1,11 @@
 /**
  * Delivery benchmark against the real broker (npm run kafka:start):
  *   npm run build:ts && node dist/bench/kafka.js [events=20000] [rate=2000] [seconds=10]
+ *   (KAFKA_BENCH_SHIP_ONLY=1: the shipper configurations only)
  *
  * 1. Shipper throughput: N sealed events already in the local log → Kafka with acks=all
- *    (idempotent), per compression codec, measured until the last batch is acknowledged.
+ *    (idempotent), per configuration (SHIP_CONFIGS: the settings before tuning, then batch size,
+ *    cursor sync and codec variants), measured until the last batch is acknowledged.
  * 2. Client comparison on identical pre-encoded CloudEvents records (binary mode, gzip, acks=all,
  *    idempotent, batches of 500, one request in flight): kafkajs vs @platformatic/kafka.
  * 3. End-to-end latency at a steady load: from the event's `time` (set when the event is built from
@@ -86,10 +88,29 @@ function pct(xs: number[], p: number): number {
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
 }
 
-async function shipperThroughput(log: LocalLog, compression: 'none' | 'gzip' | 'lz4' | 'zstd', count: number): Promise<number> {
-  const topic = `bench.ship.${compression}.${randomBytes(3).toString('hex')}`;
+type Compression = 'none' | 'gzip' | 'lz4' | 'zstd';
+interface ShipConfig {
+  label: string;
+  compression: Compression;
+  batchSize: number;
+  batchMaxBytes?: number;
+  cursorSyncMs: number;
+}
+/** Shipper settings measured side by side: before this tuning (first), then the defaults and variants. */
+const SHIP_CONFIGS: ShipConfig[] = [
+  { label: 'before: batch 500, cursor file per batch', compression: 'gzip', batchSize: 500, cursorSyncMs: 0 },
+  { label: 'cursor file per second', compression: 'gzip', batchSize: 500, cursorSyncMs: 1000 },
+  ...(['gzip', 'lz4', 'zstd', 'none'] as const).map((c) => ({ label: 'defaults', compression: c, batchSize: 5000, cursorSyncMs: 1000 })),
+  { label: 'defaults, 4 MiB requests', compression: 'lz4', batchSize: 5000, batchMaxBytes: 4 << 20, cursorSyncMs: 1000 },
+];
+
+async function shipperThroughput(log: LocalLog, c: ShipConfig, count: number): Promise<number> {
+  const topic = `bench.ship.${c.compression}.${randomBytes(3).toString('hex')}`;
   await createTopic(topic);
-  const cfg = kafkaSchema.parse({ enabled: true, brokers: BROKERS, topic, checkpointTopic: `${topic}.cp`, compression, batchSize: 500, lingerMs: 0, cursor: `bench-${compression}` });
+  const cfg = kafkaSchema.parse({
+    enabled: true, brokers: BROKERS, topic, checkpointTopic: `${topic}.cp`, compression: c.compression, batchSize: c.batchSize,
+    ...(c.batchMaxBytes ? { batchMaxBytes: c.batchMaxBytes } : {}), cursorSyncMs: c.cursorSyncMs, lingerMs: 0, cursor: `bench-${randomBytes(3).toString('hex')}`,
+  });
   const shipper = new KafkaShipper(log, cfg);
   const t0 = process.hrtime.bigint();
   shipper.start();
@@ -203,11 +224,18 @@ const { log, sealer } = await sealedLog(N);
 const lines = [...log.scan()].map((e) => e.line);
 const bytes = lines.reduce((a, l) => a + l.length + 1, 0);
 console.log(`sealed ${lines.length} events, ${(bytes / lines.length).toFixed(0)} B/event average`);
-for (const c of ['gzip', 'lz4', 'zstd', 'none'] as const) {
+const shipped: Record<string, number> = {};
+for (const c of SHIP_CONFIGS) {
   const r = await shipperThroughput(log, c, lines.length);
-  console.log(`shipper kafkajs acks=all idempotent ${c.padEnd(4)}: ${Math.round(r)} events/s`);
+  const name = `${c.label}, ${c.compression}`;
+  shipped[name] = Math.round(r);
+  console.log(`shipper kafkajs acks=all idempotent, ${name.padEnd(50)}: ${Math.round(r)} events/s (${(r / shipped[`${SHIP_CONFIGS[0]!.label}, gzip`]!).toFixed(2)}x before)`);
 }
 await sealer.close();
+if (process.env.KAFKA_BENCH_SHIP_ONLY) {
+  console.log(JSON.stringify({ bench: 'kafka', node: process.version, events: lines.length, shipperEventsPerS: shipped }));
+  process.exit(0);
+}
 const records = lines.map((l) => toKafkaRecord(l, 'binary').record);
 const kj = await kafkajsRaw(records);
 const pf = await platformaticRaw(records);
@@ -216,4 +244,7 @@ console.log(`client @platformatic/kafka gzip acks=all: ${typeof pf === 'number' 
 if (typeof pf === 'number') console.log(`ratio @platformatic/kafka / kafkajs: ${(pf / kj).toFixed(2)}`);
 const l = await latency();
 console.log(`latency at ${RATE} events/s for ${SECONDS} s (event time → seal → local log → Kafka → consumer process): p50 ${l.p50.toFixed(1)} ms, p99 ${l.p99.toFixed(1)} ms (${l.n} samples)`);
+console.log(
+  JSON.stringify({ bench: 'kafka', node: process.version, events: lines.length, shipperEventsPerS: shipped, clientEventsPerS: { kafkajs: Math.round(kj), platformatic: typeof pf === 'number' ? Math.round(pf) : null }, latencyMs: l }),
+);
 process.exit(0);

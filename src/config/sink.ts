@@ -69,6 +69,12 @@ export const kafkaSchema = z
     retryMaxMs: z.number().int().min(1).default(10_000),
     connectionTimeoutMs: z.number().int().min(1).default(5_000),
     requestTimeoutMs: z.number().int().min(1).default(30_000),
+    /**
+     * How often the durable cursor file is rewritten (fsync + rename) while batches are acknowledged;
+     * always when the log goes idle and at stop. After a crash at most this much acknowledged data is
+     * sent again (consumers dedupe by id). 0 = after every batch.
+     */
+    cursorSyncMs: z.number().int().min(0).default(1000),
     /** Consumer name of the durable cursor in <dir>/cursors/. */
     cursor: z.string().regex(/^[a-z0-9][a-z0-9._-]*$/).default('kafka'),
     tls: tlsSchema.optional(),
