@@ -15,10 +15,13 @@
  * CPU is reported separately.
  *
  * Run (root): npm run build:ts && node dist/bench/overhead.js [--rounds 7] [--requests 300] [--file-reads 200]
- *   [--up 16384] [--down 65536] [--objects tls,process,...] [--no-decode] [--tls-cap BYTES]
+ *   [--up 16384] [--down 65536] [--objects tls,process,...] [--no-decode] [--tls-cap BYTES] [--hog N]
+ * --hog N runs N busy loops beside it. Also reported per mode: the workload's run-queue wait
+ * (/proc/self/schedstat: runnable, no CPU) and the HTTPS server's CPU (it maps libssl: the
+ * uprobes, attached for every process, trap in it too and return at the pid filter).
  */
 import { spawn } from 'node:child_process';
-import { writeFileSync, rmSync } from 'node:fs';
+import { readFileSync, writeFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
@@ -41,6 +44,8 @@ export interface OverheadOptions {
   noDecode?: boolean;
   /** Sensor tlsCap (default: the addon's, 16 KiB). */
   tlsCap?: number;
+  /** Busy-loop processes (`sh` spinning) running beside the whole benchmark: CPU contention. */
+  hogs?: number;
 }
 
 type Mode = 'untraced' | 'loaded' | 'traced';
@@ -48,6 +53,10 @@ type Mode = 'untraced' | 'loaded' | 'traced';
 interface Sample {
   wallMs: number;
   cpuMs: number;
+  /** Time the workload's main thread was runnable but waiting for a CPU (/proc/self/schedstat). */
+  runDelayMs: number;
+  /** CPU of the HTTPS server process during the run (it maps libssl too: uprobes with pid -1 trap there). */
+  serverCpuMs: number;
   /** CPU of this process (HTTPS server + sensor poll thread + decoding) during the run. */
   parentCpuMs: number;
 }
@@ -84,7 +93,9 @@ function one() {
     fs.closeSync(fd);
   }
   const u = process.cpuUsage();
-  process.stdout.write(JSON.stringify({ cpuUs: u.user + u.system }) + '\\n');
+  // schedstat: on-CPU ns, run-queue wait ns, timeslices (of this thread; the workload is one JS thread).
+  const rq = +fs.readFileSync('/proc/self/schedstat', 'utf8').split(' ')[1];
+  process.stdout.write(JSON.stringify({ cpuUs: u.user + u.system, runDelayUs: rq / 1000 }) + '\\n');
 })().catch((e) => { console.error(e.message); process.exit(2); });`;
 
 function median(xs: number[]): number {
@@ -93,7 +104,12 @@ function median(xs: number[]): number {
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
-async function runChild(env: NodeJS.ProcessEnv, sensor?: NativeSensor): Promise<Sample> {
+function procCpuMs(pid: number): number {
+  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return ((Number(f[11]) + Number(f[12])) * 1000) / 100; // utime + stime, USER_HZ = 100
+}
+
+async function runChild(env: NodeJS.ProcessEnv, serverPid: number, sensor?: NativeSensor): Promise<Sample> {
   // sh waits on stdin so the sensor can trace the child before it execs node.
   const child = spawn('sh', ['-c', 'read _go; exec "$@"', 'sh', process.execPath, '-e', WORKLOAD], {
     stdio: ['pipe', 'pipe', 'pipe'],
@@ -106,16 +122,27 @@ async function runChild(env: NodeJS.ProcessEnv, sensor?: NativeSensor): Promise<
   child.stderr.on('data', (d) => (err += d));
   const t0 = process.hrtime.bigint();
   const c0 = process.cpuUsage();
+  const s0 = procCpuMs(serverPid);
   child.stdin.end('\n');
   const code = await new Promise<number | null>((res) => child.on('exit', (c) => res(c)));
   const wallMs = Number(process.hrtime.bigint() - t0) / 1e6;
   const pc = process.cpuUsage(c0);
   if (code !== 0) throw new Error(`workload failed (exit ${code}): ${err.trim()}`);
-  const { cpuUs } = JSON.parse(out.trim().split('\n').pop()!) as { cpuUs: number };
-  return { wallMs, cpuMs: cpuUs / 1000, parentCpuMs: (pc.user + pc.system) / 1000 };
+  const serverCpuMs = procCpuMs(serverPid) - s0;
+  const { cpuUs, runDelayUs } = JSON.parse(out.trim().split('\n').pop()!) as { cpuUs: number; runDelayUs: number };
+  return { wallMs, cpuMs: cpuUs / 1000, runDelayMs: runDelayUs / 1000, serverCpuMs, parentCpuMs: (pc.user + pc.system) / 1000 };
 }
 
 export async function runOverhead(opts: OverheadOptions): Promise<OverheadResult> {
+  const hogs = Array.from({ length: opts.hogs ?? 0 }, () => spawn('sh', ['-c', 'while :; do :; done'], { stdio: 'ignore' }));
+  try {
+    return await measure(opts);
+  } finally {
+    for (const h of hogs) h.kill('SIGKILL');
+  }
+}
+
+async function measure(opts: OverheadOptions): Promise<OverheadResult> {
   const ca = makeTestCa();
   const file = join(ca.dir, 'workload.bin');
   writeFileSync(file, randomBytes(1 << 20));
@@ -127,12 +154,12 @@ export async function runOverhead(opts: OverheadOptions): Promise<OverheadResult
   let drops: Record<string, Record<string, number>> = {};
   try {
     // One warm-up run (page cache, JIT of the server).
-    await runChild(env);
+    await runChild(env, server.pid);
     for (let round = 0; round < opts.rounds; round++) {
       const order: Mode[] = round % 2 === 0 ? ['untraced', 'loaded', 'traced'] : ['traced', 'loaded', 'untraced'];
       for (const mode of order) {
         if (mode === 'untraced') {
-          samples.untraced.push(await runChild(env));
+          samples.untraced.push(await runChild(env, server.pid));
           continue;
         }
         const sensor = createSensor({
@@ -155,7 +182,7 @@ export async function runOverhead(opts: OverheadOptions): Promise<OverheadResult
         });
         const deadline = Date.now() + 10_000;
         while ((sensor.counters().observers.tls_probes_attached ?? 0) === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
-        samples[mode].push(await runChild(env, mode === 'traced' ? sensor : undefined));
+        samples[mode].push(await runChild(env, server.pid, mode === 'traced' ? sensor : undefined));
         await new Promise((r) => setTimeout(r, 100));
         sensor.stop();
         if (mode === 'traced') {
@@ -173,12 +200,16 @@ export async function runOverhead(opts: OverheadOptions): Promise<OverheadResult
   const med = (m: Mode): Sample => ({
     wallMs: median(samples[m].map((s) => s.wallMs)),
     cpuMs: median(samples[m].map((s) => s.cpuMs)),
+    runDelayMs: median(samples[m].map((s) => s.runDelayMs)),
+    serverCpuMs: median(samples[m].map((s) => s.serverCpuMs)),
     parentCpuMs: median(samples[m].map((s) => s.parentCpuMs)),
   });
   const medians = { untraced: med('untraced'), loaded: med('loaded'), traced: med('traced') };
   const ratio = (m: Mode): Sample => ({
     wallMs: medians[m].wallMs / medians.untraced.wallMs,
     cpuMs: medians[m].cpuMs / medians.untraced.cpuMs,
+    runDelayMs: medians[m].runDelayMs / medians.untraced.runDelayMs,
+    serverCpuMs: medians[m].serverCpuMs / medians.untraced.serverCpuMs,
     parentCpuMs: medians[m].parentCpuMs / medians.untraced.parentCpuMs,
   });
   return {
@@ -216,6 +247,7 @@ async function startRawHttpsServerKeepAlive(ca: ReturnType<typeof makeTestCa>, d
   });
   return {
     port,
+    pid: child.pid!,
     close: () =>
       new Promise<void>((r) => {
         child.removeAllListeners('exit');
@@ -242,15 +274,18 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   if (oi > 0 && process.argv[oi + 1]) opts.objects = process.argv[oi + 1]!.split(',');
   if (process.argv.includes('--no-decode')) opts.noDecode = true;
   if (process.argv.includes('--tls-cap')) opts.tlsCap = arg('tls-cap', 16384);
+  if (process.argv.includes('--hog')) opts.hogs = arg('hog', 2);
   const load0 = loadavg()[0]!;
   runOverhead(opts)
     .then((r) => {
       const f = (x: number) => x.toFixed(1).padStart(9);
       console.log(`overhead: ${opts.requests} HTTPS POSTs (${opts.upBytes} B up, ${opts.downBytes} B down, keep-alive) + ${opts.fileReads} x 1 MiB file reads; ${opts.rounds} rounds, medians`);
-      console.log(`mode        wall ms    cpu ms   wall ratio  cpu ratio   bench-process cpu ms (sensor poll thread + JS decode)`);
+      if (opts.hogs) console.log(`with ${opts.hogs} busy-loop process(es) beside it (CPU contention)`);
+      console.log(`mode        wall ms    cpu ms  runq-wait ms  server cpu ms   wall ratio  cpu ratio   bench-process cpu ms (sensor poll thread + JS decode)`);
       for (const m of ['untraced', 'loaded', 'traced'] as Mode[]) {
         const rr = m === 'untraced' ? { wallMs: 1, cpuMs: 1 } : r.ratios[m];
-        console.log(`${m.padEnd(9)} ${f(r.medians[m].wallMs)} ${f(r.medians[m].cpuMs)}   ${rr.wallMs.toFixed(3).padStart(8)}  ${rr.cpuMs.toFixed(3).padStart(8)}   ${f(r.medians[m].parentCpuMs)}`);
+        const md = r.medians[m];
+        console.log(`${m.padEnd(9)} ${f(md.wallMs)} ${f(md.cpuMs)}    ${f(md.runDelayMs)}      ${f(md.serverCpuMs)}   ${rr.wallMs.toFixed(3).padStart(8)}  ${rr.cpuMs.toFixed(3).padStart(8)}   ${f(md.parentCpuMs)}`);
       }
       console.log(`traced run: ${r.tracedRecords} records, ${r.tracedTlsBytes} TLS plaintext bytes captured (per run)`);
       console.log(`drops: ${JSON.stringify(r.drops)}`);
