@@ -21,7 +21,7 @@
  * uprobes, attached for every process, trap in it too and return at the pid filter).
  */
 import { spawn } from 'node:child_process';
-import { readFileSync, writeFileSync, rmSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
@@ -57,6 +57,7 @@ interface Sample {
   runDelayMs: number;
   /** CPU of the HTTPS server process during the run (it maps libssl too: uprobes with pid -1 trap there). */
   serverCpuMs: number;
+  serverRunDelayMs: number;
   /** CPU of this process (HTTPS server + sensor poll thread + decoding) during the run. */
   parentCpuMs: number;
 }
@@ -65,6 +66,8 @@ export interface OverheadResult {
   options: OverheadOptions;
   medians: Record<Mode, Sample>;
   ratios: { loaded: Sample; traced: Sample };
+  /** Medians: files the TLS attacher attached, and the time it spent attaching, while the workload ran. */
+  attachDuringRun: Record<'loaded' | 'traced', { files: number; ms: number }>;
   tracedRecords: number;
   tracedTlsBytes: number;
   drops: Record<string, Record<string, number>>;
@@ -104,6 +107,13 @@ function median(xs: number[]): number {
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
+/** Run-queue wait of all threads of a process so far (schedstat field 2), ms. */
+function procRunqMs(pid: number): number {
+  let ns = 0;
+  for (const t of readdirSync(`/proc/${pid}/task`)) ns += Number(readFileSync(`/proc/${pid}/task/${t}/schedstat`, 'utf8').split(' ')[1]);
+  return ns / 1e6;
+}
+
 function procCpuMs(pid: number): number {
   const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
   return ((Number(f[11]) + Number(f[12])) * 1000) / 100; // utime + stime, USER_HZ = 100
@@ -123,14 +133,16 @@ async function runChild(env: NodeJS.ProcessEnv, serverPid: number, sensor?: Nati
   const t0 = process.hrtime.bigint();
   const c0 = process.cpuUsage();
   const s0 = procCpuMs(serverPid);
+  const q0 = procRunqMs(serverPid);
   child.stdin.end('\n');
   const code = await new Promise<number | null>((res) => child.on('exit', (c) => res(c)));
   const wallMs = Number(process.hrtime.bigint() - t0) / 1e6;
   const pc = process.cpuUsage(c0);
   if (code !== 0) throw new Error(`workload failed (exit ${code}): ${err.trim()}`);
   const serverCpuMs = procCpuMs(serverPid) - s0;
+  const serverRunDelayMs = procRunqMs(serverPid) - q0;
   const { cpuUs, runDelayUs } = JSON.parse(out.trim().split('\n').pop()!) as { cpuUs: number; runDelayUs: number };
-  return { wallMs, cpuMs: cpuUs / 1000, runDelayMs: runDelayUs / 1000, serverCpuMs, parentCpuMs: (pc.user + pc.system) / 1000 };
+  return { wallMs, cpuMs: cpuUs / 1000, runDelayMs: runDelayUs / 1000, serverCpuMs, serverRunDelayMs, parentCpuMs: (pc.user + pc.system) / 1000 };
 }
 
 export async function runOverhead(opts: OverheadOptions): Promise<OverheadResult> {
@@ -149,6 +161,7 @@ async function measure(opts: OverheadOptions): Promise<OverheadResult> {
   const server = await startRawHttpsServerKeepAlive(ca, opts.downBytes);
   const env = { URL: `https://localhost:${server.port}/bench`, REQS: String(opts.requests), READS: String(opts.fileReads), UP: String(opts.upBytes), FILE: file, NODE_EXTRA_CA_CERTS: ca.caPath };
   const samples: Record<Mode, Sample[]> = { untraced: [], loaded: [], traced: [] };
+  const attach: Record<Mode, Array<{ files: number; ms: number }>> = { untraced: [], loaded: [], traced: [] };
   let tracedRecords = 0;
   let tracedTlsBytes = 0;
   let drops: Record<string, Record<string, number>> = {};
@@ -182,7 +195,15 @@ async function measure(opts: OverheadOptions): Promise<OverheadResult> {
         });
         const deadline = Date.now() + 10_000;
         while ((sensor.counters().observers.tls_probes_attached ?? 0) === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+        const obs0 = sensor.counters().observers;
         samples[mode].push(await runChild(env, server.pid, mode === 'traced' ? sensor : undefined));
+        const obs1 = sensor.counters().observers;
+        // Uprobe attaching done while the workload ran (a binary first seen at its exec): uprobe
+        // registration write-locks the mm of every process mapping the file, the workload's included.
+        attach[mode].push({
+          files: (obs1.tls_files_attached ?? 0) - (obs0.tls_files_attached ?? 0),
+          ms: ((obs1.tls_attach_ns_total ?? 0) - (obs0.tls_attach_ns_total ?? 0)) / 1e6,
+        });
         await new Promise((r) => setTimeout(r, 100));
         sensor.stop();
         if (mode === 'traced') {
@@ -202,6 +223,7 @@ async function measure(opts: OverheadOptions): Promise<OverheadResult> {
     cpuMs: median(samples[m].map((s) => s.cpuMs)),
     runDelayMs: median(samples[m].map((s) => s.runDelayMs)),
     serverCpuMs: median(samples[m].map((s) => s.serverCpuMs)),
+    serverRunDelayMs: median(samples[m].map((s) => s.serverRunDelayMs)),
     parentCpuMs: median(samples[m].map((s) => s.parentCpuMs)),
   });
   const medians = { untraced: med('untraced'), loaded: med('loaded'), traced: med('traced') };
@@ -210,12 +232,17 @@ async function measure(opts: OverheadOptions): Promise<OverheadResult> {
     cpuMs: medians[m].cpuMs / medians.untraced.cpuMs,
     runDelayMs: medians[m].runDelayMs / medians.untraced.runDelayMs,
     serverCpuMs: medians[m].serverCpuMs / medians.untraced.serverCpuMs,
+    serverRunDelayMs: medians[m].serverRunDelayMs / medians.untraced.serverRunDelayMs,
     parentCpuMs: medians[m].parentCpuMs / medians.untraced.parentCpuMs,
   });
   return {
     options: opts,
     medians,
     ratios: { loaded: ratio('loaded'), traced: ratio('traced') },
+    attachDuringRun: {
+      loaded: { files: median(attach.loaded.map((a) => a.files)), ms: median(attach.loaded.map((a) => a.ms)) },
+      traced: { files: median(attach.traced.map((a) => a.files)), ms: median(attach.traced.map((a) => a.ms)) },
+    },
     tracedRecords: Math.round(tracedRecords / opts.rounds),
     tracedTlsBytes: Math.round(tracedTlsBytes / opts.rounds),
     drops,
@@ -281,12 +308,13 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
       const f = (x: number) => x.toFixed(1).padStart(9);
       console.log(`overhead: ${opts.requests} HTTPS POSTs (${opts.upBytes} B up, ${opts.downBytes} B down, keep-alive) + ${opts.fileReads} x 1 MiB file reads; ${opts.rounds} rounds, medians`);
       if (opts.hogs) console.log(`with ${opts.hogs} busy-loop process(es) beside it (CPU contention)`);
-      console.log(`mode        wall ms    cpu ms  runq-wait ms  server cpu ms   wall ratio  cpu ratio   bench-process cpu ms (sensor poll thread + JS decode)`);
+      console.log(`mode        wall ms    cpu ms  runq-wait ms  server cpu ms  server runq ms   wall ratio  cpu ratio   bench-process cpu ms (sensor poll thread + JS decode)`);
       for (const m of ['untraced', 'loaded', 'traced'] as Mode[]) {
         const rr = m === 'untraced' ? { wallMs: 1, cpuMs: 1 } : r.ratios[m];
         const md = r.medians[m];
-        console.log(`${m.padEnd(9)} ${f(md.wallMs)} ${f(md.cpuMs)}    ${f(md.runDelayMs)}      ${f(md.serverCpuMs)}   ${rr.wallMs.toFixed(3).padStart(8)}  ${rr.cpuMs.toFixed(3).padStart(8)}   ${f(md.parentCpuMs)}`);
+        console.log(`${m.padEnd(9)} ${f(md.wallMs)} ${f(md.cpuMs)}    ${f(md.runDelayMs)}      ${f(md.serverCpuMs)}     ${f(md.serverRunDelayMs)}   ${rr.wallMs.toFixed(3).padStart(8)}  ${rr.cpuMs.toFixed(3).padStart(8)}   ${f(md.parentCpuMs)}`);
       }
+      console.log(`uprobe attaching while the workload ran: loaded ${r.attachDuringRun.loaded.files} file(s) ${r.attachDuringRun.loaded.ms.toFixed(1)} ms, traced ${r.attachDuringRun.traced.files} file(s) ${r.attachDuringRun.traced.ms.toFixed(1)} ms`);
       console.log(`traced run: ${r.tracedRecords} records, ${r.tracedTlsBytes} TLS plaintext bytes captured (per run)`);
       console.log(`drops: ${JSON.stringify(r.drops)}`);
       console.log(`load average (1 min) at start ${load0.toFixed(2)}, at end ${loadavg()[0]!.toFixed(2)} — on a busy machine the ratios are noise`);
