@@ -21,7 +21,7 @@
  * uprobes, attached for every process, trap in it too and return at the pid filter).
  */
 import { spawn } from 'node:child_process';
-import { readdirSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync, writeFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
@@ -68,6 +68,8 @@ export interface OverheadResult {
   ratios: { loaded: Sample; traced: Sample };
   /** Medians: files the TLS attacher attached, and the time it spent attaching, while the workload ran. */
   attachDuringRun: Record<'loaded' | 'traced', { files: number; ms: number }>;
+  /** Median time from stop() until the last uprobe/link fd was closed (waited for, outside the runs). */
+  sensorTeardownMs: number;
   tracedRecords: number;
   tracedTlsBytes: number;
   drops: Record<string, Record<string, number>>;
@@ -112,6 +114,26 @@ function procRunqMs(pid: number): number {
   let ns = 0;
   for (const t of readdirSync(`/proc/${pid}/task`)) ns += Number(readFileSync(`/proc/${pid}/task/${t}/schedstat`, 'utf8').split(' ')[1]);
   return ns / 1e6;
+}
+
+/**
+ * stop() releases the uprobe links on a detached thread; each release waits for an RCU grace period
+ * (seconds in all, longer under CPU contention). A process forked meanwhile inherits the fds not yet
+ * closed, and its exec then does the final close — waiting out those grace periods inside the next
+ * workload's wall time (measured: 8x wall at 1.1x CPU with two busy loops). Wait until they are gone.
+ */
+async function waitProbeFdsClosed(): Promise<number> {
+  const t0 = Date.now();
+  const open = () =>
+    readdirSync('/proc/self/fd').filter((fd) => {
+      try {
+        return /perf_event|bpf_link/.test(readlinkSync(`/proc/self/fd/${fd}`));
+      } catch {
+        return false;
+      }
+    }).length;
+  while (open() > 0 && Date.now() - t0 < 120_000) await new Promise((r) => setTimeout(r, 20));
+  return Date.now() - t0;
 }
 
 function procCpuMs(pid: number): number {
@@ -162,6 +184,7 @@ async function measure(opts: OverheadOptions): Promise<OverheadResult> {
   const env = { URL: `https://localhost:${server.port}/bench`, REQS: String(opts.requests), READS: String(opts.fileReads), UP: String(opts.upBytes), FILE: file, NODE_EXTRA_CA_CERTS: ca.caPath };
   const samples: Record<Mode, Sample[]> = { untraced: [], loaded: [], traced: [] };
   const attach: Record<Mode, Array<{ files: number; ms: number }>> = { untraced: [], loaded: [], traced: [] };
+  const teardownMs: number[] = [];
   let tracedRecords = 0;
   let tracedTlsBytes = 0;
   let drops: Record<string, Record<string, number>> = {};
@@ -206,6 +229,7 @@ async function measure(opts: OverheadOptions): Promise<OverheadResult> {
         });
         await new Promise((r) => setTimeout(r, 100));
         sensor.stop();
+        teardownMs.push(await waitProbeFdsClosed());
         if (mode === 'traced') {
           tracedRecords += records;
           tracedTlsBytes += tlsBytes;
@@ -243,6 +267,7 @@ async function measure(opts: OverheadOptions): Promise<OverheadResult> {
       loaded: { files: median(attach.loaded.map((a) => a.files)), ms: median(attach.loaded.map((a) => a.ms)) },
       traced: { files: median(attach.traced.map((a) => a.files)), ms: median(attach.traced.map((a) => a.ms)) },
     },
+    sensorTeardownMs: median(teardownMs),
     tracedRecords: Math.round(tracedRecords / opts.rounds),
     tracedTlsBytes: Math.round(tracedTlsBytes / opts.rounds),
     drops,
@@ -315,6 +340,7 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
         console.log(`${m.padEnd(9)} ${f(md.wallMs)} ${f(md.cpuMs)}    ${f(md.runDelayMs)}      ${f(md.serverCpuMs)}     ${f(md.serverRunDelayMs)}   ${rr.wallMs.toFixed(3).padStart(8)}  ${rr.cpuMs.toFixed(3).padStart(8)}   ${f(md.parentCpuMs)}`);
       }
       console.log(`uprobe attaching while the workload ran: loaded ${r.attachDuringRun.loaded.files} file(s) ${r.attachDuringRun.loaded.ms.toFixed(1)} ms, traced ${r.attachDuringRun.traced.files} file(s) ${r.attachDuringRun.traced.ms.toFixed(1)} ms`);
+      console.log(`sensor teardown (stop() until the last uprobe fd closed, waited before the next run): ${r.sensorTeardownMs} ms median`);
       console.log(`traced run: ${r.tracedRecords} records, ${r.tracedTlsBytes} TLS plaintext bytes captured (per run)`);
       console.log(`drops: ${JSON.stringify(r.drops)}`);
       console.log(`load average (1 min) at start ${load0.toFixed(2)}, at end ${loadavg()[0]!.toFixed(2)} — on a busy machine the ratios are noise`);

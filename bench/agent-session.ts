@@ -1,0 +1,177 @@
+/**
+ * Overhead of the sensor on a realistic agent session: the real `openai` SDK agent
+ * (test/integration/agents/node-session-agent.mjs) against the local HTTPS mock (throwaway CA),
+ * streaming model calls, and real tools: it reads files, runs shell commands (sh, git, ls, wc) and
+ * writes files. One run = --sessions agent processes one after the other, started by a node driver.
+ *
+ * Modes, interleaved round by round, each also with --hog busy loops beside it:
+ *   untraced — no sensor;
+ *   loaded   — `agentrail run --pid <an idle process>`: the whole sensor up (probes, pipeline), the
+ *              session not traced;
+ *   traced   — `agentrail run --pid <driver>`: the driver and every process it starts traced, events
+ *              built, sealed and written to the local log.
+ * The sensor is started and ready (“pipeline running”) before the driver is released, so its start-up
+ * is not in the wall time; the driver is a node process, so node's TLS is attached at sensor start as
+ * on a machine where agents already ran. Reported: median wall time per mode and the ratio to untraced.
+ *
+ * Run (root): npm run build:ts && node dist/bench/agent-session.js [--rounds 5] [--sessions 3] [--hog 2]
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fork } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { cliEntry, repoRoot } from '../src/paths.js';
+import { makeTestCa, removeTestCa, type TestCa } from '../test/helpers/tls-server.js';
+
+type Mode = 'untraced' | 'loaded' | 'traced';
+const MODES: Mode[] = ['untraced', 'loaded', 'traced'];
+
+function arg(name: string, def: number): number {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 && process.argv[i + 1] ? Number(process.argv[i + 1]) : def;
+}
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** The mock in its own process (as a remote API would be), on the tool loop the agent follows. */
+async function mockMain(): Promise<void> {
+  const { startMockServer } = await import('../test/helpers/llm-mock-server.js');
+  const work = process.env.WORKDIR!;
+  const mock = await startMockServer({
+    cert: process.env.CERT!,
+    key: process.env.KEY!,
+    script: {
+      toolCalls: [
+        { name: 'read_file', arguments: { path: join(work, 'notes.md') } },
+        { name: 'run_shell', arguments: { command: 'ls -la . && wc -c notes.md && git --version' } },
+        { name: 'read_file', arguments: { path: join(work, 'src.js') } },
+        { name: 'run_shell', arguments: { command: 'grep -c function src.js; sha256sum src.js' } },
+        { name: 'write_file', arguments: { path: join(work, 'summary.md'), content: 'summary: '.repeat(200) } },
+      ],
+      finalText: 'Done: notes read, files checked, summary written.',
+    },
+  });
+  process.send!({ port: mock.port });
+}
+
+// Waits for a line on stdin (the sensor is ready), then runs the sessions one after the other.
+const DRIVER = `
+const { spawnSync } = require('node:child_process');
+process.stdin.once('data', () => {
+  const t0 = process.hrtime.bigint();
+  for (let i = 0; i < +process.env.SESSIONS; i++) {
+    const r = spawnSync(process.execPath, [process.env.AGENT], { env: process.env, encoding: 'utf8' });
+    if (r.status !== 0 || !/"turns":5/.test(r.stdout)) { console.error('session failed', r.status, r.stdout, r.stderr); process.exit(2); }
+  }
+  process.stdout.write(JSON.stringify({ wallMs: Number(process.hrtime.bigint() - t0) / 1e6 }) + '\\n');
+  process.exit(0);
+});`;
+
+async function startSensor(pid: number, dir: string): Promise<ChildProcess> {
+  const cfg = join(dir, 'config.yaml');
+  writeFileSync(cfg, 'observability:\n  httpPort: 0\n');
+  const child = spawn(process.execPath, ['--max-semi-space-size=4', cliEntry, 'run', '--pid', String(pid), '--log-dir', join(dir, 'log'), '--config', cfg], {
+    env: { ...process.env, AGENTRAIL_ROOT: repoRoot, AGENTRAIL_LOG_LEVEL: 'info' },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let err = '';
+  child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+  const t0 = Date.now();
+  while (!err.includes('pipeline running')) {
+    if (child.exitCode !== null || Date.now() - t0 > 60_000) throw new Error(`sensor did not start: ${err.slice(-1500)}`);
+    await sleep(50);
+  }
+  return child;
+}
+
+async function stop(c: ChildProcess | undefined): Promise<void> {
+  if (!c || c.exitCode !== null || c.signalCode !== null) return;
+  const done = new Promise<void>((r) => c.once('exit', () => r()));
+  c.kill('SIGTERM');
+  await done;
+}
+
+async function oneRun(mode: Mode, env: NodeJS.ProcessEnv): Promise<number> {
+  const driver = spawn(process.execPath, ['-e', DRIVER], { env, stdio: ['pipe', 'pipe', 'inherit'] });
+  let out = '';
+  driver.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  const dir = mkdtempSync(join(tmpdir(), 'agentrail-session-'));
+  const idle = mode === 'loaded' ? spawn('sleep', ['600'], { stdio: 'ignore' }) : undefined;
+  let sensor: ChildProcess | undefined;
+  try {
+    if (mode !== 'untraced') sensor = await startSensor(mode === 'traced' ? driver.pid! : idle!.pid!, dir);
+    driver.stdin!.end('go\n');
+    const code = await new Promise<number | null>((r) => driver.once('exit', (c) => r(c)));
+    if (code !== 0) throw new Error(`driver failed (${code})`);
+    return (JSON.parse(out.trim().split('\n').pop()!) as { wallMs: number }).wallMs;
+  } finally {
+    await stop(sensor);
+    idle?.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function series(env: NodeJS.ProcessEnv, rounds: number, hogs: number): Promise<Record<Mode, number>> {
+  const hogProcs = Array.from({ length: hogs }, () => spawn('sh', ['-c', 'while :; do :; done'], { stdio: 'ignore' }));
+  try {
+    await oneRun('untraced', env); // warm-up: page cache, the SDK's modules
+    const walls: Record<Mode, number[]> = { untraced: [], loaded: [], traced: [] };
+    for (let r = 0; r < rounds; r++) {
+      for (const m of r % 2 === 0 ? MODES : [...MODES].reverse()) walls[m].push(await oneRun(m, env));
+    }
+    return { untraced: median(walls.untraced), loaded: median(walls.loaded), traced: median(walls.traced) };
+  } finally {
+    for (const h of hogProcs) h.kill('SIGKILL');
+  }
+}
+
+async function main(): Promise<void> {
+  const rounds = arg('rounds', 5);
+  const sessions = arg('sessions', 3);
+  const hogs = arg('hog', 2);
+  const ca: TestCa = makeTestCa();
+  const work = mkdtempSync(join(tmpdir(), 'agentrail-session-work-'));
+  writeFileSync(join(work, 'notes.md'), '# Notes\n' + 'The build is slow; check the tests and the parser.\n'.repeat(400));
+  writeFileSync(join(work, 'src.js'), 'function f(x) { return x + 1; }\n'.repeat(2000));
+  const mock = fork(fileURLToPath(import.meta.url), ['--mock'], { env: { ...process.env, CERT: ca.certPath, KEY: ca.keyPath, WORKDIR: work }, stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+  const port = await new Promise<number>((r) => mock.once('message', (m) => r((m as { port: number }).port)));
+  const env = { ...process.env, MOCK_URL: `https://localhost:${port}`, WORKDIR: work, NODE_EXTRA_CA_CERTS: ca.caPath, SESSIONS: String(sessions), AGENT: join(repoRoot, 'test', 'integration', 'agents', 'node-session-agent.mjs') };
+  const load0 = loadavg()[0]!;
+  try {
+    const quiet = await series(env, rounds, 0);
+    const contended = hogs > 0 ? await series(env, rounds, hogs) : undefined;
+    const ratios = (x: Record<Mode, number>) => ({ loaded: x.loaded / x.untraced, traced: x.traced / x.untraced });
+    console.log(`agent session: ${sessions} openai-SDK agent processes x 5 tool turns (read, shell, write) + streamed model calls; ${rounds} rounds, medians`);
+    console.log('                      untraced ms   loaded ms   traced ms   loaded/untraced   traced/untraced');
+    const line = (name: string, x: Record<Mode, number>) => {
+      const r = ratios(x);
+      console.log(`${name.padEnd(21)} ${x.untraced.toFixed(0).padStart(11)} ${x.loaded.toFixed(0).padStart(11)} ${x.traced.toFixed(0).padStart(11)}   ${r.loaded.toFixed(3).padStart(15)}   ${r.traced.toFixed(3).padStart(15)}`);
+    };
+    line('idle machine', quiet);
+    if (contended) line(`${hogs} CPU hogs beside it`, contended);
+    console.log(`load average (1 min) at start ${load0.toFixed(2)}, at end ${loadavg()[0]!.toFixed(2)}`);
+    console.log(
+      JSON.stringify({
+        bench: 'agent-session',
+        node: process.version,
+        rounds,
+        sessions,
+        medianWallMs: { quiet, ...(contended ? { contended } : {}) },
+        ratios: { traced: { wallMs: ratios(quiet).traced }, loaded: { wallMs: ratios(quiet).loaded }, ...(contended ? { contended: ratios(contended) } : {}) },
+      }),
+    );
+  } finally {
+    mock.kill('SIGTERM');
+    rmSync(work, { recursive: true, force: true });
+    removeTestCa(ca);
+  }
+}
+
+if (process.argv.includes('--mock')) await mockMain();
+else await main();
