@@ -18,7 +18,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fork } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -69,13 +69,16 @@ process.stdin.once('data', () => {
     const r = spawnSync(process.execPath, [process.env.AGENT], { env: process.env, encoding: 'utf8' });
     if (r.status !== 0 || !/"turns":5/.test(r.stdout)) { console.error('session failed', r.status, r.stdout, r.stderr); process.exit(2); }
   }
-  process.stdout.write(JSON.stringify({ wallMs: Number(process.hrtime.bigint() - t0) / 1e6 }) + '\\n');
+  // cutime + cstime: CPU of the reaped sessions and everything they ran (USER_HZ = 100), in the BPF programs too.
+  const f = require('node:fs').readFileSync('/proc/self/stat', 'utf8').split(') ')[1].split(' ');
+  process.stdout.write(JSON.stringify({ wallMs: Number(process.hrtime.bigint() - t0) / 1e6, cpuMs: (+f[13] + +f[14]) * 10 }) + '\\n');
   process.exit(0);
 });`;
 
 async function startSensor(pid: number, dir: string): Promise<ChildProcess> {
   const cfg = join(dir, 'config.yaml');
-  writeFileSync(cfg, 'observability:\n  httpPort: 0\n');
+  // AGENTRAIL_BENCH_NICE overrides collector.nice (default 5) to compare.
+  writeFileSync(cfg, `observability:\n  httpPort: 0\n${process.env.AGENTRAIL_BENCH_NICE ? `collector:\n  nice: ${process.env.AGENTRAIL_BENCH_NICE}\n` : ''}`);
   const child = spawn(process.execPath, ['--max-semi-space-size=4', cliEntry, 'run', '--pid', String(pid), '--log-dir', join(dir, 'log'), '--config', cfg], {
     env: { ...process.env, AGENTRAIL_ROOT: repoRoot, AGENTRAIL_LOG_LEVEL: 'info' },
     stdio: ['ignore', 'ignore', 'pipe'],
@@ -97,7 +100,21 @@ async function stop(c: ChildProcess | undefined): Promise<void> {
   await done;
 }
 
-async function oneRun(mode: Mode, env: NodeJS.ProcessEnv): Promise<number> {
+interface Run {
+  wallMs: number;
+  /** CPU of the sessions and every process they started. */
+  cpuMs: number;
+  /** CPU of the sensor process while the sessions ran. */
+  sensorCpuMs: number;
+}
+
+function procCpuMs(pid: number | undefined): number {
+  if (pid === undefined) return 0;
+  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(f[11]) + Number(f[12])) * 10;
+}
+
+async function oneRun(mode: Mode, env: NodeJS.ProcessEnv): Promise<Run> {
   const driver = spawn(process.execPath, ['-e', DRIVER], { env, stdio: ['pipe', 'pipe', 'inherit'] });
   let out = '';
   driver.stdout!.on('data', (d: Buffer) => (out += d.toString()));
@@ -106,10 +123,13 @@ async function oneRun(mode: Mode, env: NodeJS.ProcessEnv): Promise<number> {
   let sensor: ChildProcess | undefined;
   try {
     if (mode !== 'untraced') sensor = await startSensor(mode === 'traced' ? driver.pid! : idle!.pid!, dir);
+    const s0 = procCpuMs(sensor?.pid);
     driver.stdin!.end('go\n');
     const code = await new Promise<number | null>((r) => driver.once('exit', (c) => r(c)));
+    const sensorCpuMs = procCpuMs(sensor?.pid) - s0;
     if (code !== 0) throw new Error(`driver failed (${code})`);
-    return (JSON.parse(out.trim().split('\n').pop()!) as { wallMs: number }).wallMs;
+    const r = JSON.parse(out.trim().split('\n').pop()!) as { wallMs: number; cpuMs: number };
+    return { wallMs: r.wallMs, cpuMs: r.cpuMs, sensorCpuMs };
   } finally {
     await stop(sensor);
     idle?.kill('SIGKILL');
@@ -117,15 +137,18 @@ async function oneRun(mode: Mode, env: NodeJS.ProcessEnv): Promise<number> {
   }
 }
 
-async function series(env: NodeJS.ProcessEnv, rounds: number, hogs: number): Promise<Record<Mode, number>> {
+type Medians = Record<Mode, number> & { cpu: Record<Mode, number>; sensorCpu: Record<Mode, number> };
+
+async function series(env: NodeJS.ProcessEnv, rounds: number, hogs: number): Promise<Medians> {
   const hogProcs = Array.from({ length: hogs }, () => spawn('sh', ['-c', 'while :; do :; done'], { stdio: 'ignore' }));
   try {
     await oneRun('untraced', env); // warm-up: page cache, the SDK's modules
-    const walls: Record<Mode, number[]> = { untraced: [], loaded: [], traced: [] };
+    const runs: Record<Mode, Run[]> = { untraced: [], loaded: [], traced: [] };
     for (let r = 0; r < rounds; r++) {
-      for (const m of r % 2 === 0 ? MODES : [...MODES].reverse()) walls[m].push(await oneRun(m, env));
+      for (const m of r % 2 === 0 ? MODES : [...MODES].reverse()) runs[m].push(await oneRun(m, env));
     }
-    return { untraced: median(walls.untraced), loaded: median(walls.loaded), traced: median(walls.traced) };
+    const med = (k: keyof Run) => Object.fromEntries(MODES.map((m) => [m, median(runs[m].map((x) => x[k]))])) as Record<Mode, number>;
+    return { ...med('wallMs'), cpu: med('cpuMs'), sensorCpu: med('sensorCpuMs') };
   } finally {
     for (const h of hogProcs) h.kill('SIGKILL');
   }
@@ -148,10 +171,11 @@ async function main(): Promise<void> {
     const contended = hogs > 0 ? await series(env, rounds, hogs) : undefined;
     const ratios = (x: Record<Mode, number>) => ({ loaded: x.loaded / x.untraced, traced: x.traced / x.untraced });
     console.log(`agent session: ${sessions} openai-SDK agent processes x 5 tool turns (read, shell, write) + streamed model calls; ${rounds} rounds, medians`);
-    console.log('                      untraced ms   loaded ms   traced ms   loaded/untraced   traced/untraced');
-    const line = (name: string, x: Record<Mode, number>) => {
+    console.log('wall ms (cpu ms of the sessions, sensor cpu ms)   untraced            loaded                traced          loaded/untraced  traced/untraced  traced cpu ratio');
+    const line = (name: string, x: Medians) => {
       const r = ratios(x);
-      console.log(`${name.padEnd(21)} ${x.untraced.toFixed(0).padStart(11)} ${x.loaded.toFixed(0).padStart(11)} ${x.traced.toFixed(0).padStart(11)}   ${r.loaded.toFixed(3).padStart(15)}   ${r.traced.toFixed(3).padStart(15)}`);
+      const cell = (m: Mode) => `${x[m].toFixed(0)} (${x.cpu[m].toFixed(0)}, ${x.sensorCpu[m].toFixed(0)})`.padStart(19);
+      console.log(`${name.padEnd(48)} ${cell('untraced')} ${cell('loaded')} ${cell('traced')}   ${r.loaded.toFixed(3).padStart(14)}   ${r.traced.toFixed(3).padStart(14)}   ${(x.cpu.traced / x.cpu.untraced).toFixed(3).padStart(14)}`);
     };
     line('idle machine', quiet);
     if (contended) line(`${hogs} CPU hogs beside it`, contended);
@@ -162,7 +186,7 @@ async function main(): Promise<void> {
         node: process.version,
         rounds,
         sessions,
-        medianWallMs: { quiet, ...(contended ? { contended } : {}) },
+        medians: { quiet, ...(contended ? { contended } : {}) },
         ratios: { traced: { wallMs: ratios(quiet).traced }, loaded: { wallMs: ratios(quiet).loaded }, ...(contended ? { contended: ratios(contended) } : {}) },
       }),
     );

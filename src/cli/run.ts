@@ -1,4 +1,6 @@
 import { once } from 'node:events';
+import { readdirSync } from 'node:fs';
+import { setPriority } from 'node:os';
 import { AgentrailError } from '../errors.js';
 import { logger } from '../observability/logger.js';
 import { decodeBatch } from '../decode/decode-batch.js';
@@ -80,6 +82,20 @@ async function runRaw(o: RunOptions): Promise<number> {
   return code;
 }
 
+/**
+ * collector.nice for every thread: Linux nice values are per thread (V8's and libuv's workers already
+ * run) and threads started later (the sensor's poll thread) inherit their creator's.
+ */
+function lowerPriority(nice: number): void {
+  if (nice === 0) return;
+  try {
+    for (const tid of readdirSync('/proc/self/task')) setPriority(Number(tid), nice);
+  } catch (e) {
+    // Raising priority (nice < 0) needs CAP_SYS_NICE: run as configured otherwise, and say so.
+    logger.warn({ nice, code: (e as NodeJS.ErrnoException).code }, 'cannot set collector.nice; running at the inherited priority');
+  }
+}
+
 export const command: Command = {
   name: 'run',
   summary: 'trace agents: agent-action events, or raw kernel events with --raw',
@@ -90,6 +106,7 @@ export const command: Command = {
       return 0;
     }
     const o: RunOptions = { ...cli, raw: !!values.raw, rawPayload: !!values['raw-payload'] };
+    lowerPriority(o.config.collector.nice);
     if (o.rawPayload && !o.raw) throw new AgentrailError('USAGE', '--raw-payload only applies with --raw');
     if (o.raw) return runRaw(o);
     const { runPipeline } = await import('../pipeline.js');

@@ -38,6 +38,12 @@ export const collectorSchema = z
       .max(1 << 30)
       .refine((n) => (n & (n - 1)) === 0, 'must be a power of two')
       .default(16 * 1024 * 1024),
+    /**
+     * Nice value of the sensor process (`agentrail run`), set before its threads start so they all
+     * inherit it. Under CPU contention the traced agents go first and the sensor catches up from its
+     * ring buffer (overflow is counted, never silent). bench/agent-session: docs/performance.md.
+     */
+    nice: z.number().int().min(-20).max(19).default(5),
     /** Path of the bpftrace binary (kind: bpftrace). */
     bpftracePath: z.string().min(1).default('bpftrace'),
     selection: selectionSchema.prefault({}),
