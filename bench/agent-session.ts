@@ -18,12 +18,13 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fork } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { cliEntry, repoRoot } from '../src/paths.js';
 import { makeTestCa, removeTestCa, type TestCa } from '../test/helpers/tls-server.js';
+import { procCpuMs, stopChild } from './processes.js';
 
 type Mode = 'untraced' | 'loaded' | 'traced';
 const MODES: Mode[] = ['untraced', 'loaded', 'traced'];
@@ -93,25 +94,12 @@ async function startSensor(pid: number, dir: string): Promise<ChildProcess> {
   return child;
 }
 
-async function stop(c: ChildProcess | undefined): Promise<void> {
-  if (!c || c.exitCode !== null || c.signalCode !== null) return;
-  const done = new Promise<void>((r) => c.once('exit', () => r()));
-  c.kill('SIGTERM');
-  await done;
-}
-
 interface Run {
   wallMs: number;
   /** CPU of the sessions and every process they started. */
   cpuMs: number;
   /** CPU of the sensor process while the sessions ran. */
   sensorCpuMs: number;
-}
-
-function procCpuMs(pid: number | undefined): number {
-  if (pid === undefined) return 0;
-  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return (Number(f[11]) + Number(f[12])) * 10;
 }
 
 async function oneRun(mode: Mode, env: NodeJS.ProcessEnv): Promise<Run> {
@@ -123,15 +111,15 @@ async function oneRun(mode: Mode, env: NodeJS.ProcessEnv): Promise<Run> {
   let sensor: ChildProcess | undefined;
   try {
     if (mode !== 'untraced') sensor = await startSensor(mode === 'traced' ? driver.pid! : idle!.pid!, dir);
-    const s0 = procCpuMs(sensor?.pid);
+    const s0 = sensor ? procCpuMs(sensor.pid!) : 0;
     driver.stdin!.end('go\n');
     const code = await new Promise<number | null>((r) => driver.once('exit', (c) => r(c)));
-    const sensorCpuMs = procCpuMs(sensor?.pid) - s0;
+    const sensorCpuMs = sensor ? procCpuMs(sensor.pid!) - s0 : 0;
     if (code !== 0) throw new Error(`driver failed (${code})`);
     const r = JSON.parse(out.trim().split('\n').pop()!) as { wallMs: number; cpuMs: number };
     return { wallMs: r.wallMs, cpuMs: r.cpuMs, sensorCpuMs };
   } finally {
-    await stop(sensor);
+    await stopChild(sensor);
     idle?.kill('SIGKILL');
     rmSync(dir, { recursive: true, force: true });
   }

@@ -21,6 +21,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cliEntry, repoRoot } from '../src/paths.js';
 import { makeTestCa, removeTestCa, type TestCa } from '../test/helpers/tls-server.js';
+import { stopChild } from './processes.js';
 
 interface Variant {
   name: string;
@@ -155,13 +156,6 @@ function client(ca: TestCa, port: number, file: string, mode: string, n: number)
       }
     },
   };
-}
-
-async function stopChild(c: ChildProcess): Promise<void> {
-  if (c.exitCode !== null || c.signalCode !== null) return;
-  const done = new Promise<void>((r) => c.once('exit', () => r()));
-  c.kill('SIGTERM');
-  await done;
 }
 
 interface Result {

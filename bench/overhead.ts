@@ -29,6 +29,7 @@ import { loadavg } from 'node:os';
 import { createSensor, type NativeSensor } from '../src/native/addon.js';
 import { decodeBatch } from '../src/decode/decode-batch.js';
 import { makeTestCa, removeTestCa } from '../test/helpers/tls-server.js';
+import { procCpuMs } from './processes.js';
 
 export interface OverheadOptions {
   rounds: number;
@@ -136,10 +137,6 @@ async function waitProbeFdsClosed(): Promise<number> {
   return Date.now() - t0;
 }
 
-function procCpuMs(pid: number): number {
-  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return ((Number(f[11]) + Number(f[12])) * 1000) / 100; // utime + stime, USER_HZ = 100
-}
 
 async function runChild(env: NodeJS.ProcessEnv, serverPid: number, sensor?: NativeSensor): Promise<Sample> {
   // sh waits on stdin so the sensor can trace the child before it execs node.

@@ -3,6 +3,7 @@
 // SDK returned as JSON on stdout. Env: MOCK_URL, PROMPT, STREAM=1.
 import OpenAI from 'openai';
 import { readFileSync } from 'node:fs';
+import { collectMessage } from './openai-stream.mjs';
 
 const client = new OpenAI({ apiKey: process.env.OPENAI_API_KEY ?? 'sk-test', baseURL: `${process.env.MOCK_URL}/v1`, maxRetries: 2 });
 const tools = [{ type: 'function', function: { name: 'read_file', description: 'Read a file', parameters: { type: 'object', properties: { path: { type: 'string' }, max_bytes: { type: 'integer' }, note: { type: 'string' } }, required: ['path'] } } }];
@@ -19,18 +20,7 @@ async function ask() {
     return r.choices[0].message;
   }
   const s = await client.chat.completions.create({ model: process.env.MODEL ?? 'gpt-4o-mini', messages, tools, stream: true, stream_options: { include_usage: true } });
-  const msg = { role: 'assistant', content: '', tool_calls: [] };
-  for await (const c of s) {
-    const d = c.choices[0]?.delta;
-    if (!d) continue;
-    if (d.content) msg.content += d.content;
-    for (const tc of d.tool_calls ?? []) {
-      const cur = (msg.tool_calls[tc.index] ??= { id: '', type: 'function', function: { name: '', arguments: '' } });
-      if (tc.id) cur.id = tc.id;
-      if (tc.function?.name) cur.function.name += tc.function.name;
-      if (tc.function?.arguments) cur.function.arguments += tc.function.arguments;
-    }
-  }
+  const msg = await collectMessage(s);
   if (msg.tool_calls.length === 0) delete msg.tool_calls;
   return msg;
 }

@@ -5,6 +5,7 @@
 import OpenAI from 'openai';
 import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
+import { collectMessage } from './openai-stream.mjs';
 
 const client = new OpenAI({ apiKey: 'sk-bench', baseURL: `${process.env.MOCK_URL}/v1`, maxRetries: 0 });
 const fn = (name, props) => ({ type: 'function', function: { name, parameters: { type: 'object', properties: props } } });
@@ -27,18 +28,7 @@ function runTool(name, args) {
 let turns = 0;
 for (; turns < 10; turns++) {
   const r = await client.chat.completions.create({ model: 'gpt-4o-mini', messages, tools, stream: true, stream_options: { include_usage: true } });
-  const msg = { role: 'assistant', content: '', tool_calls: [] };
-  for await (const c of r) {
-    const d = c.choices[0]?.delta;
-    if (!d) continue;
-    if (d.content) msg.content += d.content;
-    for (const tc of d.tool_calls ?? []) {
-      const cur = (msg.tool_calls[tc.index] ??= { id: '', type: 'function', function: { name: '', arguments: '' } });
-      if (tc.id) cur.id = tc.id;
-      if (tc.function?.name) cur.function.name += tc.function.name;
-      if (tc.function?.arguments) cur.function.arguments += tc.function.arguments;
-    }
-  }
+  const msg = await collectMessage(r);
   if (msg.tool_calls.length === 0) break;
   messages.push(msg);
   for (const tc of msg.tool_calls) messages.push({ role: 'tool', tool_call_id: tc.id, content: runTool(tc.function.name, JSON.parse(tc.function.arguments)) });
