@@ -87,7 +87,8 @@ function bpfMapKernelKb(pid: number): number {
 }
 
 async function heapKb(port: number): Promise<number> {
-  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  // A fresh connection per sample: a kept-alive one can be closed by the server between samples (ECONNRESET).
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`, { headers: { connection: 'close' } })).text();
   const m = /^agentrail_process_nodejs_heap_size_total_bytes (\d+)/m.exec(text);
   return m ? Math.round(Number(m[1]) / 1024) : NaN;
 }

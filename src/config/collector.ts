@@ -39,11 +39,12 @@ export const collectorSchema = z
       .refine((n) => (n & (n - 1)) === 0, 'must be a power of two')
       .default(16 * 1024 * 1024),
     /**
-     * Nice value of the sensor process (`agentrail run`), set before its threads start so they all
-     * inherit it. Under CPU contention the traced agents go first and the sensor catches up from its
-     * ring buffer (overflow is counted, never silent). bench/agent-session: docs/performance.md.
+     * Nice value of every thread of `agentrail run` (the poll thread started later inherits it). A
+     * positive value lets traced agents go first under CPU contention while the sensor catches up from
+     * its ring (overflow is counted, never silent). Default 0: bench/agent-session did not show a
+     * difference beyond its noise here (docs/performance.md).
      */
-    nice: z.number().int().min(-20).max(19).default(5),
+    nice: z.number().int().min(-20).max(19).default(0),
     /** Path of the bpftrace binary (kind: bpftrace). */
     bpftracePath: z.string().min(1).default('bpftrace'),
     selection: selectionSchema.prefault({}),
