@@ -16,6 +16,9 @@ run() {
 run native-throughput node dist/bench/native-throughput.js 5
 run bpftrace-vs-native node dist/bench/bpftrace-vs-native.js 3 5000
 run overhead node dist/bench/overhead.js --rounds 11
+run overhead-hog node dist/bench/overhead.js --rounds 7 --hog 2
+run agent-session node dist/bench/agent-session.js --rounds 5 --sessions 2 --hog 2
+run footprint node dist/bench/footprint.js
 run raw-decode node dist/bench/raw-decode.js 2
 run decode node dist/bench/decode.js --mb 64
 run pipeline node dist/bench/pipeline.js --seconds 3
