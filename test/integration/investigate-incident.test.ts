@@ -65,7 +65,8 @@ test('investigate: the incident is reconstructed from the trail alone, the secre
   // A control: an artifact that never appeared is found nowhere.
   const other = join(work, 'unrelated.txt');
   writeFileSync(other, 'never sent anywhere\n');
-  const none = spawnSync(process.execPath, [cliEntry, 'investigate', inc.logDir, '--keys', keys, '--artifact', other, '--json'], { encoding: 'utf8' });
+  const hmacKey = join(work, 'keys', 'agentrail.hmac'); // seal.keyDir of the incident's config
+  const none = spawnSync(process.execPath, [cliEntry, 'investigate', inc.logDir, '--keys', keys, '--artifact', other, '--hmac-key', hmacKey, '--json'], { encoding: 'utf8' });
   assert.equal(none.status, 0, none.stderr);
   assert.deepEqual((JSON.parse(none.stdout) as Rep).q4_egress.artifacts[0]!.found, []);
 
@@ -74,7 +75,6 @@ test('investigate: the incident is reconstructed from the trail alone, the secre
     .flatMap((f) => readFileSync(join(inc.logDir, 'segments', f), 'utf8').split('\n'))
     .filter((l) => l.includes('"dev.agentrail.tool.invocation"'))
     .map((l) => (JSON.parse(l) as { data: { tool_name: string; params_hash: string } }).data);
-  const hmacKey = join(work, 'keys', 'agentrail.hmac'); // seal.keyDir of the incident's config
   const otherKey = join(work, 'other.hmac');
   writeFileSync(otherKey, 'ab'.repeat(32) + '\n');
   for (const c of inc.seen.calls) {
