@@ -8,15 +8,16 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { cliEntry, distRoot, repoRoot } from '../../src/paths.js';
 import { expectedContentHash } from '../helpers/expected-hash.js';
 import { requireKernel, requireTool } from '../helpers/privileges.js';
 import { makeTestCa, removeTestCa } from '../helpers/tls-server.js';
-import { waitFor, waitForAsync } from '../helpers/wait-for.js';
+import { startSensor } from '../helpers/sensor-process.js';
+import { spawnStoppedAgent, startMockLlm } from '../helpers/stopped-agent.js';
+import { waitForSealed } from '../helpers/sensor-metrics.js';
 
 type Ev = { type: string; data: Record<string, any> };
 const CAP = 16 * 1024;
@@ -41,50 +42,26 @@ test('HTTP/2 model calls above the capture cap (curl --http2, node:http2): frame
     rmSync(work, { recursive: true, force: true });
   });
 
-  const mock = spawn(process.execPath, [join(distRoot, 'test', 'helpers', 'llm-mock-server.js'), '--cert', ca.certPath, '--key', ca.keyPath], { stdio: ['ignore', 'pipe', 'inherit'] });
-  children.push(mock);
-  let mockOut = '';
-  mock.stdout!.on('data', (d: Buffer) => (mockOut += d.toString()));
-  const port = await waitFor('mock server', () => (mockOut.includes('\n') ? (JSON.parse(mockOut.split('\n')[0]!) as { port: number }).port : undefined), 15_000);
-
+  const port = await startMockLlm(children, ca);
   const resultFile = join(work, 'results.json');
-  const launcher = spawn('/bin/sh', ['-c', 'kill -STOP $$; exec "$@"', 'sh', process.execPath, join(repoRoot, 'test', 'integration', 'agents', 'h2-over-cap.mjs')], {
-    env: { ...process.env, MOCK_URL: `https://localhost:${port}`, CA_FILE: ca.caPath, RESULT_FILE: resultFile, WORK_DIR: work, BODY_BYTES: String(BODY) },
-    stdio: ['ignore', 'inherit', 'inherit'],
-  });
-  children.push(launcher);
-  await waitFor('launcher stopped', () => (/\) T /.test(readFileSync(`/proc/${launcher.pid}/stat`, 'utf8')) ? true : undefined), 10_000);
+  const { agent } = await spawnStoppedAgent(children, 'h2-over-cap.mjs', { MOCK_URL: `https://localhost:${port}`, CA_FILE: ca.caPath, RESULT_FILE: resultFile, WORK_DIR: work, BODY_BYTES: String(BODY) });
 
   const logDir = join(work, 'log');
   const keyDir = join(work, 'keys');
   const cfgFile = join(work, 'agentrail.yaml');
   writeFileSync(cfgFile, ['observability:', '  httpPort: 0', 'collector:', `  tlsCap: ${CAP}`, 'seal:', `  keyDir: ${keyDir}`, ''].join('\n'));
-  const sensor = spawn(process.execPath, [cliEntry, 'run', '--pid', String(launcher.pid), '--log-dir', logDir, '--config', cfgFile], { env: { ...process.env, AGENTRAIL_ROOT: repoRoot }, stdio: ['ignore', 'ignore', 'pipe'] });
-  children.push(sensor);
-  let sensorErr = '';
-  sensor.stderr!.on('data', (d: Buffer) => (sensorErr += d.toString()));
-  const healthPort = await waitFor('sensor ready', () => {
-    if (sensor.exitCode !== null) throw new Error(`sensor exited ${sensor.exitCode}: ${sensorErr.slice(-2000)}`);
-    const m = /"healthPort":(\d+)[^\n]*pipeline running/.exec(sensorErr);
-    return m ? Number(m[1]) : undefined;
-  }, 60_000);
+  const sensor = await startSensor(children, agent.pid!, logDir, cfgFile);
+  const healthPort = sensor.healthPort();
+  assert.ok(healthPort, 'the sensor serves /metrics');
 
-  process.kill(launcher.pid!, 'SIGCONT');
-  assert.equal(await new Promise<number | null>((r) => launcher.on('exit', (c) => r(c))), 0, 'the clients ran');
+  process.kill(agent.pid!, 'SIGCONT');
+  assert.equal(await new Promise<number | null>((r) => agent.on('exit', (c) => r(c))), 0, 'the clients ran');
   const results = JSON.parse(readFileSync(resultFile, 'utf8')) as Array<{ name: string; model: string; bodyBytes: number; promptBytes: number; status: number; pid: number; output?: string; error?: string; stderr?: string }>;
   for (const r of results) assert.equal(r.status, 0, `${r.name} failed: ${r.error ?? ''} ${r.stderr ?? ''}`);
 
   // Wait on the sensor's own counter: one model.invocation per call.
-  const metricsUrl = `http://127.0.0.1:${healthPort}/metrics`;
-  const metrics = await waitForAsync('all model invocations', async () => {
-    const m = await (await fetch(metricsUrl)).text();
-    const n = Number(/agentrail_events_total\{type="dev\.agentrail\.model\.invocation"\} (\d+)/.exec(m)?.[1] ?? 0);
-    return n >= results.length ? m : undefined;
-  }, 120_000).catch(async (e: Error) => {
-    throw new Error(`${e.message}\n${(await (await fetch(metricsUrl)).text()).split('\n').filter((l) => /events_total|dropped_total|stage_errors/.test(l)).join('\n')}`);
-  });
-  sensor.kill('SIGTERM');
-  assert.equal(await new Promise<number | null>((r) => sensor.on('exit', (c) => r(c))), 0, `sensor exit: ${sensorErr.slice(-1500)}`);
+  const metrics = await waitForSealed(healthPort, 'model.invocation', results.length);
+  await sensor.stop();
 
   const models = readLog(logDir).filter((e) => e.type === 'dev.agentrail.model.invocation');
   for (const r of results) {

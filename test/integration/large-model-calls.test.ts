@@ -16,6 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cliEntry, distRoot, repoRoot } from '../../src/paths.js';
 import { requireKernel, requireTool } from '../helpers/privileges.js';
+import { waitForSealed } from '../helpers/sensor-metrics.js';
 import { makeTestCa, removeTestCa } from '../helpers/tls-server.js';
 
 type Ev = { id: string; type: string; data: Record<string, any> };
@@ -103,14 +104,7 @@ test('model calls of 17 KiB, 64 KiB and 1 MiB from Node, Python and curl keep th
   for (const r of results) assert.equal(r.status, 0, `${r.name} failed: ${r.error ?? ''} ${r.stderr ?? ''}`);
 
   // Wait on the sensor's own counter: one model.invocation per client call.
-  const metricsUrl = `http://127.0.0.1:${healthPort}/metrics`;
-  const metrics = await waitFor('all model invocations', async () => {
-    const m = await (await fetch(metricsUrl)).text();
-    const n = Number(/agentrail_events_total\{type="dev\.agentrail\.model\.invocation"\} (\d+)/.exec(m)?.[1] ?? 0);
-    return n >= results.length ? m : undefined;
-  }, 120_000).catch(async (e: Error) => {
-    throw new Error(`${e.message}\n${(await (await fetch(metricsUrl)).text()).split('\n').filter((l) => /events_total|dropped_total|stage_errors/.test(l)).join('\n')}`);
-  });
+  const metrics = await waitForSealed(healthPort, 'model.invocation', results.length);
   sensor.kill('SIGTERM');
   const sensorExit = await new Promise<number | null>((resolve) => sensor.on('exit', (c) => resolve(c)));
   assert.equal(sensorExit, 0, `sensor exit: ${sensorErr.slice(-1500)}`);
