@@ -8,13 +8,12 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { spawnSync } from 'node:child_process';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expectedContentHash } from '../helpers/expected-hash.js';
 import { requireKernel, requireTool } from '../helpers/privileges.js';
-import { makeTestCa, removeTestCa } from '../helpers/tls-server.js';
+import { testRig } from '../helpers/test-rig.js';
 import { startSensor } from '../helpers/sensor-process.js';
 import { spawnStoppedAgent, startMockLlm } from '../helpers/stopped-agent.js';
 import { waitForSealed } from '../helpers/sensor-metrics.js';
@@ -33,14 +32,7 @@ function readLog(dir: string): Ev[] {
 test('HTTP/2 model calls above the capture cap (curl --http2, node:http2): frame sync kept, true byte count, input_complete false, counted', { timeout: 300_000 }, async (t) => {
   if (!requireKernel(t)) return;
   if (!requireTool(t, /HTTP2/.test(spawnSync('curl', ['--version'], { encoding: 'utf8' }).stdout ?? ''), 'curl with HTTP/2')) return;
-  const work = mkdtempSync(join(tmpdir(), 'agentrail-h2cap-'));
-  const ca = makeTestCa(['localhost']);
-  const children: ChildProcess[] = [];
-  t.after(() => {
-    for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
-    removeTestCa(ca);
-    rmSync(work, { recursive: true, force: true });
-  });
+  const { work, ca, children } = testRig(t, 'agentrail-h2cap-');
 
   const port = await startMockLlm(children, ca);
   const resultFile = join(work, 'results.json');
