@@ -16,7 +16,7 @@
 //   --expected-only: keep the captures, replay them and rewrite the summaries
 //   (after a deliberate change of the stages' output)
 import { spawn, spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
+import { createHash, createHmac } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -72,7 +72,15 @@ function agentTable(env) {
   };
 }
 
-const sha = (s) => `sha256:${createHash('sha256').update(s, 'utf8').digest('hex')}`;
+/** The replay's fixed deployment key: short content (under 64 bytes) is keyed (docs/events.md, "Hashes"). */
+const FIXTURE_HMAC_KEY = join(outDir, 'replay.hmac');
+/** What the SDK returned, hashed by the documented rule here, independently of the sensor's code. */
+const sha = (s) => {
+  const b = Buffer.from(s, 'utf8');
+  if (b.length >= 64) return `sha256:${createHash('sha256').update(b).digest('hex')}`;
+  const key = Buffer.from(readFileSync(FIXTURE_HMAC_KEY, 'utf8').trim(), 'hex');
+  return `hmac-sha256:${createHmac('sha256', key).update('content\0').update(b).digest('hex')}`;
+};
 
 /** Launcher child: run the named agents one after the other, write what each SDK returned. */
 function runAgents(names) {
@@ -163,7 +171,7 @@ const exited = (c) => new Promise((r) => (c.exitCode !== null ? r(c.exitCode) : 
 
 function replaySummary(capture, logDir, ctx) {
   const cfg = join(ctx.work, 'replay.yaml');
-  writeFileSync(cfg, 'observability:\n  httpEnabled: false\n');
+  writeFileSync(cfg, `observability:\n  httpEnabled: false\nseal:\n  keyDir: ${join(ctx.work, 'keys')}\n  hmacKeyFile: ${FIXTURE_HMAC_KEY}\n`);
   const run = spawnSync(process.execPath, [ctx.cli, 'run', '--replay', capture, '--log-dir', logDir, '--config', cfg], { env: { ...process.env, AGENTRAIL_ROOT: repo }, encoding: 'utf8' });
   if (run.status !== 0) throw new Error(`replay of ${capture} failed: ${run.stderr.slice(-1500)}`);
   return ctx.summarize(ctx.readLogEvents(logDir));

@@ -1,8 +1,9 @@
-import { createHash } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
 import { basename } from 'node:path';
 import { parseArgs } from 'node:util';
 import { AgentrailError } from '../errors.js';
+import { contentHashWithKey, SHORT_CONTENT_BYTES } from '../redact/hash.js';
+import { readKeyFile } from '../redact/keyed-hash.js';
 import type { CloudEvent } from '../contracts/envelope.js';
 import { answer, type Answers, type Scope } from '../investigate/answers.js';
 import { loadPageVerifier, renderHtmlReport, type Integrity } from '../investigate/html-report.js';
@@ -15,7 +16,7 @@ import type { Command } from './main.js';
 import { writeOutFile } from './out-target.js';
 
 const HELP = `usage: agentrail investigate SOURCE [--keys FILE] [--trace ID | --session ID | --pid N]
-                           [--since T] [--until T] [--artifact FILE]... [--json | --html FILE] [--config FILE]
+                           [--since T] [--until T] [--artifact FILE]... [--hmac-key FILE] [--json | --html FILE] [--config FILE]
 
 Answers the five questions of an incident from the trail alone (docs/investigate.md): the input that
 triggered the agent, the tools in order with parameter shapes, the data touched with bytes, every
@@ -24,7 +25,8 @@ a model request, a tool result, an egress body), and the identity chain. SOURCE 
 directory or kafka://host:port/topic. The log is verified first (with --keys, signatures too) and the
 answer says which range is intact. --json prints a stable shape. --html FILE writes one
 self-contained page (no script, no network): the verification status, the five answers and the
-causal chain as a timeline, each row with its event id, sequence and Merkle leaf hash.`;
+causal chain as a timeline, each row with its event id, sequence and Merkle leaf hash. An artifact
+under 64 bytes is hashed with the deployment key (docs/events.md, "Hashes"): pass --hmac-key FILE.`;
 
 
 /** Log bytes embedded in an HTML report for in-browser verification at most. */
@@ -45,6 +47,7 @@ export const command: Command = {
         since: { type: 'string' },
         until: { type: 'string' },
         artifact: { type: 'string', multiple: true },
+        'hmac-key': { type: 'string' },
         json: { type: 'boolean' },
         html: { type: 'string' },
         config: { type: 'string' },
@@ -72,13 +75,18 @@ export const command: Command = {
       if (Number.isNaN(Date.parse(v))) throw new AgentrailError('USAGE', `--${k} must be an ISO 8601 time (got ${v})`);
       scope[k] = new Date(v).toISOString().replace('Z', '000Z').replace(/\.(\d{6})\d*Z$/, '.$1Z');
     }
+    const hmacKey = values['hmac-key'] ? readKeyFile(values['hmac-key']) : undefined;
     const artifacts = (values.artifact ?? []).map((f) => {
+      let bytes: Buffer;
       try {
         if (!statSync(f).isFile()) throw new Error('not a regular file');
-        return { name: basename(f), sha256: `sha256:${createHash('sha256').update(readFileSync(f)).digest('hex')}` };
+        bytes = readFileSync(f);
       } catch (e) {
         throw new AgentrailError('IO_READ', `cannot read artifact ${f}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
       }
+      const sha256 = contentHashWithKey(bytes, hmacKey);
+      if (!sha256) throw new AgentrailError('USAGE', `artifact ${f} is under ${SHORT_CONTENT_BYTES} bytes: the trail holds its keyed hash, pass --hmac-key FILE (the deployment HMAC key)`);
+      return { name: basename(f), sha256 };
     });
     const spec = parseSource(source);
 

@@ -129,7 +129,7 @@ export interface DataAccessFields {
   byte_count: number;
   sensitivity_tags_resolved: string[];
   triggering_event_id: string | null;
-  resource_type: 'file' | 'url' | 'object' | 'mcp_resource' | 'mcp_prompt' | 'socket';
+  resource_type: 'file' | 'url' | 'object' | 'mcp_resource' | 'mcp_prompt' | 'socket' | 'pipe';
   bytes_read: number;
   bytes_written: number;
   content_hash: string | null;

@@ -123,10 +123,28 @@ export interface McpCall {
   responseWire?: Buffer;
 }
 
+/** What one process moved through a pipe or unix socket, in one direction: a running SHA-256, and the first bytes (short content is keyed, so it is hashed later from them). */
+export interface PipeFlow {
+  bytes: number;
+  /** Hex SHA-256 of every byte, in order. */
+  sha256: string;
+  /** The first bytes (fewer than 64), for the keyed hash of short content (plaintext; zero-filled by wipeExchange). */
+  head: Buffer;
+  /** False when bytes were not captured (pipeCap, lost chunks): the hash then covers nothing usable. */
+  complete: boolean;
+}
+
+/** One traced process's end of a pipe or unix stream socket that carried no JSON-RPC. */
+export interface PipeSide {
+  pid: number;
+  written: PipeFlow;
+  read: PipeFlow;
+}
+
 /** One request/response pair (HTTP) or one JSON-RPC request/response (stdio). */
 export interface Exchange {
   stream: StreamRef;
-  protocol: 'http1' | 'http2' | 'jsonrpc-stdio';
+  protocol: 'http1' | 'http2' | 'jsonrpc-stdio' | 'pipe';
   /**
    * The traced process's side: 'client' when it sent the request (the usual
    * agent case), 'server' when it received it (a traced MCP or API server).
@@ -140,6 +158,8 @@ export interface Exchange {
   llm?: LlmCall;
   /** Set when the exchange is an MCP call (over HTTP or stdio). */
   mcp?: McpCall;
+  /** Set for a pipe or unix socket between traced processes that carried no JSON-RPC: each process's bytes, at close. */
+  pipe?: PipeSide[];
   startNs: bigint;
   endNs: bigint;
   /** True when the stream closed before the response completed. */
@@ -154,4 +174,8 @@ export function wipeExchange(x: Exchange): void {
   }
   x.mcp?.requestWire?.fill(0);
   x.mcp?.responseWire?.fill(0);
+  for (const s of x.pipe ?? []) {
+    s.written.head.fill(0);
+    s.read.head.fill(0);
+  }
 }

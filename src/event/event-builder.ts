@@ -5,6 +5,7 @@ import type { ProcessTable } from '../correlate/process-table.js';
 import { countStageError } from '../observability/metrics.js';
 import { wipeAll } from '../redact/wipe.js';
 import { BuildContext, type EventBuilderOptions, type InternalError } from './build-context.js';
+import { notePipeFdKind, pipeAccess } from './pipe-access.js';
 import { httpAccess } from './http-access.js';
 import { requestContext } from './identity-assertion.js';
 import { KernelActions } from './kernel-actions.js';
@@ -63,6 +64,7 @@ export class EventBuilder {
         case 'file.open':
           return k.onOpen(ev);
         case 'fd.io':
+          notePipeFdKind(this.ctx, ev); // which pipe streams are socket ends (pipe-access.ts)
           return k.onFdIo(ev);
         case 'file.op':
           return k.onFileOp(ev);
@@ -91,6 +93,7 @@ export class EventBuilder {
       if (x.llm) modelInvocation(ctx, proc, x, x.llm);
       else if (x.mcp) mcpExchange(ctx, proc, x, x.mcp);
       else if (x.request) httpAccess(ctx, proc, x, x.request, x.response);
+      else if (x.pipe) pipeAccess(ctx, x, x.pipe);
       else ctx.internal('event', 'exchange_empty');
       if (x.incomplete) countStageError('event', 'exchange_incomplete');
     } catch (e) {

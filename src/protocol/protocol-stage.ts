@@ -33,7 +33,7 @@ export class ProtocolStage {
 
   /** The parser for one stream: HTTP over TLS (the version is sniffed), JSON-RPC over a pipe. */
   consumerFor(ref: StreamRef): StreamConsumer {
-    return ref.transport === 'tls' ? new HttpConnection(ref, this.options, this.statsObj, (x) => this.emit(x)) : new StdioChannel(ref, this.options, this.statsObj, this.matcher);
+    return ref.transport === 'tls' ? new HttpConnection(ref, this.options, this.statsObj, (x) => this.emit(x)) : new StdioChannel(ref, this.options, this.statsObj, this.matcher, (x) => this.emit(x));
   }
 
   onExchange(cb: (x: Exchange) => void): () => void {

@@ -5,6 +5,7 @@ import type { StageStats } from '../observability/stage-stats.js';
 import type { CloseReason, Direction, StreamConsumer } from '../stream/stream-table.js';
 import { type JsonRpcMessage, NdjsonFramer, classifyJsonRpc, tryJson } from './jsonrpc.js';
 import { mcpCall } from './mcp.js';
+import { PipeFlows } from './pipe-flows.js';
 
 type Req = Extract<JsonRpcMessage, { kind: 'request' }>;
 type Res = Extract<JsonRpcMessage, { kind: 'response' }>;
@@ -127,12 +128,16 @@ export class StdioChannel implements StreamConsumer {
   private readonly framers: [NdjsonFramer, NdjsonFramer];
   private readonly pid: [number, number] = [0, 0];
   private readonly ts: [bigint, bigint] = [0n, 0n];
+  /** Every byte per process, for the pipe's request/response hashes when it turns out to carry no JSON-RPC. */
+  private readonly flows = new PipeFlows();
+  private firstNs = 0n;
 
   constructor(
     private readonly ref: StreamRef,
     opts: ProtocolOptions,
     private readonly stats: StageStats,
     private readonly matcher: JsonRpcMatcher,
+    private readonly emitPipe: (x: Exchange) => void = () => {},
   ) {
     const mk = (dir: Direction) =>
       new NdjsonFramer(
@@ -150,6 +155,8 @@ export class StdioChannel implements StreamConsumer {
   }
 
   data(dir: Direction, buf: Buffer, ts: bigint, pid: number): void {
+    if (this.firstNs === 0n) this.firstNs = ts;
+    this.flows.data(dir, pid, buf);
     if (this.state[dir] === 'detect') {
       const s = buf.toString('latin1', 0, Math.min(buf.length, 16)).trimStart();
       if (s === '') return;
@@ -162,7 +169,8 @@ export class StdioChannel implements StreamConsumer {
     this.framers[dir].push(buf);
   }
 
-  gap(dir: Direction, _bytes: number, _ts: bigint): void {
+  gap(dir: Direction, bytes: number, _ts: bigint): void {
+    this.flows.gap(dir, bytes);
     if (this.state[dir] !== 'jsonrpc') return;
     this.stats.error('protocol', 'jsonrpc_gap');
     this.framers[dir].gap();
@@ -179,6 +187,21 @@ export class StdioChannel implements StreamConsumer {
       if (this.state[d] === 'jsonrpc') this.framers[d].end();
     }
     this.matcher.closeStream(this.ref.key, ts);
+    this.closePipe(ts);
+  }
+
+  /**
+   * A pipe or unix socket end that carried no JSON-RPC: one exchange with each traced process's
+   * bytes and hashes. The event stage decides whether it joins an agent and a tool (a pipe both
+   * processes touched, or a socket end, whose peer is the tool) or is a process's own pipe.
+   */
+  private closePipe(ts: bigint): void {
+    if (this.flows.overflow > 0) this.stats.drop('protocol', 'pipe_sides_cap', this.flows.overflow);
+    if (this.spokeJsonRpc || this.flows.count() === 0) {
+      this.flows.done();
+      return;
+    }
+    this.emitPipe({ stream: this.ref, protocol: 'pipe', pipe: this.flows.done(), startNs: this.firstNs, endNs: ts, incomplete: false });
   }
 
   private line(dir: Direction, line: Buffer): void {

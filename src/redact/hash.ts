@@ -1,4 +1,4 @@
-import { keyedHash } from './keyed-hash.js';
+import { keyedHash, keyedHex } from './keyed-hash.js';
 import { createHash } from 'node:crypto';
 
 /**
@@ -10,12 +10,35 @@ export function sha256Hex(data: string | Uint8Array): string {
   return createHash('sha256').update(data).digest('hex');
 }
 
-export function contentHash(data: string | Uint8Array): string {
-  return `sha256:${sha256Hex(data)}`;
+/**
+ * Content shorter than this many bytes is hashed with the deployment key (HMAC-SHA-256, domain
+ * `content`) instead of plain SHA-256: a short answer ("Yes.", "The report shows steady growth."),
+ * a tool call's arguments (`{"path":"/etc/shadow"}`) or a small JSON reply (`{"ok":true}`) can be
+ * confirmed by guessing candidates, which a plain hash allows anyone holding the log to do. 64 bytes
+ * covers one-sentence answers and single-argument calls; longer content (files, bodies, whole
+ * outputs) stays plain so anyone can recompute it from a recovered artifact. docs/events.md, "Hashes".
+ */
+export const SHORT_CONTENT_BYTES = 64;
+
+function byteLength(data: string | Uint8Array): number {
+  return typeof data === 'string' ? Buffer.byteLength(data, 'utf8') : data.length;
 }
 
-/** Hash of a concatenation without building it in memory. */
+export function contentHash(data: string | Uint8Array): string {
+  return byteLength(data) < SHORT_CONTENT_BYTES ? keyedHash('content', data) : `sha256:${sha256Hex(data)}`;
+}
+
+/** contentHash under a key read from a file (`agentrail hash`, `investigate --artifact`); null when short content has no key to hash it with. */
+export function contentHashWithKey(data: Uint8Array, key: Buffer | undefined): string | null {
+  if (data.length >= SHORT_CONTENT_BYTES) return `sha256:${sha256Hex(data)}`;
+  return key ? `hmac-sha256:${keyedHex('content', data, key)}` : null;
+}
+
+/** Hash of a concatenation without building it in memory (short ones are joined: they are short). */
 export function contentHashParts(parts: Array<string | Uint8Array>): string {
+  let n = 0;
+  for (const p of parts) n += byteLength(p);
+  if (n < SHORT_CONTENT_BYTES) return keyedHash('content', Buffer.concat(parts.map((p) => (typeof p === 'string' ? Buffer.from(p, 'utf8') : p))));
   const h = createHash('sha256');
   for (const p of parts) h.update(p);
   return `sha256:${h.digest('hex')}`;

@@ -106,6 +106,8 @@ export class StreamTable {
       s.add(key);
     }
     if (ev.kind === 'tls.data' && ev.fd >= 0 && e.ref.fd !== ev.fd) this.setFd(e, ev.fd);
+    // A pipe's first fd, not indexed for close (pipes end with their processes): tells a tool's own stdio end (fd 0-2).
+    else if (ev.kind === 'pipe.data' && e.ref.fd < 0 && ev.fd >= 0) e.ref.fd = ev.fd;
     const dir = ev.direction;
     const seq = ev.kind === 'tls.data' ? ev.callSeq : -1n;
     let c = e.calls[dir];

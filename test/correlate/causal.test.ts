@@ -1,10 +1,13 @@
-import { keyedHex } from '../../src/redact/keyed-hash.js';
+import { setDeploymentKey } from '../../src/redact/keyed-hash.js';
+import { expectedContentHash, expectedKeyedHash, plainSha256 } from '../helpers/expected-hash.js';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { connect, d, exec, exit, fdio, fork, harness, httpExchange, llmExchange, open, referenceSession } from '../event/scenario.js';
 
-const sha = (s: string) => `sha256:${createHash('sha256').update(s).digest('hex')}`;
+const KEY = randomBytes(32);
+setDeploymentKey(KEY);
+const sha = (s: string) => expectedContentHash(s, KEY);
 const plant = { prompt: 'p', arg: 'a', fileText: 'rows: 3', key: 'sk-proj-AbCdEf0123456789AbCdEf0123456789', toolResult: 'id,name\n1,x\n' };
 
 test('model invocation → tool invocation → data access chain (local tools, MCP tool, exec)', () => {
@@ -23,8 +26,8 @@ test('model invocation → tool invocation → data access chain (local tools, M
   assert.equal(m1!.cause.type, 'user_instruction');
   // Keyed (docs/events.md): reproducible with the deployment key, not by guessing the instruction.
   const instr = `Read the file /data/customers.csv and summarize it. ${plant.prompt}`;
-  assert.equal(m1!.cause.instruction_hash, `hmac-sha256:${keyedHex('instruction', instr)}`);
-  assert.notEqual(m1!.cause.instruction_hash, sha(instr));
+  assert.equal(m1!.cause.instruction_hash, expectedKeyedHash('instruction', instr, KEY));
+  assert.notEqual(m1!.cause.instruction_hash, plainSha256(instr));
 
   const tools = byType('tool.invocation').map(d);
   const readFile = tools.find((t) => t.tool_name === 'read_file')!;

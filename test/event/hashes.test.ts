@@ -1,9 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
+import { setDeploymentKey } from '../../src/redact/keyed-hash.js';
+import { expectedContentHash, plainSha256 } from '../helpers/expected-hash.js';
 import { d, exec, harness, httpExchange, llmExchange } from './scenario.js';
 
-const sha = (b: string | Buffer) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
+const KEY = randomBytes(32);
+setDeploymentKey(KEY);
+const sha = (b: string | Buffer) => expectedContentHash(b, KEY);
 
 test('an HTTP egress carries request_hash (the bytes that left) and response_hash separately', () => {
   const secret = 'AKIA-like exact bytes of a leaked file\nline 2\n';
@@ -34,4 +38,36 @@ test('a model output that is only a tool call: output_hash covers the call, neve
   assert.equal(text.output_hash, sha('done'));
   assert.equal(text.output_text_hash, sha('done'));
   assert.equal(text.reasoning.hash, sha('I should read the file first.'));
+});
+
+test('short content (under 64 bytes) is keyed, so a guess without the deployment key confirms nothing; 64 bytes and up stay plain SHA-256', () => {
+  const { b, byType } = harness();
+  b.onRaw(exec(402, 1, 1, '/usr/bin/node', ['node', 'agent.js']));
+  const short = 'The report shows steady growth.';
+  const edge63 = 'x'.repeat(63);
+  const edge64 = 'y'.repeat(64);
+  b.onExchange(llmExchange(402, 10, 5, { outputText: short, reasoningText: 'Read it.', toolsRequested: [{ callId: 'c9', name: 'ls', arguments: {}, argumentsText: '{}' }] }));
+  b.onExchange(llmExchange(402, 30, 5, { outputText: edge63 }));
+  b.onExchange(llmExchange(402, 50, 5, { outputText: edge64 }));
+  b.onExchange(httpExchange(402, 70, 5, { method: 'POST', path: '/u', authority: 'drop.example.test', body: 'pw=hunter2' }, { status: 200, body: '{"ok":true}' }));
+  b.flush();
+  const [withCall, m63, m64] = byType('model.invocation').map(d);
+  assert.ok(withCall && m63 && m64);
+  assert.equal(withCall.output_text_hash, sha(short));
+  assert.match(withCall.output_text_hash, /^hmac-sha256:[0-9a-f]{64}$/);
+  assert.notEqual(withCall.output_text_hash, plainSha256(short), 'a plain SHA-256 guess of the answer matches nothing');
+  assert.equal(withCall.tools_requested[0].arguments_hash, sha('{}'));
+  assert.match(withCall.tools_requested[0].arguments_hash, /^hmac-sha256:/);
+  assert.equal(withCall.output_hash, sha(`{"text":${JSON.stringify(short)},"tool_calls":[{"arguments":"{}","name":"ls"}]}`), 'the whole output is 70 bytes: plain');
+  assert.match(withCall.output_hash, /^sha256:/);
+  assert.equal(withCall.reasoning.hash, sha('Read it.'));
+  assert.match(withCall.reasoning.hash, /^hmac-sha256:/);
+  assert.equal(m63.output_hash, sha(edge63));
+  assert.match(m63.output_hash, /^hmac-sha256:/);
+  assert.equal(m64.output_hash, plainSha256(edge64), '64 bytes: plain SHA-256, recomputable without the key');
+  const up = byType('data.access').map(d).find((x) => String(x.resource_uri).includes('drop.example.test'));
+  assert.ok(up);
+  assert.equal(up.request_hash, sha('pw=hunter2'));
+  assert.notEqual(up.request_hash, plainSha256('pw=hunter2'));
+  assert.equal(up.response_hash, sha('{"ok":true}'));
 });

@@ -1,7 +1,9 @@
 import { test } from 'node:test';
 import { jcs } from '../../src/verify/jcs.js';
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
+import { setDeploymentKey } from '../../src/redact/keyed-hash.js';
+import { expectedContentHash } from '../helpers/expected-hash.js';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Ajv2020 } from 'ajv/dist/2020.js';
@@ -11,6 +13,10 @@ import { ProtocolStage } from '../../src/protocol/protocol-stage.js';
 import { repoRoot } from '../../src/paths.js';
 import { loadFixtures, wire } from '../protocol/llm-wire.js';
 import { d, harness } from './scenario.js';
+
+// The deployment key this process hashes short content with; expected values are computed from it independently.
+const KEY = randomBytes(32);
+setDeploymentKey(KEY);
 
 /** The protocol stage's real decoders feed the event stage: recorded LLM API exchanges → model.invocation events. */
 function tls(pid: number, dir: 0 | 1, data: Buffer, t: bigint, seq: bigint): TlsData[] {
@@ -42,7 +48,7 @@ test('recorded LLM API captures → protocol stage → model.invocation events: 
     assert.ok(validate(JSON.parse(JSON.stringify(m[0]))), `${f.name}: ${JSON.stringify(validate.errors)}`);
     assert.equal(e.model_id, x.model, f.name);
     // docs/events.md "Hashes": recomputed here with the verifier's own RFC 8785 implementation.
-    const sha = (t: string) => `sha256:${createHash('sha256').update(t).digest('hex')}`;
+    const sha = (t: string) => expectedContentHash(t, KEY);
     const xt = x as unknown as { toolsRequested: Array<{ name: string; arguments: unknown }> };
     assert.equal(e.output_text_hash, x.outputText ? sha(x.outputText) : null, f.name);
     const whole = xt.toolsRequested.length ? sha(jcs({ text: x.outputText, tool_calls: xt.toolsRequested.map((t) => ({ name: t.name, arguments: JSON.stringify(t.arguments) })) })) : x.outputText ? sha(x.outputText) : null;
@@ -90,13 +96,13 @@ test('MCP over stdio (real SDK bytes) → protocol stage → tool invocations wi
   }
   assert.deepEqual(tools.map((x) => x.return_status).sort(), ['error', 'success']);
   const ok = tools.find((x) => x.return_status === 'success')!;
-  assert.equal(ok.return_hash, `sha256:${createHash('sha256').update('contents of /etc/hosts').digest('hex')}`);
+  assert.equal(ok.return_hash, expectedContentHash('contents of /etc/hosts', KEY));
   const bad = tools.find((x) => x.return_status === 'error')!;
   assert.ok(byType('error').map(d).some((e) => e.error_class === 'tool_error' && e.originating_event_id === bad.event_id));
   const acc = byType('data.access').map(d);
   const notes = acc.find((a) => a.resource_type === 'mcp_resource')!;
   assert.equal(notes.resource_uri, 'file:///notes.txt');
-  assert.equal(notes.content_hash, `sha256:${createHash('sha256').update('note text').digest('hex')}`);
+  assert.equal(notes.content_hash, expectedContentHash('note text', KEY));
   assert.ok(acc.some((a) => a.resource_uri === 'mcp-prompt:summarize'));
 
   // Both directions hashed as the peer saw them: the exact JSON-RPC lines, derived here from the recorded bytes.
@@ -110,7 +116,7 @@ test('MCP over stdio (real SDK bytes) → protocol stage → tool invocations wi
   const replies = linesOf(1).filter((l) => ids.has(JSON.stringify((JSON.parse(l) as { id?: unknown }).id)) && !('method' in (JSON.parse(l) as object)));
   assert.equal(calls.length, 2);
   assert.equal(replies.length, 2);
-  const sha = (l: string) => `sha256:${createHash('sha256').update(l).digest('hex')}`;
+  const sha = (l: string) => expectedContentHash(l, KEY);
   assert.deepEqual(tools.map((x) => x.request_hash).sort(), calls.map(sha).sort());
   assert.deepEqual(tools.map((x) => x.response_hash).sort(), replies.map(sha).sort());
   assert.deepEqual(tools.map((x) => x.request_bytes).sort(), calls.map((l) => Buffer.byteLength(l)).sort());

@@ -7,7 +7,6 @@
 import type { TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import { createServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -18,8 +17,6 @@ import { spawnStoppedAgent, startMockLlm } from './stopped-agent.js';
 import { startSensor } from './sensor-process.js';
 
 export const UPLOAD_HOST = 'paste.example.net';
-
-export const sha = (b: string | Buffer) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
 
 /**
  * Runs the incident under the real sensor; returns the log directory and what the agent saw.
@@ -34,7 +31,7 @@ export async function runIncident(t: TestContext, work: string, extraConfig: str
     req.on('data', (c: Buffer) => parts.push(c));
     req.on('end', () => {
       received = Buffer.concat(parts);
-      res.end('{"stored":true}');
+      res.end('{"stored":true}'); // the reply to the upload (short: its hash is keyed)
     });
   });
   await new Promise<void>((r) => upload.listen(0, '127.0.0.1', r));
@@ -72,7 +69,7 @@ export async function runIncident(t: TestContext, work: string, extraConfig: str
   assert.deepEqual(received, readFileSync(secret), 'the upload host received the file exactly');
   await new Promise((r) => setTimeout(r, 1500)); // fd closes and exits drain
   await sensor.stop();
-  return { logDir, secret, instructionFile, seen, uploadPort, agentPid: agent.pid! };
+  return { logDir, secret, instructionFile, seen, uploadPort, agentPid: agent.pid!, keyDir: join(work, 'keys'), uploadReply: '{"stored":true}' };
 }
 
 

@@ -9,9 +9,9 @@ import { join } from 'node:path';
 import { distRoot, repoRoot } from '../../src/paths.js';
 import { waitFor } from './wait-for.js';
 
-/** Starts the mock model server; returns its port. Killed with `children` by the caller's cleanup. */
-export async function startMockLlm(children: ChildProcess[], ca: { certPath: string; keyPath: string }, script: unknown): Promise<number> {
-  const mock = spawn(process.execPath, [join(distRoot, 'test', 'helpers', 'llm-mock-server.js'), '--cert', ca.certPath, '--key', ca.keyPath, '--script', JSON.stringify(script)], { stdio: ['ignore', 'pipe', 'inherit'] });
+/** Starts the mock model server (its default answers without a script); returns its port. Killed with `children` by the caller's cleanup. */
+export async function startMockLlm(children: ChildProcess[], ca: { certPath: string; keyPath: string }, script?: unknown): Promise<number> {
+  const mock = spawn(process.execPath, [join(distRoot, 'test', 'helpers', 'llm-mock-server.js'), '--cert', ca.certPath, '--key', ca.keyPath, ...(script === undefined ? [] : ['--script', JSON.stringify(script)])], { stdio: ['ignore', 'pipe', 'inherit'] });
   children.push(mock);
   let out = '';
   mock.stdout!.on('data', (d: Buffer) => (out += d.toString()));

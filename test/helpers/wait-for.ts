@@ -15,3 +15,14 @@ export function waitFor<T>(what: string, fn: () => T | undefined, ms: number): P
     poll();
   });
 }
+
+/** waitFor for an async probe (a metrics scrape): polls every 100 ms until it resolves to a value. */
+export async function waitForAsync<T>(what: string, fn: () => Promise<T | undefined>, ms: number): Promise<T> {
+  const until = Date.now() + ms;
+  for (;;) {
+    const v = await fn();
+    if (v !== undefined) return v;
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}

@@ -10,7 +10,8 @@
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
+import { expectedContentHash } from '../helpers/expected-hash.js';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -22,7 +23,6 @@ import { startMockServer } from '../helpers/llm-mock-server.js';
 import { agentBin, agentVersions } from '../helpers/agent-bins.js';
 import { repoRoot } from '../../src/paths.js';
 
-const sha = (s: string) => `sha256:${createHash('sha256').update(s, 'utf8').digest('hex')}`;
 
 const finalText = 'The notes mention one meeting.';
 
@@ -40,7 +40,7 @@ async function setup(t: TestContext, name: string) {
   });
   const tag = randomBytes(6).toString('hex');
   const cfg = join(work, 'c.yaml');
-  writeFileSync(cfg, 'observability:\n  httpPort: 0\n');
+  writeFileSync(cfg, `observability:\n  httpPort: 0\nseal:\n  keyDir: ${join(work, 'keys')}\n`);
   return { work, ca, dataFile, mock, tag, cfg, logDir: join(work, 'log'), prompt: `Read ${dataFile} and summarize it. CANARYPROMPT${tag}` };
 }
 
@@ -54,7 +54,7 @@ function checkTrail(r: { stdout: string; stderr: string }, logDir: string, model
   const models = events.filter((e) => e.type === 'dev.agentrail.model.invocation' && e.data.model_id === model);
   assert.ok(models.length >= 2, `model calls seen: ${models.length}`);
   assert.ok(models.some((m) => (m.data.tools_requested as Array<{ name: string }>).some((x) => x.name === 'read_file')), 'the tool call the mock asked for');
-  const answer = models.find((m) => m.data.output_hash === sha(printed));
+  const answer = models.find((m) => m.data.output_hash === expectedContentHash(printed, join(logDir, '..', 'keys')) /* seal.keyDir beside the log (setup) */);
   assert.ok(answer, 'a model call whose output hash is the hash of the printed text');
   // The mock counts one output token per word of its answer.
   assert.equal(answer.data.output_token_count, finalText.split(' ').length);

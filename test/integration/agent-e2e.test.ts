@@ -8,7 +8,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
+import { expectedContentHash } from '../helpers/expected-hash.js';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -24,7 +25,6 @@ import { readTopic } from '../../src/sink/kafka-reader.js';
 const addFormats = addFormatsImport as unknown as (a: Ajv2020) => void;
 type Ev = { id: string; type: string; source: string; data: Record<string, any> };
 
-const sha = (s: string) => `sha256:${createHash('sha256').update(s, 'utf8').digest('hex')}`;
 
 /** A valid-Luhn card number that is unique to this run. */
 function canaryCard(): string {
@@ -89,6 +89,7 @@ test('real SDK agents under the real sensor: five questions answered, no canary 
   const brokers = brokerState()!.brokers;
 
   const work = mkdtempSync(join(tmpdir(), 'agentrail-e2e-'));
+  const sha = (s: string) => expectedContentHash(s, join(work, 'keys')); // seal.keyDir of the config below
   const ca = makeTestCa(['localhost']);
   const children: ChildProcess[] = [];
   t.after(() => {

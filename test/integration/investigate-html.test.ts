@@ -14,7 +14,8 @@ import { pathToFileURL } from 'node:url';
 import { cliEntry, repoRoot } from '../../src/paths.js';
 import { requireKernel } from '../helpers/privileges.js';
 import { browserVerdict, openFile, requireChromium } from '../helpers/browser.js';
-import { incidentWithKeys, sha, UPLOAD_HOST } from '../helpers/incident.js';
+import { incidentWithKeys, UPLOAD_HOST } from '../helpers/incident.js';
+import { expectedContentHash } from '../helpers/expected-hash.js';
 
 type Ev = { id: string; sequence: string; type: string; prevhash: string; data: Record<string, any> };
 
@@ -31,7 +32,7 @@ test('investigate --html: the report of a real incident shows, in Chromium, the 
   const lines = readdirSync(segs).filter((f) => f.endsWith('.jsonl')).sort().flatMap((f) => readFileSync(join(segs, f), 'utf8').split('\n').filter(Boolean));
   const evs = lines.map((l) => JSON.parse(l) as Ev);
   const of = (type: string) => evs.filter((e) => e.type === `dev.agentrail.${type}`);
-  const fileHash = sha(readFileSync(inc.secret));
+  const fileHash = expectedContentHash(readFileSync(inc.secret), inc.keyDir);
   const firstModel = of('model.invocation')[0]!;
   const tools = of('tool.invocation');
   const secretReads = of('data.access').filter((e) => e.data.resource_uri === `file://${inc.secret}`);

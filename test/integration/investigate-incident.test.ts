@@ -13,7 +13,8 @@ import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cliEntry, repoRoot } from '../../src/paths.js';
 import { requireKernel } from '../helpers/privileges.js';
-import { incidentWithKeys, sha, UPLOAD_HOST } from '../helpers/incident.js';
+import { incidentWithKeys, UPLOAD_HOST } from '../helpers/incident.js';
+import { expectedContentHash } from '../helpers/expected-hash.js';
 import type { Answers } from '../../src/investigate/answers.js';
 
 type Rep = Answers & { integrity: { ok: boolean | null; signatures: boolean; range: string | null } };
@@ -26,7 +27,7 @@ test('investigate: the incident is reconstructed from the trail alone, the secre
   const r = spawnSync(process.execPath, [cliEntry, 'investigate', inc.logDir, '--keys', keys, '--artifact', inc.secret, '--json'], { encoding: 'utf8', env: { ...process.env, AGENTRAIL_ROOT: repoRoot } });
   assert.equal(r.status, 0, r.stderr);
   const rep = JSON.parse(r.stdout) as Rep;
-  const fileHash = sha(readFileSync(inc.secret));
+  const fileHash = expectedContentHash(readFileSync(inc.secret), inc.keyDir);
 
   // Verification first, and what range is intact.
   assert.equal(rep.integrity.ok, true, JSON.stringify(rep.integrity));
@@ -64,7 +65,8 @@ test('investigate: the incident is reconstructed from the trail alone, the secre
   // A control: an artifact that never appeared is found nowhere.
   const other = join(work, 'unrelated.txt');
   writeFileSync(other, 'never sent anywhere\n');
-  const none = spawnSync(process.execPath, [cliEntry, 'investigate', inc.logDir, '--keys', keys, '--artifact', other, '--json'], { encoding: 'utf8' });
+  const hmacKey = join(work, 'keys', 'agentrail.hmac'); // seal.keyDir of the incident's config
+  const none = spawnSync(process.execPath, [cliEntry, 'investigate', inc.logDir, '--keys', keys, '--artifact', other, '--hmac-key', hmacKey, '--json'], { encoding: 'utf8' });
   assert.equal(none.status, 0, none.stderr);
   assert.deepEqual((JSON.parse(none.stdout) as Rep).q4_egress.artifacts[0]!.found, []);
 
@@ -73,7 +75,6 @@ test('investigate: the incident is reconstructed from the trail alone, the secre
     .flatMap((f) => readFileSync(join(inc.logDir, 'segments', f), 'utf8').split('\n'))
     .filter((l) => l.includes('"dev.agentrail.tool.invocation"'))
     .map((l) => (JSON.parse(l) as { data: { tool_name: string; params_hash: string } }).data);
-  const hmacKey = join(work, 'keys', 'agentrail.hmac'); // seal.keyDir of the incident's config
   const otherKey = join(work, 'other.hmac');
   writeFileSync(otherKey, 'ab'.repeat(32) + '\n');
   for (const c of inc.seen.calls) {
@@ -83,5 +84,28 @@ test('investigate: the incident is reconstructed from the trail alone, the secre
     assert.equal(h.stdout.trim(), ev.params_hash, `${c.name}: ${h.stderr}`);
     const g = spawnSync(process.execPath, [cliEntry, 'hash', '--key', otherKey, '--params', c.arguments], { encoding: 'utf8' });
     assert.notEqual(g.stdout.trim(), ev.params_hash);
+  }
+
+  // Short content is keyed: the upload host's 15-byte reply is found with the deployment key, and only with it.
+  const reply = join(work, 'reply.json');
+  writeFileSync(reply, inc.uploadReply);
+  const noKey = spawnSync(process.execPath, [cliEntry, 'investigate', inc.logDir, '--artifact', reply, '--json'], { encoding: 'utf8' });
+  assert.equal(noKey.status, 2);
+  assert.match(noKey.stderr, /under 64 bytes.*--hmac-key/);
+  const keyed = spawnSync(process.execPath, [cliEntry, 'investigate', inc.logDir, '--keys', keys, '--artifact', reply, '--hmac-key', hmacKey, '--json'], { encoding: 'utf8' });
+  assert.equal(keyed.status, 0, keyed.stderr);
+  const found = (JSON.parse(keyed.stdout) as Rep).q4_egress.artifacts[0]!;
+  assert.equal(found.sha256, expectedContentHash(inc.uploadReply, inc.keyDir));
+  assert.ok(found.found.some((f) => f.type === 'data.access' && f.field === 'response_hash' && String(f.resource).includes(UPLOAD_HOST)), JSON.stringify(found.found));
+  // Each tool call's arguments as the agent received them: `agentrail hash --key --string -` reproduces arguments_hash.
+  const asked = readdirSync(join(inc.logDir, 'segments'))
+    .flatMap((f) => readFileSync(join(inc.logDir, 'segments', f), 'utf8').split('\n'))
+    .filter((l) => l.includes('"dev.agentrail.model.invocation"'))
+    .flatMap((l) => (JSON.parse(l) as { data: { tools_requested: Array<{ name: string; arguments_hash: string }> } }).data.tools_requested);
+  for (const c of inc.seen.calls) {
+    const want = expectedContentHash(c.arguments, inc.keyDir);
+    assert.ok(asked.some((x) => x.name === c.name && x.arguments_hash === want), `${c.name}: arguments_hash ${want} in ${JSON.stringify(asked)}`);
+    const h = spawnSync(process.execPath, [cliEntry, 'hash', '--key', hmacKey, '--string', '-'], { encoding: 'utf8', input: c.arguments });
+    assert.equal(h.stdout.trim(), want, h.stderr);
   }
 });

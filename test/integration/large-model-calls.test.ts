@@ -10,13 +10,13 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cliEntry, distRoot, repoRoot } from '../../src/paths.js';
 import { requireKernel, requireTool } from '../helpers/privileges.js';
-import { makeTestCa, removeTestCa } from '../helpers/tls-server.js';
+import { waitForSealed } from '../helpers/sensor-metrics.js';
+import { testRig } from '../helpers/test-rig.js';
 
 type Ev = { id: string; type: string; data: Record<string, any> };
 // 100 B as well: curl over HTTP/2 with a small body (it closes before reading END_STREAM).
@@ -55,14 +55,7 @@ test('model calls of 17 KiB, 64 KiB and 1 MiB from Node, Python and curl keep th
   if (!requireTool(t, existsSync(python), 'the Python SDK venv (.ci/setup.d/20-python.sh)')) return;
   if (!requireTool(t, spawnSync('curl', ['--version']).status === 0, 'curl')) return;
 
-  const work = mkdtempSync(join(tmpdir(), 'agentrail-large-'));
-  const ca = makeTestCa(['localhost']);
-  const children: ChildProcess[] = [];
-  t.after(() => {
-    for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
-    removeTestCa(ca);
-    rmSync(work, { recursive: true, force: true });
-  });
+  const { work, ca, children } = testRig(t, 'agentrail-large-');
 
   const mock = spawn(process.execPath, [join(distRoot, 'test', 'helpers', 'llm-mock-server.js'), '--cert', ca.certPath, '--key', ca.keyPath], { stdio: ['ignore', 'pipe', 'inherit'] });
   children.push(mock);
@@ -103,14 +96,7 @@ test('model calls of 17 KiB, 64 KiB and 1 MiB from Node, Python and curl keep th
   for (const r of results) assert.equal(r.status, 0, `${r.name} failed: ${r.error ?? ''} ${r.stderr ?? ''}`);
 
   // Wait on the sensor's own counter: one model.invocation per client call.
-  const metricsUrl = `http://127.0.0.1:${healthPort}/metrics`;
-  const metrics = await waitFor('all model invocations', async () => {
-    const m = await (await fetch(metricsUrl)).text();
-    const n = Number(/agentrail_events_total\{type="dev\.agentrail\.model\.invocation"\} (\d+)/.exec(m)?.[1] ?? 0);
-    return n >= results.length ? m : undefined;
-  }, 120_000).catch(async (e: Error) => {
-    throw new Error(`${e.message}\n${(await (await fetch(metricsUrl)).text()).split('\n').filter((l) => /events_total|dropped_total|stage_errors/.test(l)).join('\n')}`);
-  });
+  const metrics = await waitForSealed(healthPort, 'model.invocation', results.length);
   sensor.kill('SIGTERM');
   const sensorExit = await new Promise<number | null>((resolve) => sensor.on('exit', (c) => resolve(c)));
   assert.equal(sensorExit, 0, `sensor exit: ${sensorErr.slice(-1500)}`);

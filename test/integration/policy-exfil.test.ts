@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { expectedContentHash } from '../helpers/expected-hash.js';
 /**
  * The exfiltration incident under the real sensor with the default policy
  * pack: an agent on the real `openai` SDK reads a file of customer PII and an
@@ -54,7 +54,7 @@ async function incident(t: TestContext, scheme: 'http' | 'https') {
   const rules = join(work, 'classify.yaml');
   writeFileSync(rules, `paths:\n  - glob: "${work}/*.csv"\n    tags: ["PII:customer"]\n`);
   const cfg = join(work, 'agentrail.yaml');
-  writeFileSync(cfg, ['observability:', '  httpEnabled: false', 'classify:', `  rulesFile: ${rules}`, 'policy:', '  modelEndpoints: [localhost]', ''].join('\n'));
+  writeFileSync(cfg, ['observability:', '  httpEnabled: false', 'seal:', `  keyDir: ${join(work, 'keys')}`, 'classify:', `  rulesFile: ${rules}`, 'policy:', '  modelEndpoints: [localhost]', ''].join('\n'));
   const logDir = join(work, 'log');
   const sensor = await startSensor(children, agent.pid!, logDir, cfg);
 
@@ -109,7 +109,7 @@ test('investigate on the HTTPS exfiltration: the five questions from the trail a
   assert.equal(ans.integrity.ok, true, JSON.stringify(ans.integrity));
   assert.ok(ans.q1_triggering_input.length >= 1, 'Q1: the first model call of the session');
   assert.ok(ans.q3_data.some((r: any) => r.resource === `file://${dataFile}` && r.bytes_read === readFileSync(dataFile).length), 'Q3: the report was read, every byte');
-  const fileHash = `sha256:${createHash('sha256').update(readFileSync(dataFile)).digest('hex')}`;
+  const fileHash = expectedContentHash(readFileSync(dataFile), join(logDir, '..', 'keys')); // seal.keyDir beside the log
   assert.equal(ans.q4_egress.artifacts[0].sha256, fileHash);
   const leaving = ans.q4_egress.artifacts[0].found.filter((f: any) => f.field === 'request_hash');
   assert.ok(leaving.some((f: any) => f.type === 'data.access' && String(f.resource).includes('/upload')), `Q4: the upload's request body is the report, by hash: ${JSON.stringify(ans.q4_egress.artifacts)}`);

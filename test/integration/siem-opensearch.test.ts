@@ -19,7 +19,8 @@ import { answerAll } from '../../src/sink/opensearch/questions.js';
 import { requireKernel, requireTool } from '../helpers/privileges.js';
 import { brokerReachable, brokerState } from '../helpers/kafka.js';
 import { allDocs, docCount, opensearchReachable, opensearchUrl, spawnIndexer } from '../helpers/opensearch.js';
-import { UPLOAD_HOST, runIncident, sha } from '../helpers/incident.js';
+import { UPLOAD_HOST, runIncident } from '../helpers/incident.js';
+import { expectedContentHash } from '../helpers/expected-hash.js';
 import { waitFor } from '../helpers/wait-for.js';
 import { ecsViolations } from '../helpers/ecs-check.js';
 
@@ -129,7 +130,7 @@ test('SIEM: incident → Kafka → agentrail index → OpenSearch; the five ques
   for (const [id, d] of after) assert.ok(d.version >= 2, `${id} was overwritten in place (version ${d.version})`);
 
   // The five questions, in OpenSearch, against what this test derives from the sealed lines.
-  const secretHash = sha(readFileSync(inc.secret));
+  const secretHash = expectedContentHash(readFileSync(inc.secret), inc.keyDir);
   const got = await answerAll(client, index, [secretHash]);
   const of = (type: string) => events.filter((e) => e.type === `dev.agentrail.${type}`);
 

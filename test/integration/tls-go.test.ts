@@ -13,7 +13,8 @@
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
+import { expectedContentHash } from '../helpers/expected-hash.js';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -27,7 +28,6 @@ import type { TlsData } from '../../src/contracts/raw-event.js';
 import { startCollectingSensor } from '../helpers/sensor-events.js';
 import { buildGoFixture, goAvailable, GO_TOOLCHAINS } from '../helpers/go-build.js';
 
-const sha = (s: string) => `sha256:${createHash('sha256').update(s, 'utf8').digest('hex')}`;
 const finalText = 'Go reached the mock over crypto/tls; the answer has nine words.';
 interface Ev { type: string; data: Record<string, any> }
 interface Printed { model: string; proto: string; status: number; text: string; prompt_tokens: number; completion_tokens: number; probe_at_start: boolean }
@@ -60,7 +60,7 @@ async function runAndCheck(t: TestContext, c: Ctx, bin: string, opts: { name: st
   const dir = join(c.work, opts.name);
   const cfg = join(c.work, `${opts.name}.yaml`);
   // The build-id cache in the work dir: the locate runs here, not from another test's cache.
-  writeFileSync(cfg, 'observability:\n  httpPort: 0\n');
+  writeFileSync(cfg, `observability:\n  httpPort: 0\nseal:\n  keyDir: ${join(c.work, 'keys')}\n`);
   const env = {
     ...process.env,
     SSL_CERT_FILE: c.ca.caPath,
@@ -98,7 +98,7 @@ async function runAndCheck(t: TestContext, c: Ctx, bin: string, opts: { name: st
     const m = mine[0]!.data;
     assert.equal(m.prompt_token_count, x.prompt_tokens, `${x.model}: prompt tokens from usage`);
     assert.equal(m.output_token_count, x.completion_tokens, `${x.model}: output tokens from usage`);
-    assert.equal(m.output_hash, sha(x.text), `${x.model}: output hash = sha256 of the text the program received`);
+    assert.equal(m.output_hash, expectedContentHash(x.text, join(c.work, 'keys')), `${x.model}: output hash = sha256 of the text the program received`);
     assert.equal(m.stream, opts.stream);
     assert.equal(m.input_complete, true);
     assert.equal(m.output_complete, true);

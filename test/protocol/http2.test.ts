@@ -159,3 +159,38 @@ test('HTTP/2 gaps: inside DATA the connection stays in sync; inside HEADERS it i
   const r = run([...g.call(0, Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n')), ...g.call(0, Buffer.from('\x00\x00\x05\x01\x05\x00\x00\x00\x01\xff\xff\xff\xff\xff', 'latin1'))]);
   assert.equal(Object.keys(r.stage.stats().errors).filter((k) => k.startsWith('protocol.h2_hpack_')).length, 1);
 });
+
+test('HTTP/2 gap past the DATA frame (one TLS write of several frames above the cap): resynchronised on the next write, true size from content-length, counted', async () => {
+  const { taps } = await withH2cServer(handler, async (port) => {
+    const s = http2.connect(`http://127.0.0.1:${port}`);
+    await h2Request(s, { ':method': 'POST', ':path': '/big', 'content-length': '40000' }, Buffer.alloc(40_000, 'd'));
+    await h2Request(s, { ':method': 'GET', ':path': '/after' });
+    s.close();
+  });
+  const up = Buffer.concat(taps[0]!.filter((t) => t.dir === 0).map((t) => t.buf));
+  const down = Buffer.concat(taps[0]!.filter((t) => t.dir === 1).map((t) => t.buf));
+  const fs = frames(up);
+  const data = fs.filter((f) => f.type === 0 && f.sid === fs.find((h) => h.type === 1)!.sid);
+  assert.ok(data.length >= 3, `the body spans several DATA frames (${data.length})`);
+  const first = data[0]!;
+  const last = data.at(-1)!;
+  const end = last.off + 9 + last.len; // the next frame header starts here
+  // One SSL call from inside the first DATA frame through the last one (END_STREAM included), cut at 100 bytes.
+  const call = (cutEnd: number) => {
+    const c = new Capture(1, 1n, 1, 1 << 30);
+    const p = first.off + 9 + 50;
+    return run([...c.call(0, up.subarray(0, p)), ...c.call(0, up.subarray(p, cutEnd), { cap: 100 }), ...c.call(0, up.subarray(cutEnd)), ...c.call(1, down)]);
+  };
+  const ok = call(end);
+  assert.deepEqual(ok.stage.stats().errors, {}, 'no desynchronisation');
+  assert.equal(ok.stage.stats().drops['protocol.h2_frames_unseen'], 1);
+  assert.deepEqual(ok.xs.map((x) => x.request?.path), ['/big', '/after']);
+  assert.equal(ok.xs[0]!.request?.truncated, true);
+  assert.equal(ok.xs[0]!.request?.wireBytes, 40_000, 'the declared length, not the unseen bytes with their frame headers');
+  assert.equal(ok.xs[0]!.response?.body.toString(), 'got 40000 bytes for /big');
+  assert.equal(ok.xs[1]!.response?.body.toString(), 'got 0 bytes for /after');
+  // The next write does not start on a frame header (the cut ends inside a frame): counted, never a crash or a wrong request.
+  const bad = call(end - 7);
+  assert.equal(bad.stage.stats().errors['protocol.h2_resync_failed'], 1);
+  assert.ok(bad.xs.every((x) => x.request?.path !== '/after'));
+});

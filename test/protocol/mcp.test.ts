@@ -116,9 +116,12 @@ test('MCP stdio: garbage lines, unmatched responses and non-JSON pipes are count
   assert.equal(e['protocol.jsonrpc_invalid'], 2);
   assert.equal(e['protocol.jsonrpc_response_without_request'], 1);
   assert.equal(stage.stats().counts.pipes_not_jsonrpc, 1);
-  assert.equal(xs.length, 1);
-  assert.deepEqual(xs[0]!.mcp?.error, { code: -32601, message: 'nope' });
-  assert.equal(xs[0]!.mcp?.isError, true);
+  const mcp = xs.filter((x) => x.protocol === 'jsonrpc-stdio');
+  assert.equal(mcp.length, 1);
+  assert.deepEqual(mcp[0]!.mcp?.error, { code: -32601, message: 'nope' });
+  assert.equal(mcp[0]!.mcp?.isError, true);
+  // The pipe that carried plain text is reported with its bytes (the event stage decides whether it joins an agent and a tool).
+  assert.deepEqual(xs.filter((x) => x.protocol === 'pipe').map((x) => [x.stream.key, x.pipe?.[0]?.written.bytes]), [['pipe:11', 34]]);
 });
 
 for (const json of [true, false]) {

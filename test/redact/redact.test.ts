@@ -1,8 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
+import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { Classifier } from '../../src/classify/classifier.js';
-import { contentHash } from '../../src/redact/hash.js';
+import { contentHash, contentHashParts } from '../../src/redact/hash.js';
+import { setDeploymentKey } from '../../src/redact/keyed-hash.js';
 import { paramSchema } from '../../src/redact/param-schema.js';
 import { countTextTokens, tokenCount } from '../../src/redact/tokens.js';
 import { fileUri, httpResourceUri } from '../../src/redact/uri.js';
@@ -11,9 +12,20 @@ import { llmExchange } from '../event/scenario.js';
 
 const cls = new Classifier();
 
-test('hashes are SHA-256 of the exact UTF-8 text', () => {
-  const t = 'héllo — output';
+test('content hashes are SHA-256 of the exact UTF-8 text from 64 bytes up, HMAC under the deployment key below', () => {
+  const key = randomBytes(32);
+  setDeploymentKey(key);
+  const t = 'héllo — output of a model that runs a little longer than one line';
+  assert.ok(Buffer.byteLength(t) >= 64);
   assert.equal(contentHash(t), `sha256:${createHash('sha256').update(Buffer.from(t, 'utf8')).digest('hex')}`);
+  const s = 'héllo — output';
+  assert.equal(contentHash(s), `hmac-sha256:${createHmac('sha256', key).update('content\0').update(Buffer.from(s, 'utf8')).digest('hex')}`);
+  // 62 characters but 64 UTF-8 bytes: the threshold counts bytes, as sha256sum would see them.
+  const multi = 'é'.repeat(2) + 'a'.repeat(60);
+  assert.equal(Buffer.byteLength(multi), 64);
+  assert.match(contentHash(multi), /^sha256:/);
+  assert.equal(contentHashParts(['a'.repeat(40), '\n', 'b'.repeat(22)]), contentHash(`${'a'.repeat(40)}\n${'b'.repeat(22)}`), '63 bytes in parts: keyed like the whole');
+  assert.equal(contentHashParts(['a'.repeat(40), '\n', 'b'.repeat(23)]), contentHash(`${'a'.repeat(40)}\n${'b'.repeat(23)}`));
 });
 
 test('parameter schemas keep types and structure, never values; sensitive leaves are tagged', () => {

@@ -15,9 +15,12 @@ import { createEventStage } from '../../src/event/stage.js';
 import { ProtocolStage } from '../../src/protocol/protocol-stage.js';
 import { encodeBlock, encodeFileHeader } from '../../src/source/capture-file.js';
 import { repoRoot } from '../../src/paths.js';
+import { readKeyFile, setDeploymentKey } from '../../src/redact/keyed-hash.js';
 import type { Ev } from './capture-summary.js';
 
 export const capturesDir = join(repoRoot, 'test', 'fixtures', 'captures');
+/** The replays' fixed deployment key (short content is keyed; expected.json holds its HMACs under this key). */
+export const FIXTURE_HMAC_KEY = join(capturesDir, 'replay.hmac');
 
 export function listCaptures(): string[] {
   return readdirSync(capturesDir).filter((f) => f.endsWith('.arcap')).sort().map((f) => f.replace(/\.arcap$/, ''));
@@ -208,6 +211,7 @@ export function interleave(a: readonly RawEvent[], b: readonly RawEvent[], pidDe
  */
 export function runStages(events: Iterable<RawEvent>, opts: { collect?: boolean } = {}): { events: Ev[]; count: number; stats: ReturnType<ProtocolStage['stats']> } {
   const cfg = parseConfig({});
+  setDeploymentKey(readKeyFile(FIXTURE_HMAC_KEY)); // the key the CLI replays use: expected.json holds short hashes under it
   const stage = createEventStage(cfg.classify, { source: 'agentrail://replay-test/sensor', readProc: false });
   const protocol = new ProtocolStage(toProtocolOptions(cfg.protocol, cfg.collector));
   protocol.onExchange((x) => stage.builder.onExchange(x));

@@ -22,7 +22,7 @@ import { cliEntry, repoRoot } from '../../src/paths.js';
 import type { RawEvent } from '../../src/contracts/raw-event.js';
 import { readLogEvents, summarize, type CaptureSummary, type Ev } from './capture-summary.js';
 import {
-  capturePath, findResponse, interleave, listCaptures, mergeCalls, readEvents, readExpected, responseBytes, runStages,
+  FIXTURE_HMAC_KEY, capturePath, findResponse, interleave, listCaptures, mergeCalls, readEvents, readExpected, responseBytes, runStages,
   spliceResponse, splitCalls, splitChunks, truncateStream, writeCapture,
 } from './capture-tools.js';
 
@@ -43,7 +43,9 @@ const FIXTURE_PLAINTEXT = [
 
 const work = mkdtempSync(join(tmpdir(), 'agentrail-replay-'));
 const cfgFile = join(work, 'replay.yaml');
-writeFileSync(cfgFile, 'observability:\n  httpEnabled: false\n');
+// A fixed deployment key (test/fixtures/captures/replay.hmac): short outputs are keyed, and expected.json holds
+// their HMACs under it, computed independently of the sensor (docs/testing.md, recorded captures).
+writeFileSync(cfgFile, `observability:\n  httpEnabled: false\nseal:\n  keyDir: ${join(work, 'keys')}\n  hmacKeyFile: ${FIXTURE_HMAC_KEY}\n`);
 process.on('exit', () => rmSync(work, { recursive: true, force: true }));
 
 interface Replay {

@@ -15,6 +15,8 @@ interface Half {
   startNs: bigint;
   endNs: bigint;
   done: boolean;
+  /** Whole frames of this body went unseen (a TLS write above the capture cap): its size then comes from content-length. */
+  framesLost?: boolean;
 }
 
 interface H2Stream {
@@ -31,6 +33,10 @@ class Direction {
   needPreface: boolean;
   /** Frame whose header was read and whose payload is still arriving. */
   frame: { len: number; type: number; flags: number; sid: number; parts: Buffer[]; got: number; missing: number } | undefined;
+  /** Stream of the last DATA frame: whole frames lost in a capture gap are charged to its body. */
+  lastDataSid = 0;
+  /** Whole frames were lost: the next write must start on a plausible frame header. */
+  resync = false;
   /** Header block awaiting CONTINUATION frames. */
   cont: { sid: number; parts: Buffer[]; size: number; endStream: boolean; promise: boolean } | undefined;
 
@@ -82,20 +88,43 @@ export class Http2Connection {
     }
   }
 
+  /**
+   * Bytes of this direction that were never captured (a TLS write above collector.tlsCap). Only DATA
+   * payload can be skipped: the rest of a DATA frame of known length is counted as missing body bytes.
+   * When the cut runs past that frame, whole frames went unseen; senders (nghttp2 in curl, Node, Go)
+   * hand whole frames to each TLS write, so the next write starts on a frame header: the decoder
+   * resynchronises there (checking the header is plausible) instead of dropping the connection. A cut
+   * frame header or header block leaves no way to continue: the connection is dropped, counted.
+   */
   gap(side: Side, n: number, ts: bigint): void {
     if (this.dead || n <= 0) return;
     const d = this.dirs[side];
     const f = d.frame;
-    if (d.buf.length === 0 && f && f.type === DATA && n <= f.len - f.got - f.missing) {
-      f.missing += n;
-      try {
-        this.maybeFrameDone(d, ts);
-      } catch (e) {
-        this.fail('h2_internal', ts);
-      }
+    if (d.buf.length > 0 || d.cont || (f ? f.type !== DATA : d.lastDataSid === 0)) {
+      this.fail('h2_gap', ts);
       return;
     }
-    this.fail('h2_gap', ts);
+    let rest = n;
+    if (f) {
+      const inFrame = Math.min(rest, f.len - f.got - f.missing);
+      f.missing += inFrame;
+      rest -= inFrame;
+      try {
+        this.maybeFrameDone(d, ts);
+      } catch {
+        this.fail('h2_internal', ts);
+        return;
+      }
+    }
+    if (rest === 0) return;
+    const s = this.streams.get(d.lastDataSid);
+    const half = d.side === 'client' ? s?.req : s?.res;
+    if (half && !half.done) {
+      half.body.missing(rest);
+      half.framesLost = true;
+    }
+    d.resync = true;
+    this.stats.drop('protocol', 'h2_frames_unseen');
   }
 
   end(ts: bigint): void {
@@ -139,6 +168,10 @@ export class Http2Connection {
         const type = d.buf[3]!;
         const flags = d.buf[4]!;
         const sid = d.buf.readUInt32BE(5) & 0x7fffffff;
+        if (d.resync) {
+          if (!this.plausibleAfterGap(type, sid)) throw new H2Error('resync_failed');
+          d.resync = false;
+        }
         if (len > this.opts.maxFrameBytes) throw new H2Error('frame_too_large');
         if (type > 9 && len > 1024 * 1024) throw new H2Error('frame_too_large');
         d.buf = d.buf.subarray(9);
@@ -155,6 +188,14 @@ export class Http2Connection {
       }
       if (!this.maybeFrameDone(d, ts)) return;
     }
+  }
+
+  /** A frame header read where a write began after unseen frames: a known type, on a stream that makes sense for it. */
+  private plausibleAfterGap(type: number, sid: number): boolean {
+    if (type === DATA || type === RST_STREAM) return this.streams.has(sid);
+    if (type === HEADERS) return sid !== 0;
+    if (type === SETTINGS || type === GOAWAY || type === 6 /* PING */) return sid === 0;
+    return type === 2 /* PRIORITY */ || type === 8 /* WINDOW_UPDATE */;
   }
 
   private maybeFrameDone(d: Direction, ts: bigint): boolean {
@@ -177,6 +218,7 @@ export class Http2Connection {
           if (pad + 1 > p.length) throw new H2Error('bad_padding');
           body = p.subarray(1, p.length - pad);
         }
+        d.lastDataSid = sid;
         const half = this.half(d.side, sid, ts, false);
         if (half) {
           half.body.add(body);
@@ -249,6 +291,11 @@ export class Http2Connection {
     }
     const half = this.half(d.side, c.sid, ts, true);
     if (!half) return;
+    if (d.side === 'server' && !half.headers) {
+      // The server answers a request whose END_STREAM frame may have been among the unseen frames.
+      const req = this.streams.get(c.sid)?.req;
+      if (req?.framesLost && !req.done) req.done = true;
+    }
     if (!half.headers) half.headers = headers;
     else half.headers.push(...headers.filter((h) => !h[0].startsWith(':'))); // trailers
     half.endNs = ts;
@@ -314,6 +361,11 @@ export class Http2Connection {
         if (Number.isInteger(st)) base.status = st;
       }
       if (!h.done) h.body.truncated = true;
+      if (h.framesLost) {
+        // The unseen bytes counted frame headers too: the declared length is the body's true size.
+        const cl = get('content-length');
+        if (cl !== undefined && /^\d+$/.test(cl)) h.body.wireBytes = Number(cl);
+      }
       return finishBody(base, h.body, this.opts, this.stats);
     };
     this.hooks.onExchange(msg(s.req, true), msg(s.res, false), complete);
