@@ -20,6 +20,8 @@
 #include <utility>
 #include <vector>
 
+#include "boringssl_locator.h"
+#include "coverage_table.h"
 #include "go_tls_probes.h"
 #include "record_observer.h"
 
@@ -54,6 +56,10 @@ class TlsAttacher : public RecordObserver {
   void on_tick() override;
   void on_stop() override { detachAll(); }
   void counters(std::vector<std::pair<std::string, uint64_t>>& out) const override;
+  void coverage(std::vector<BinaryVerdict>& out) const override {
+    std::vector<BinaryVerdict> v = coverage_.snapshot();
+    out.insert(out.end(), v.begin(), v.end());
+  }
 
   void detachAll();
   TlsAttacher(const TlsAttacher&) = delete;
@@ -73,14 +79,15 @@ class TlsAttacher : public RecordObserver {
   void onRecord(const ar_hdr* rec, size_t len);
   // One file by path; `pid` (0 = none) is used to reach it through
   // /proc/<pid>/root. Returns 1 if probes were attached now, else 0.
-  int attachPath(const std::string& path, uint32_t pid = 0);
+  // `exe`: the file is an executable (it gets a verdict even without TLS).
+  int attachPath(const std::string& path, uint32_t pid = 0, bool exe = false);
 
   Stats stats() const;
 
  private:
   using FileKey = std::pair<uint64_t, uint64_t>;  // (kernel dev = major<<20|minor, ino)
-  bool attachFile(const std::string& path, const FileKey& key);
-  bool locateStripped(int fd, uint64_t offs[4]);
+  bool attachFile(const std::string& path, const FileKey& key, bool exe = false);
+  bool locateStripped(int fd, uint64_t offs[4], TlsLocation& loc);
   bool tryViaFd(uint32_t pid, int32_t fd, const FileKey& key);
   struct Pending {
     uint32_t pid;
@@ -98,6 +105,7 @@ class TlsAttacher : public RecordObserver {
   // build-id cache, carrying BoringSSL but not recognized; slowest locate.
   std::atomic<uint64_t> stripped_located_{0}, stripped_cache_hits_{0}, stripped_unrecognized_{0},
       locate_ns_max_{0};
+  CoverageTable coverage_;  // one verdict per inspected executable / TLS library
   GoTlsProbes go_;  // Go executables: crypto/tls from .gopclntab
   std::atomic<uint64_t> preattached_{0};  // files attached before the stopped launcher exec'd them
 };
