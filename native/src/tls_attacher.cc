@@ -13,6 +13,7 @@
 
 #include <cstdio>
 #include <cstring>
+#include <mutex>
 #include <thread>
 
 #include "agentrail_abi.h"
@@ -80,8 +81,12 @@ void TlsAttacher::detachAll() {
   // are gone the probes only write into this Sensor's own (unread) ring
   // buffer; nothing else of the Sensor is touched. If the process exits
   // first, the kernel releases the remaining links when it closes their fds.
+  stopWorker();
   std::vector<bpf_link*> links;
-  links.swap(links_);
+  {
+    std::lock_guard<std::mutex> g(links_mu_);
+    links.swap(links_);
+  }
   seen_.clear();
   pending_.clear();
   if (links.empty()) return;
@@ -154,6 +159,12 @@ void TlsAttacher::counters(std::vector<std::pair<std::string, uint64_t>>& out) c
   out.emplace_back("tls_locate_ns_max", locate_ns_max_.load());
   out.emplace_back("tls_preattached_files", preattached_.load());
   out.emplace_back("tls_coverage_evicted", coverage_.evicted());
+  out.emplace_back("tls_worker_jobs", worker_jobs_.load());
+  out.emplace_back("tls_worker_queue_peak", worker_queue_peak_.load());
+  out.emplace_back("tls_worker_queue_full_inline", worker_queue_full_.load());
+  out.emplace_back("tls_worker_wait_ns_max", worker_wait_ns_max_.load());
+  out.emplace_back("tls_worker_files_attached", files_attached_deferred_.load());
+  out.emplace_back("tls_poll_record_ns_max", poll_record_ns_max_.load());
   go_.counters(out);
 }
 
@@ -195,60 +206,99 @@ bool TlsAttacher::attachFile(const std::string& path, const FileKey& key, bool e
   // loader closes its fd or the process exits.
   int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return false;
-  const std::string held = "/proc/self/fd/" + std::to_string(fd);
-  BinaryVerdict v;
-  v.dev = key.first;
-  v.ino = key.second;
-  // Every executable gets a verdict; a library only when it carries TLS.
-  auto finish = [&](bool attached) {
-    uint64_t dt = monoNs() - t0;
-    attach_ns_total_ += dt;
-    storeMax(attach_ns_max_, dt);
-    if (attached) files_attached_++;
-    if (exe || v.library != "none") {
-      v.path = realPathOf(fd, path);
-      if (v.runtime.empty()) v.runtime = runtimeOf(v.path, v.library);
-      v.locate_ns = dt;
-      coverage_.record(std::move(v));
-    }
-    close(fd);
-    return attached;
-  };
+  Job job{fd, key, exe, path, t0};
   uint64_t offs[4];
-  if (!findSymbols(fd, kFuncs, offs) || (offs[0] == 0 && offs[1] == 0)) {
-    // No SSL_* symbol: a Go executable (crypto/tls), else maybe stripped BoringSSL.
-    size_t before = links_.size();
-    GoTlsProbes::Result g = go_.attach(fd, held, links_, attach_failures_, &v.build_id, &v.reason);
-    if (g != GoTlsProbes::Result::NotGo) {
-      if (g == GoTlsProbes::Result::Unrecognized) stripped_unrecognized_++;  // same warning as any unknown TLS
-      probes_attached_ += links_.size() - before;
-      v.probes = uint32_t(links_.size() - before);
-      v.library = g == GoTlsProbes::Result::NoCryptoTls ? "none" : "go-crypto-tls";
-      v.state = g == GoTlsProbes::Result::Attached       ? "attached"
-                : g == GoTlsProbes::Result::NoCryptoTls ? "no-tls"
-                : g == GoTlsProbes::Result::Failed      ? "failed"
-                                                        : "unrecognized";
-      if (g == GoTlsProbes::Result::NoCryptoTls) v.runtime = "go";
-      return finish(g == GoTlsProbes::Result::Attached);
-    }
-    TlsLocation loc;
-    if (!locateStripped(fd, offs, loc)) {
-      v.build_id = loc.build_id;
-      bool candidate = !(loc.why == "no-ssl-lib-string" || loc.why == "not-x86-64-elf");
-      v.library = candidate ? "boringssl-stripped" : "none";
-      v.state = candidate ? "unrecognized" : "no-tls";
-      v.reason = candidate ? loc.why : "no SSL_* symbols, no Go crypto/tls, no BoringSSL ssl_lib.cc (TLS, if any, comes from a shared library listed separately)";
-      return finish(false);
-    }
-    v.build_id = loc.build_id;
-    v.library = "boringssl-stripped";
-    v.reason = "SSL_write/SSL_read located from ssl_lib.cc error sites";
-  } else {
-    v.library = "openssl";
-    v.build_id = elfBuildId(fd);
-    v.reason = "SSL_write/SSL_read(_ex) symbols";
+  if (findSymbols(fd, kFuncs, offs) && (offs[0] != 0 || offs[1] != 0)) return attachSymbols(job, offs);  // ELF symbols: cheap, here
+  // No SSL_* symbol: a Go executable or stripped BoringSSL, found by a
+  // capstone pass of up to ~0.3 s: on the worker, so the poll thread keeps
+  // draining the ring buffer, unless the caller must wait (a stopped launch).
+  if (sync_ || !enqueue(job)) return locateAndAttach(job);
+  return false;
+}
+
+bool TlsAttacher::enqueue(const Job& job) {
+  std::lock_guard<std::mutex> g(jobs_mu_);
+  if (stopping_) return false;
+  if (jobs_.size() >= kMaxJobs) {
+    worker_queue_full_++;
+    return false;
   }
-  int ok = 0;
+  if (!worker_.joinable()) {
+    try {
+      worker_ = std::thread([this] { workerLoop(); });
+    } catch (...) {
+      return false;  // no thread: the caller does it inline
+    }
+  }
+  jobs_.push_back(job);
+  worker_jobs_++;
+  storeMax(worker_queue_peak_, jobs_.size());
+  jobs_cv_.notify_one();
+  return true;
+}
+
+void TlsAttacher::workerLoop() {
+  for (;;) {
+    Job job;
+    {
+      std::unique_lock<std::mutex> lk(jobs_mu_);
+      jobs_cv_.wait(lk, [this] { return stopping_ || !jobs_.empty(); });
+      if (stopping_) return;  // stopWorker() closes what is left
+      job = jobs_.front();
+      jobs_.pop_front();
+    }
+    storeMax(worker_wait_ns_max_, monoNs() - job.t0);
+    if (locateAndAttach(job)) files_attached_deferred_++;
+  }
+}
+
+void TlsAttacher::stopWorker() {
+  {
+    std::lock_guard<std::mutex> g(jobs_mu_);
+    stopping_ = true;
+    jobs_cv_.notify_all();
+  }
+  if (worker_.joinable()) worker_.join();
+  for (const Job& j : jobs_) close(j.fd);
+  jobs_.clear();
+}
+
+void TlsAttacher::keepLinks(std::vector<bpf_link*>& mine) {
+  std::lock_guard<std::mutex> g(links_mu_);
+  links_.insert(links_.end(), mine.begin(), mine.end());
+  probes_attached_ += mine.size();
+  mine.clear();
+}
+
+// Every executable gets a verdict; a library only when it carries TLS.
+bool TlsAttacher::finish(const Job& job, BinaryVerdict& v, bool attached) {
+  uint64_t dt = monoNs() - job.t0;
+  attach_ns_total_ += dt;
+  storeMax(attach_ns_max_, dt);
+  if (attached) files_attached_++;
+  if (job.exe || v.library != "none") {
+    v.dev = job.key.first;
+    v.ino = job.key.second;
+    v.path = realPathOf(job.fd, job.path);
+    if (v.runtime.empty()) v.runtime = runtimeOf(v.path, v.library);
+    v.locate_ns = dt;
+    coverage_.record(std::move(v));
+  }
+  close(job.fd);
+  return attached;
+}
+
+bool TlsAttacher::attachSymbols(const Job& job, const uint64_t offs[4]) {
+  BinaryVerdict v;
+  v.library = "openssl";
+  v.build_id = elfBuildId(job.fd);
+  v.reason = "SSL_write/SSL_read(_ex) symbols";
+  return attachSsl(job, offs, v);
+}
+
+bool TlsAttacher::attachSsl(const Job& job, const uint64_t offs[4], BinaryVerdict& v) {
+  const std::string held = "/proc/self/fd/" + std::to_string(job.fd);
+  std::vector<bpf_link*> mine;
   for (int f = 0; f < 4; f++) {
     if (offs[f] == 0) continue;
     for (int r = 0; r < 2; r++) {
@@ -263,15 +313,48 @@ bool TlsAttacher::attachFile(const std::string& path, const FileKey& key, bool e
         attach_failures_++;
         continue;
       }
-      links_.push_back(l);
-      probes_attached_++;
-      ok++;
+      mine.push_back(l);
     }
   }
-  v.probes = uint32_t(ok);
-  v.state = ok > 0 ? "attached" : "failed";
-  if (ok == 0) v.reason += "; uprobe attach failed";
-  return finish(ok > 0);
+  v.probes = uint32_t(mine.size());
+  v.state = mine.empty() ? "failed" : "attached";
+  if (mine.empty()) v.reason += "; uprobe attach failed";
+  bool ok = !mine.empty();
+  keepLinks(mine);
+  return finish(job, v, ok);
+}
+
+bool TlsAttacher::locateAndAttach(const Job& job) {
+  const std::string held = "/proc/self/fd/" + std::to_string(job.fd);
+  BinaryVerdict v;
+  std::vector<bpf_link*> mine;
+  GoTlsProbes::Result g = go_.attach(job.fd, held, mine, attach_failures_, &v.build_id, &v.reason);
+  if (g != GoTlsProbes::Result::NotGo) {
+    if (g == GoTlsProbes::Result::Unrecognized) stripped_unrecognized_++;  // same warning as any unknown TLS
+    v.probes = uint32_t(mine.size());
+    keepLinks(mine);
+    v.library = g == GoTlsProbes::Result::NoCryptoTls ? "none" : "go-crypto-tls";
+    v.state = g == GoTlsProbes::Result::Attached       ? "attached"
+              : g == GoTlsProbes::Result::NoCryptoTls ? "no-tls"
+              : g == GoTlsProbes::Result::Failed      ? "failed"
+                                                      : "unrecognized";
+    if (g == GoTlsProbes::Result::NoCryptoTls) v.runtime = "go";
+    return finish(job, v, g == GoTlsProbes::Result::Attached);
+  }
+  uint64_t offs[4];
+  TlsLocation loc;
+  bool found = locateStripped(job.fd, offs, loc);
+  v.build_id = loc.build_id;
+  if (!found) {
+    bool candidate = !(loc.why == "no-ssl-lib-string" || loc.why == "not-x86-64-elf");
+    v.library = candidate ? "boringssl-stripped" : "none";
+    v.state = candidate ? "unrecognized" : "no-tls";
+    v.reason = candidate ? loc.why : "no SSL_* symbols, no Go crypto/tls, no BoringSSL ssl_lib.cc (TLS, if any, comes from a shared library listed separately)";
+    return finish(job, v, false);
+  }
+  v.library = "boringssl-stripped";
+  v.reason = "SSL_write/SSL_read located from ssl_lib.cc error sites";
+  return attachSsl(job, offs, v);
 }
 
 // No SSL_* symbols: a stripped binary may still carry BoringSSL (Bun and
@@ -351,12 +434,16 @@ int TlsAttacher::scanPid(uint32_t pid) {
 }
 
 int TlsAttacher::scanTracedPid(uint32_t pid) {
+  // The launcher is stopped until this returns: locate inline so the
+  // command's first TLS call is captured.
+  sync_ = true;
   int n = scanPid(pid);
   for (const std::string& t : stoppedExecTargets(pid)) {
     int got = attachPath(t, 0, true);
     preattached_ += uint64_t(got);
     n += got;
   }
+  sync_ = false;
   return n;
 }
 
@@ -406,6 +493,13 @@ bool TlsAttacher::tryViaFd(uint32_t pid, int32_t fd, const FileKey& key) {
 
 void TlsAttacher::onRecord(const ar_hdr* h, size_t len) {
   if (len < sizeof(ar_hdr)) return;
+  if (h->op != AR_OP_PROC_MMAP_EXEC && h->op != AR_OP_PROC_EXEC) return;
+  uint64_t t0 = monoNs();
+  handleRecord(h, len);
+  storeMax(poll_record_ns_max_, monoNs() - t0);  // how long the poll thread was held
+}
+
+void TlsAttacher::handleRecord(const ar_hdr* h, size_t len) {
   size_t before = files_attached_.load();
   if (h->op == AR_OP_PROC_MMAP_EXEC && len >= sizeof(ar_proc_mmap_exec)) {
     const ar_proc_mmap_exec* m = reinterpret_cast<const ar_proc_mmap_exec*>(h);
