@@ -172,6 +172,7 @@ export async function runPipeline(o: PipelineOptions): Promise<number> {
     exitCode = EXIT_SOURCE_FAILED;
     void stop();
   });
+  health?.server.setStatus(() => sourceHealth!.status());
   await sink.start();
   await opened.start();
   // The enforcement maps exist now; filled before the traced command is resumed (onReady).

@@ -92,6 +92,7 @@ class SensorWrap : public Napi::ObjectWrap<SensorWrap> {
                            InstanceMethod<&SensorWrap::AddCgroup>("addCgroup"),
                            InstanceMethod<&SensorWrap::RemoveCgroup>("removeCgroup"),
                            InstanceMethod<&SensorWrap::Counters>("counters"),
+                           InstanceMethod<&SensorWrap::Coverage>("coverage"),
                            InstanceMethod<&SensorWrap::Objects>("objects"),
                            InstanceMethod<&SensorWrap::ReplaceEnforceMap>("replaceEnforceMap"),
                            StaticMethod<&SensorWrap::Layout>("layout"),
@@ -265,6 +266,30 @@ class SensorWrap : public Napi::ObjectWrap<SensorWrap> {
     for (const auto& [k, v] : c.observers) obs.Set(k, Napi::Number::New(env, double(v)));
     out.Set("observers", obs);
     return out;
+  }
+
+  // One object per inspected binary: what TLS it carries and whether it is probed.
+  Napi::Value Coverage(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    std::vector<BinaryVerdict> rows = sensor_->coverage();
+    Napi::Array a = Napi::Array::New(env, rows.size());
+    for (size_t i = 0; i < rows.size(); i++) {
+      const BinaryVerdict& v = rows[i];
+      Napi::Object o = Napi::Object::New(env);
+      o.Set("path", v.path);
+      o.Set("dev", Napi::Number::New(env, double(v.dev)));
+      o.Set("ino", Napi::Number::New(env, double(v.ino)));
+      o.Set("buildId", v.build_id);
+      o.Set("runtime", v.runtime);
+      o.Set("library", v.library);
+      o.Set("state", v.state);
+      o.Set("reason", v.reason);
+      o.Set("probes", Napi::Number::New(env, v.probes));
+      o.Set("locateMs", Napi::Number::New(env, double(v.locate_ns) / 1e6));
+      o.Set("seenUnixMs", Napi::Number::New(env, double(v.seen_unix_ms)));
+      a.Set(uint32_t(i), o);
+    }
+    return a;
   }
 
   Napi::Value Objects(const Napi::CallbackInfo& info) {

@@ -16,11 +16,13 @@ GoTlsProbes::GoTlsProbes(bpf_object* obj) {
 }
 
 GoTlsProbes::Result GoTlsProbes::attach(int fd, const std::string& held, std::vector<bpf_link*>& links,
-                                        std::atomic<uint64_t>& failures) {
+                                        std::atomic<uint64_t>& failures, std::string* build_id, std::string* why) {
   uint64_t t0 = monoNs();
   bool hit = false;
   GoTlsLocation loc = locateGoCached(fd, hit);
   if (!loc.is_go) return Result::NotGo;
+  if (build_id) *build_id = loc.build_id;
+  if (why) *why = loc.found ? "crypto/tls.(*Conn).Write/Read from .gopclntab" : loc.why;
   if (hit) cache_hits_++;
   storeMax(locate_ns_max_, monoNs() - t0);
   if (loc.why == "no-crypto-tls") {  // a Go program that never speaks TLS: nothing to capture
@@ -32,6 +34,7 @@ GoTlsProbes::Result GoTlsProbes::attach(int fd, const std::string& held, std::ve
     return Result::Unrecognized;
   }
   if (!write_ || !read_ || !read_ret_) {
+    if (why) *why = "Go TLS programs missing from tls.bpf.o";
     failures++;
     return Result::Failed;
   }
@@ -46,6 +49,7 @@ GoTlsProbes::Result GoTlsProbes::attach(int fd, const std::string& held, std::ve
     LIBBPF_OPTS(bpf_uprobe_opts, o, .retprobe = false);
     bpf_link* l = bpf_program__attach_uprobe_opts(prog, -1, held.c_str(), size_t(off), &o);
     if (!l) {
+      if (why) *why = "uprobe attach failed";
       failures++;
       // All or nothing: a Read entry without every RET probe would lose reads silently.
       for (bpf_link* m : mine) bpf_link__destroy(m);

@@ -26,7 +26,9 @@ class GoTlsProbes {
   explicit GoTlsProbes(bpf_object* tls_obj);
   // fd: the file held open by the attacher; held: "/proc/self/fd/N" for it.
   // New links are appended to `links`; failed attach calls counted in `failures`.
-  Result attach(int fd, const std::string& held, std::vector<bpf_link*>& links, std::atomic<uint64_t>& failures);
+  // build_id/why (optional) receive the cache key and the locator's reason.
+  Result attach(int fd, const std::string& held, std::vector<bpf_link*>& links, std::atomic<uint64_t>& failures,
+                std::string* build_id = nullptr, std::string* why = nullptr);
   void counters(std::vector<std::pair<std::string, uint64_t>>& out) const;
 
  private:

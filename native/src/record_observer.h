@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "agentrail_abi.h"
+#include "coverage_table.h"
 
 struct bpf_object;
 
@@ -50,6 +51,8 @@ class RecordObserver {
   virtual void on_stop() {}
   // Extra counters merged into Sensor.counters().observers as name -> value.
   virtual void counters(std::vector<std::pair<std::string, uint64_t>>& out) const { (void)out; }
+  // Per-binary verdicts (coverage_table.h); may be called from any thread.
+  virtual void coverage(std::vector<BinaryVerdict>& out) const { (void)out; }
 };
 
 }  // namespace agentrail

@@ -277,6 +277,7 @@ void Sensor::stop() {
   if (poller_) {
     poller_->stop();
     last_counters_ = counters();
+    last_coverage_ = coverage();
     poller_.reset();
   }
   close_all();
@@ -363,6 +364,13 @@ SensorCounters Sensor::counters() {
   c.periodic_flushes = periodic_flushes_.load();
   for (auto& o : observers_) o->counters(c.observers);
   return c;
+}
+
+std::vector<BinaryVerdict> Sensor::coverage() {
+  if (!poller_ && objects_.empty()) return last_coverage_;
+  std::vector<BinaryVerdict> out;
+  for (auto& o : observers_) o->coverage(out);
+  return out;
 }
 
 std::vector<std::string> Sensor::loaded_objects() const {

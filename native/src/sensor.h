@@ -63,6 +63,8 @@ class Sensor {
   void remove_cgroup(uint64_t id);
 
   SensorCounters counters();
+  // Per-binary TLS verdicts of the observers (coverage_table.h).
+  std::vector<BinaryVerdict> coverage();
   std::vector<std::string> loaded_objects() const;
   // Replaces the contents of an enforce_* map of enforce.bpf.o (enforce_maps.cc).
   void replace_enforce_map(const std::string& name, const std::vector<std::pair<std::string, std::string>>& entries);
@@ -93,7 +95,8 @@ class Sensor {
   std::chrono::steady_clock::time_point last_flush_{};
   std::chrono::steady_clock::time_point last_tick_{};
   std::atomic<uint64_t> periodic_flushes_{0};
-  SensorCounters last_counters_;  // snapshot taken by stop(), served afterwards
+  SensorCounters last_counters_;
+  std::vector<BinaryVerdict> last_coverage_;  // snapshot taken by stop(), served afterwards  // snapshot taken by stop(), served afterwards
 };
 
 }  // namespace agentrail

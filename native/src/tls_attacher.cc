@@ -13,6 +13,7 @@
 
 #include <cstdio>
 #include <cstring>
+#include <mutex>
 #include <thread>
 
 #include "agentrail_abi.h"
@@ -80,8 +81,12 @@ void TlsAttacher::detachAll() {
   // are gone the probes only write into this Sensor's own (unread) ring
   // buffer; nothing else of the Sensor is touched. If the process exits
   // first, the kernel releases the remaining links when it closes their fds.
+  stopWorker();
   std::vector<bpf_link*> links;
-  links.swap(links_);
+  {
+    std::lock_guard<std::mutex> g(links_mu_);
+    links.swap(links_);
+  }
   seen_.clear();
   pending_.clear();
   if (links.empty()) return;
@@ -153,10 +158,46 @@ void TlsAttacher::counters(std::vector<std::pair<std::string, uint64_t>>& out) c
   out.emplace_back("tls_stripped_unrecognized", stripped_unrecognized_.load());
   out.emplace_back("tls_locate_ns_max", locate_ns_max_.load());
   out.emplace_back("tls_preattached_files", preattached_.load());
+  out.emplace_back("tls_coverage_evicted", coverage_.evicted());
+  out.emplace_back("tls_worker_jobs", worker_jobs_.load());
+  out.emplace_back("tls_worker_queue_peak", worker_queue_peak_.load());
+  out.emplace_back("tls_worker_queue_full_inline", worker_queue_full_.load());
+  out.emplace_back("tls_worker_wait_ns_max", worker_wait_ns_max_.load());
+  out.emplace_back("tls_worker_files_attached", files_attached_deferred_.load());
+  out.emplace_back("tls_poll_record_ns_max", poll_record_ns_max_.load());
   go_.counters(out);
 }
 
-bool TlsAttacher::attachFile(const std::string& path, const FileKey& key) {
+namespace {
+
+// The file's own name as the sensor sees it (the held fd's link target).
+std::string realPathOf(int fd, const std::string& fallback) {
+  char buf[4096];
+  std::string link = "/proc/self/fd/" + std::to_string(fd);
+  ssize_t n = readlink(link.c_str(), buf, sizeof buf - 1);
+  return n > 0 ? std::string(buf, size_t(n)) : fallback;
+}
+
+std::string baseName(const std::string& p) {
+  size_t s = p.rfind('/');
+  return s == std::string::npos ? p : p.substr(s + 1);
+}
+
+// A runtime name for the verdict table from what was found and the file name.
+std::string runtimeOf(const std::string& path, const std::string& library) {
+  std::string b = baseName(path);
+  if (library == "go-crypto-tls") return "go";
+  if (library == "boringssl-stripped") return "bun";
+  if (b.rfind("libssl", 0) == 0) return "shared-library";
+  if (b.find("node") != std::string::npos) return "node";
+  if (b.rfind("python", 0) == 0) return "python";
+  if (b == "bun") return "bun";
+  return library == "openssl" ? "static-openssl" : "native";
+}
+
+}  // namespace
+
+bool TlsAttacher::attachFile(const std::string& path, const FileKey& key, bool exe) {
   if (!seen_.insert(key).second) return false;
   files_scanned_++;
   uint64_t t0 = monoNs();
@@ -165,29 +206,99 @@ bool TlsAttacher::attachFile(const std::string& path, const FileKey& key) {
   // loader closes its fd or the process exits.
   int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return false;
-  const std::string held = "/proc/self/fd/" + std::to_string(fd);
+  Job job{fd, key, exe, path, t0};
   uint64_t offs[4];
-  if (!findSymbols(fd, kFuncs, offs) || (offs[0] == 0 && offs[1] == 0)) {
-    // No SSL_* symbol: a Go executable (crypto/tls), else maybe stripped BoringSSL.
-    size_t before = links_.size();
-    GoTlsProbes::Result g = go_.attach(fd, held, links_, attach_failures_);
-    if (g != GoTlsProbes::Result::NotGo) {
-      close(fd);
-      if (g == GoTlsProbes::Result::Unrecognized) stripped_unrecognized_++;  // same warning as any unknown TLS
-      probes_attached_ += links_.size() - before;
-      uint64_t dt = monoNs() - t0;
-      attach_ns_total_ += dt;
-      storeMax(attach_ns_max_, dt);
-      if (g != GoTlsProbes::Result::Attached) return false;
-      files_attached_++;
-      return true;
-    }
-    if (!locateStripped(fd, offs)) {
-      close(fd);
-      return false;
+  if (findSymbols(fd, kFuncs, offs) && (offs[0] != 0 || offs[1] != 0)) return attachSymbols(job, offs);  // ELF symbols: cheap, here
+  // No SSL_* symbol: a Go executable or stripped BoringSSL, found by a
+  // capstone pass of up to ~0.3 s: on the worker, so the poll thread keeps
+  // draining the ring buffer, unless the caller must wait (a stopped launch).
+  if (sync_ || !enqueue(job)) return locateAndAttach(job);
+  return false;
+}
+
+bool TlsAttacher::enqueue(const Job& job) {
+  std::lock_guard<std::mutex> g(jobs_mu_);
+  if (stopping_) return false;
+  if (jobs_.size() >= kMaxJobs) {
+    worker_queue_full_++;
+    return false;
+  }
+  if (!worker_.joinable()) {
+    try {
+      worker_ = std::thread([this] { workerLoop(); });
+    } catch (...) {
+      return false;  // no thread: the caller does it inline
     }
   }
-  int ok = 0;
+  jobs_.push_back(job);
+  worker_jobs_++;
+  storeMax(worker_queue_peak_, jobs_.size());
+  jobs_cv_.notify_one();
+  return true;
+}
+
+void TlsAttacher::workerLoop() {
+  for (;;) {
+    Job job;
+    {
+      std::unique_lock<std::mutex> lk(jobs_mu_);
+      jobs_cv_.wait(lk, [this] { return stopping_ || !jobs_.empty(); });
+      if (stopping_) return;  // stopWorker() closes what is left
+      job = jobs_.front();
+      jobs_.pop_front();
+    }
+    storeMax(worker_wait_ns_max_, monoNs() - job.t0);
+    if (locateAndAttach(job)) files_attached_deferred_++;
+  }
+}
+
+void TlsAttacher::stopWorker() {
+  {
+    std::lock_guard<std::mutex> g(jobs_mu_);
+    stopping_ = true;
+    jobs_cv_.notify_all();
+  }
+  if (worker_.joinable()) worker_.join();
+  for (const Job& j : jobs_) close(j.fd);
+  jobs_.clear();
+}
+
+void TlsAttacher::keepLinks(std::vector<bpf_link*>& mine) {
+  std::lock_guard<std::mutex> g(links_mu_);
+  links_.insert(links_.end(), mine.begin(), mine.end());
+  probes_attached_ += mine.size();
+  mine.clear();
+}
+
+// Every executable gets a verdict; a library only when it carries TLS.
+bool TlsAttacher::finish(const Job& job, BinaryVerdict& v, bool attached) {
+  uint64_t dt = monoNs() - job.t0;
+  attach_ns_total_ += dt;
+  storeMax(attach_ns_max_, dt);
+  if (attached) files_attached_++;
+  if (job.exe || v.library != "none") {
+    v.dev = job.key.first;
+    v.ino = job.key.second;
+    v.path = realPathOf(job.fd, job.path);
+    if (v.runtime.empty()) v.runtime = runtimeOf(v.path, v.library);
+    v.locate_ns = dt;
+    coverage_.record(std::move(v));
+  }
+  close(job.fd);
+  return attached;
+}
+
+bool TlsAttacher::attachSymbols(const Job& job, const uint64_t offs[4]) {
+  BinaryVerdict v;
+  v.library = "openssl";
+  v.build_id = elfBuildId(job.fd);
+  v.reason = "SSL_write/SSL_read(_ex) symbols";
+  return attachSsl(job, offs, v);
+}
+
+bool TlsAttacher::attachSsl(const Job& job, const uint64_t offs[4], BinaryVerdict& v) {
+  const std::string held = "/proc/self/fd/" + std::to_string(job.fd);
+  std::vector<bpf_link*> mine;
   for (int f = 0; f < 4; f++) {
     if (offs[f] == 0) continue;
     for (int r = 0; r < 2; r++) {
@@ -202,26 +313,57 @@ bool TlsAttacher::attachFile(const std::string& path, const FileKey& key) {
         attach_failures_++;
         continue;
       }
-      links_.push_back(l);
-      probes_attached_++;
-      ok++;
+      mine.push_back(l);
     }
   }
-  close(fd);
-  uint64_t dt = monoNs() - t0;
-  attach_ns_total_ += dt;
-  storeMax(attach_ns_max_, dt);
-  if (ok > 0) files_attached_++;
-  return ok > 0;
+  v.probes = uint32_t(mine.size());
+  v.state = mine.empty() ? "failed" : "attached";
+  if (mine.empty()) v.reason += "; uprobe attach failed";
+  bool ok = !mine.empty();
+  keepLinks(mine);
+  return finish(job, v, ok);
+}
+
+bool TlsAttacher::locateAndAttach(const Job& job) {
+  const std::string held = "/proc/self/fd/" + std::to_string(job.fd);
+  BinaryVerdict v;
+  std::vector<bpf_link*> mine;
+  GoTlsProbes::Result g = go_.attach(job.fd, held, mine, attach_failures_, &v.build_id, &v.reason);
+  if (g != GoTlsProbes::Result::NotGo) {
+    if (g == GoTlsProbes::Result::Unrecognized) stripped_unrecognized_++;  // same warning as any unknown TLS
+    v.probes = uint32_t(mine.size());
+    keepLinks(mine);
+    v.library = g == GoTlsProbes::Result::NoCryptoTls ? "none" : "go-crypto-tls";
+    v.state = g == GoTlsProbes::Result::Attached       ? "attached"
+              : g == GoTlsProbes::Result::NoCryptoTls ? "no-tls"
+              : g == GoTlsProbes::Result::Failed      ? "failed"
+                                                      : "unrecognized";
+    if (g == GoTlsProbes::Result::NoCryptoTls) v.runtime = "go";
+    return finish(job, v, g == GoTlsProbes::Result::Attached);
+  }
+  uint64_t offs[4];
+  TlsLocation loc;
+  bool found = locateStripped(job.fd, offs, loc);
+  v.build_id = loc.build_id;
+  if (!found) {
+    bool candidate = !(loc.why == "no-ssl-lib-string" || loc.why == "not-x86-64-elf");
+    v.library = candidate ? "boringssl-stripped" : "none";
+    v.state = candidate ? "unrecognized" : "no-tls";
+    v.reason = candidate ? loc.why : "no SSL_* symbols, no Go crypto/tls, no BoringSSL ssl_lib.cc (TLS, if any, comes from a shared library listed separately)";
+    return finish(job, v, false);
+  }
+  v.library = "boringssl-stripped";
+  v.reason = "SSL_write/SSL_read located from ssl_lib.cc error sites";
+  return attachSsl(job, offs, v);
 }
 
 // No SSL_* symbols: a stripped binary may still carry BoringSSL (Bun and
 // `bun build --compile` executables). Cached by build-id; the capstone pass
 // (~0.2 s per 100 MB) runs once per build.
-bool TlsAttacher::locateStripped(int fd, uint64_t offs[4]) {
+bool TlsAttacher::locateStripped(int fd, uint64_t offs[4], TlsLocation& loc) {
   uint64_t t0 = monoNs();
   bool hit = false;
-  TlsLocation loc = locateCached(fd, hit);
+  loc = locateCached(fd, hit);
   // Files without BoringSSL's ssl_lib.cc are not candidates: not counted.
   if (loc.why == "no-ssl-lib-string" || loc.why == "not-x86-64-elf") return false;
   if (hit) stripped_cache_hits_++;
@@ -237,7 +379,7 @@ bool TlsAttacher::locateStripped(int fd, uint64_t offs[4]) {
   return true;
 }
 
-int TlsAttacher::attachPath(const std::string& path, uint32_t pid) {
+int TlsAttacher::attachPath(const std::string& path, uint32_t pid, bool exe) {
   std::string p = path;
   struct stat st;
   if (pid != 0) {
@@ -248,7 +390,7 @@ int TlsAttacher::attachPath(const std::string& path, uint32_t pid) {
     return 0;
   }
   if (!S_ISREG(st.st_mode)) return 0;
-  return attachFile(p, {kernelDev(st.st_dev), uint64_t(st.st_ino)}) ? 1 : 0;
+  return attachFile(p, {kernelDev(st.st_dev), uint64_t(st.st_ino)}, exe) ? 1 : 0;
 }
 
 int TlsAttacher::attachWellKnown(const std::vector<std::string>& extra) {
@@ -268,12 +410,17 @@ int TlsAttacher::attachWellKnown(const std::vector<std::string>& extra) {
     }
     pclose(f);
   }
-  for (const std::string& p : paths) n += attachPath(p, 0);
+  // The extra paths (the sensor's own node) and node itself are executables.
+  for (size_t i = 0; i < paths.size(); i++) n += attachPath(paths[i], 0, i < extra.size() + 2);
   return n;
 }
 
 int TlsAttacher::scanPid(uint32_t pid) {
   int n = 0;
+  struct stat xs;
+  std::string exeLink = "/proc/" + std::to_string(pid) + "/exe";
+  FileKey exeKey{0, 0};
+  if (stat(exeLink.c_str(), &xs) == 0) exeKey = {kernelDev(xs.st_dev), uint64_t(xs.st_ino)};
   for (const MapEntry& e : readMaps(pid)) {
     FileKey key{e.kdev, e.ino};
     if (seen_.count(key)) continue;
@@ -281,18 +428,22 @@ int TlsAttacher::scanPid(uint32_t pid) {
     std::string viaRoot = "/proc/" + std::to_string(pid) + "/root" + e.path;
     struct stat st;
     std::string p = stat(viaRoot.c_str(), &st) == 0 ? viaRoot : e.path;
-    if (attachFile(p, key)) n++;
+    if (attachFile(p, key, key == exeKey || e.ino == exeKey.second)) n++;
   }
   return n;
 }
 
 int TlsAttacher::scanTracedPid(uint32_t pid) {
+  // The launcher is stopped until this returns: locate inline so the
+  // command's first TLS call is captured.
+  sync_ = true;
   int n = scanPid(pid);
   for (const std::string& t : stoppedExecTargets(pid)) {
-    int got = attachPath(t, 0);
+    int got = attachPath(t, 0, true);
     preattached_ += uint64_t(got);
     n += got;
   }
+  sync_ = false;
   return n;
 }
 
@@ -342,6 +493,13 @@ bool TlsAttacher::tryViaFd(uint32_t pid, int32_t fd, const FileKey& key) {
 
 void TlsAttacher::onRecord(const ar_hdr* h, size_t len) {
   if (len < sizeof(ar_hdr)) return;
+  if (h->op != AR_OP_PROC_MMAP_EXEC && h->op != AR_OP_PROC_EXEC) return;
+  uint64_t t0 = monoNs();
+  handleRecord(h, len);
+  storeMax(poll_record_ns_max_, monoNs() - t0);  // how long the poll thread was held
+}
+
+void TlsAttacher::handleRecord(const ar_hdr* h, size_t len) {
   size_t before = files_attached_.load();
   if (h->op == AR_OP_PROC_MMAP_EXEC && len >= sizeof(ar_proc_mmap_exec)) {
     const ar_proc_mmap_exec* m = reinterpret_cast<const ar_proc_mmap_exec*>(h);
@@ -353,6 +511,16 @@ void TlsAttacher::onRecord(const ar_hdr* h, size_t len) {
     }
   } else if (h->op == AR_OP_PROC_EXEC) {
     scanPid(h->pid);  // the executable itself (node links OpenSSL statically)
+    // Gone already (a short-lived command that exited while an earlier locate
+    // held this thread): inspect the file by the exec'd path, so it still has
+    // a verdict and its next run is probed from the start.
+    std::string exeLink = "/proc/" + std::to_string(h->pid) + "/exe";
+    struct stat st;
+    if (len >= sizeof(ar_proc_exec) && stat(exeLink.c_str(), &st) != 0) {
+      const ar_proc_exec* e = reinterpret_cast<const ar_proc_exec*>(h);
+      std::string fn(e->filename, strnlen(e->filename, sizeof e->filename));
+      if (!fn.empty() && fn[0] == '/') attachPath(fn, 0, true);
+    }
   } else {
     return;
   }

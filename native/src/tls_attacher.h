@@ -8,11 +8,19 @@
 // well-known places and to what running traced processes map; on_record reacts
 // to every AR_OP_PROC_EXEC / AR_OP_PROC_MMAP_EXEC record on the poll thread,
 // before the batch is handed to JS, so that a short-lived client is probed
-// before its first SSL call. All callbacks run on the poll thread; stats() and
-// counters() may be read from any thread.
+// before its first SSL call. Files with SSL_* symbols are attached there (an
+// ELF symbol lookup); files that need a capstone pass (Go, stripped
+// BoringSSL: up to ~0.3 s for a 400 MB binary) go to one worker thread so the
+// poll thread keeps draining the ring buffer; a stopped launch
+// (scanTracedPid) locates inline. stats(), counters() and coverage() may be
+// read from any thread.
 #pragma once
 
 #include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <thread>
 #include <cstdint>
 #include <map>
 #include <set>
@@ -20,6 +28,8 @@
 #include <utility>
 #include <vector>
 
+#include "boringssl_locator.h"
+#include "coverage_table.h"
 #include "go_tls_probes.h"
 #include "record_observer.h"
 
@@ -54,6 +64,10 @@ class TlsAttacher : public RecordObserver {
   void on_tick() override;
   void on_stop() override { detachAll(); }
   void counters(std::vector<std::pair<std::string, uint64_t>>& out) const override;
+  void coverage(std::vector<BinaryVerdict>& out) const override {
+    std::vector<BinaryVerdict> v = coverage_.snapshot();
+    out.insert(out.end(), v.begin(), v.end());
+  }
 
   void detachAll();
   TlsAttacher(const TlsAttacher&) = delete;
@@ -73,14 +87,43 @@ class TlsAttacher : public RecordObserver {
   void onRecord(const ar_hdr* rec, size_t len);
   // One file by path; `pid` (0 = none) is used to reach it through
   // /proc/<pid>/root. Returns 1 if probes were attached now, else 0.
-  int attachPath(const std::string& path, uint32_t pid = 0);
+  // `exe`: the file is an executable (it gets a verdict even without TLS).
+  int attachPath(const std::string& path, uint32_t pid = 0, bool exe = false);
 
   Stats stats() const;
 
  private:
   using FileKey = std::pair<uint64_t, uint64_t>;  // (kernel dev = major<<20|minor, ino)
-  bool attachFile(const std::string& path, const FileKey& key);
-  bool locateStripped(int fd, uint64_t offs[4]);
+  // A file to inspect; `fd` is held open until the job is done.
+  struct Job {
+    int fd = -1;
+    FileKey key{0, 0};
+    bool exe = false;
+    std::string path;
+    uint64_t t0 = 0;  // monoNs() when it was taken up
+  };
+  bool attachFile(const std::string& path, const FileKey& key, bool exe = false);
+  bool attachSymbols(const Job& job, const uint64_t offs[4]);
+  bool attachSsl(const Job& job, const uint64_t offs[4], BinaryVerdict& v);
+  bool locateAndAttach(const Job& job);
+  bool finish(const Job& job, BinaryVerdict& v, bool attached);
+  void keepLinks(std::vector<bpf_link*>& mine);
+  void handleRecord(const ar_hdr* rec, size_t len);
+  // The locate worker: capstone passes off the poll thread.
+  bool enqueue(const Job& job);
+  void workerLoop();
+  void stopWorker();
+  static constexpr size_t kMaxJobs = 256;
+  std::thread worker_;
+  std::mutex jobs_mu_;
+  std::condition_variable jobs_cv_;
+  std::deque<Job> jobs_;
+  bool stopping_ = false;
+  bool sync_ = false;  // poll thread only: inline locate (a stopped launch)
+  std::mutex links_mu_;  // links_ grows from the poll thread and the worker
+  std::atomic<uint64_t> worker_jobs_{0}, worker_queue_peak_{0}, worker_queue_full_{0}, worker_wait_ns_max_{0},
+      files_attached_deferred_{0}, poll_record_ns_max_{0};
+  bool locateStripped(int fd, uint64_t offs[4], TlsLocation& loc);
   bool tryViaFd(uint32_t pid, int32_t fd, const FileKey& key);
   struct Pending {
     uint32_t pid;
@@ -98,6 +141,7 @@ class TlsAttacher : public RecordObserver {
   // build-id cache, carrying BoringSSL but not recognized; slowest locate.
   std::atomic<uint64_t> stripped_located_{0}, stripped_cache_hits_{0}, stripped_unrecognized_{0},
       locate_ns_max_{0};
+  CoverageTable coverage_;  // one verdict per inspected executable / TLS library
   GoTlsProbes go_;  // Go executables: crypto/tls from .gopclntab
   std::atomic<uint64_t> preattached_{0};  // files attached before the stopped launcher exec'd them
 };

@@ -23,6 +23,7 @@ const COMMANDS: Record<string, string> = {
   hash: './hash.js',
   investigate: './investigate.js',
   index: './siem-index.js',
+  status: './status.js',
 };
 
 function usage(): string {

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { AgentrailError } from '../errors.js';
 import { repoRoot } from '../paths.js';
 import type { AbiLayout } from './abi.js';
+import type { BinaryVerdict } from '../contracts/coverage.js';
 
 /** Options of the native Sensor (native/src/addon.cc). */
 export interface SensorOptions {
@@ -59,6 +60,8 @@ export interface NativeSensor {
   addCgroup(id: bigint): void;
   removeCgroup(id: bigint): void;
   counters(): SensorCounters;
+  /** One verdict per inspected executable / TLS library (native/src/coverage_table.h). */
+  coverage(): BinaryVerdict[];
   objects(): string[];
   /** Replaces an enforce_* map of enforce.bpf.o with [key, value] entries (kernel enforcement, src/policy/kernel-enforcer.ts). */
   replaceEnforceMap(name: string, entries: Array<[Buffer, Buffer]>): void;
@@ -165,6 +168,7 @@ export function createSensor(opts: Partial<SensorOptions>): NativeSensor {
     addCgroup: wrap((id: bigint) => s.addCgroup(id)),
     removeCgroup: wrap((id: bigint) => s.removeCgroup(id)),
     counters: () => s.counters(),
+    coverage: () => s.coverage(),
     objects: () => s.objects(),
     replaceEnforceMap: wrap((name: string, entries: Array<[Buffer, Buffer]>) => s.replaceEnforceMap(name, entries)),
   };

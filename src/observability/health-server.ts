@@ -21,7 +21,8 @@ export interface HealthServerOptions {
 /**
  * /healthz (liveness: the event loop answers and liveness checks pass),
  * /readyz (readiness: every readiness check passes, e.g. "probes attached",
- * "sink writable"), /metrics (Prometheus text format from the registry).
+ * "sink writable"), /metrics (Prometheus text format from the registry),
+ * /status (the sensor's coverage, when set).
  * Probe bodies are JSON naming each check and its state.
  */
 export class HealthServer {
@@ -29,6 +30,7 @@ export class HealthServer {
   private live = new Map<string, Check>();
   private ready = new Map<string, Check>();
   private readonly registry: Registry;
+  private statusOf: (() => unknown) | undefined;
 
   constructor(private readonly opts: HealthServerOptions = {}) {
     this.registry = opts.registry ?? defaultRegistry;
@@ -42,6 +44,12 @@ export class HealthServer {
   /** Readiness is false until every registered check passes; with none registered, not ready. */
   addReadinessCheck(name: string, check: Check): this {
     this.ready.set(name, check);
+    return this;
+  }
+
+  /** GET /status answers this JSON (`agentrail status`: the sensor's per-binary coverage). */
+  setStatus(of: () => unknown): this {
+    this.statusOf = of;
     return this;
   }
 
@@ -65,6 +73,7 @@ export class HealthServer {
         if (url === '/healthz' || url === '/livez') await probe(this.live, true);
         else if (url === '/readyz') await probe(this.ready, false);
         else if (url === '/metrics') send(200, this.registry.contentType, await this.registry.metrics());
+        else if (url === '/status' && this.statusOf) send(200, 'application/json', JSON.stringify(this.statusOf()) + '\n');
         else send(404, 'text/plain', 'not found\n');
       })().catch((e: Error) => {
         log.error({ code: 'HEALTH_HANDLER', err: e.message }, 'health handler failed');

@@ -49,6 +49,13 @@ export function countStageError(stage: string, reason: string, n = 1): void {
 // --- Health/metrics surface (issue 6). The owners of these numbers set them;
 // the names are documented in docs/kubernetes.md.
 
+export const tlsBinaries = new Gauge({
+  name: 'agentrail_tls_binaries',
+  help: 'Binaries inspected by the TLS attacher, by TLS library and probe state (attached, unrecognized, failed, no-tls)',
+  labelNames: ['library', 'state'] as const,
+  registers: [registry],
+});
+
 export const ringBufferFill = new Gauge({
   name: 'agentrail_ringbuf_fill_ratio',
   help: 'Fill of a kernel ring buffer (0..1) at the last poll, by ring',

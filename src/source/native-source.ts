@@ -1,5 +1,6 @@
 import { createSensor, type NativeSensor, type SensorOptions } from '../native/addon.js';
 import type { RawSource, Selection } from './source.js';
+import type { BinaryVerdict } from '../contracts/coverage.js';
 
 export interface NativeSourceOptions extends Partial<Omit<SensorOptions, 'traceAll' | 'pids' | 'cgroups' | 'comms'>> {
   selection: Selection;
@@ -115,6 +116,10 @@ export class NativeSource implements RawSource {
     this.stopping = new Promise<void>((r) => (this.ended = r));
     this.sensor.stop();
     return this.stopping;
+  }
+
+  coverage(): BinaryVerdict[] {
+    return this.sensor.coverage();
   }
 
   counters(): Record<string, number> {

@@ -1,3 +1,5 @@
+import type { BinaryVerdict } from '../contracts/coverage.js';
+
 /**
  * What every source (native, bpftrace, replay) yields: batches of raw record
  * bytes in the kernel ABI (bpf/include/agentrail_abi.h), back to back, each
@@ -11,6 +13,8 @@ export interface RawSource {
   stop(): Promise<void>;
   /** Source-specific counters (records, lost, drops…), numbers only. */
   counters(): Record<string, number>;
+  /** Per-binary TLS verdicts, when the collector can tell (the native one). */
+  coverage?(): BinaryVerdict[];
 }
 
 /** Which processes a live source traces (CLI --pid/--cgroup/--comm/--all). */

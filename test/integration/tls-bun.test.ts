@@ -214,7 +214,9 @@ test('an unrecognised TLS library is never a silent gap: one log line, and the e
   });
   assert.equal(r.status, 0, r.stderr.slice(-2000));
   assert.match(r.stdout, /200 30000/, 'the altered copy still works');
-  assert.match(r.stderr, /TLS library agentrail does not recognise/, 'one log line says the sensor is blind to its plaintext');
+  const warnings = r.stderr.split('\n').filter((l) => l.includes('TLS library not recognised'));
+  assert.equal(warnings.length, 1, 'one log line says the sensor is blind to its plaintext');
+  assert.equal(JSON.parse(warnings[0]!).path, altered, 'and names the binary');
   const events = readdirSync(join(logDir, 'segments')).flatMap((f) => readFileSync(join(logDir, 'segments', f), 'utf8').trim().split('\n')).map((l) => JSON.parse(l) as { type: string; data: Record<string, any> });
   const egress = events.find((e) => e.type === 'dev.agentrail.data.access' && e.data.resource_uri === `tls://localhost:${server.port}`);
   assert.ok(egress, 'the connection is in the trail');
