@@ -1,23 +1,89 @@
-import canonicalize from 'canonicalize';
 import { AgentrailError } from '../errors.js';
 
 /**
- * RFC 8785 canonical JSON bytes of a value, via the `canonicalize` package (the reference JS
- * implementation by an RFC 8785 author). The verifier re-implements JCS independently.
+ * RFC 8785 (JCS) canonical JSON bytes of a value. Same output and the same refusals as the
+ * `canonicalize` package (the reference JS implementation by an RFC 8785 author), which the tests
+ * keep as the oracle on random and real events (test/seal/canonical-oracle.test.ts). Written here
+ * because the seal stage canonicalizes every event on the hot path: the reference allocates an
+ * array and a joined string per object and array, scans every string char by char in JS for lone
+ * surrogates and tracks cycles in a Set; this builds one string (V8 ropes), checks strings with the
+ * engine's String#isWellFormed and bounds depth instead (a cycle exceeds it). Measured by
+ * bench/seal.ts. The verifier re-implements JCS independently (src/verify/jcs.ts).
  */
-function jcsOrThrow(value: unknown): string | undefined {
+const MAX_DEPTH = 256;
+
+function notJson(why: string): AgentrailError {
+  return new AgentrailError('SEAL_NOT_JSON', `event is not representable as RFC 8785 JSON: ${why}`);
+}
+
+// ES2024 (Node 20+); the project's lib setting is ES2022.
+const wellFormed = (s: string): boolean => (s as unknown as { isWellFormed(): boolean }).isWellFormed();
+
+function str(s: string): string {
+  if (!wellFormed(s)) throw notJson('lone surrogate');
+  return JSON.stringify(s);
+}
+
+function jcs(v: unknown, depth: number): string | undefined {
+  switch (typeof v) {
+    case 'string':
+      return str(v);
+    case 'number':
+      // ECMAScript Number-to-String is RFC 8785's number form; NaN and ±Infinity have none.
+      if (!Number.isFinite(v)) throw notJson(Number.isNaN(v) ? 'NaN' : 'Infinity');
+      return JSON.stringify(v);
+    case 'boolean':
+      return v ? 'true' : 'false';
+    case 'bigint':
+      throw notJson('BigInt');
+    case 'object':
+      break;
+    default:
+      return undefined; // undefined, function, symbol: as JSON.stringify (the caller drops or nulls them)
+  }
+  if (v === null) return 'null';
+  if (depth > MAX_DEPTH) throw notJson('nested too deep or circular');
+  const o = v as { toJSON?: () => unknown };
+  if (typeof o.toJSON === 'function') return jcs(o.toJSON(), depth + 1);
+  if (Array.isArray(v)) {
+    let out = '[';
+    for (let i = 0; i < v.length; i++) {
+      const e = v[i] as unknown;
+      if (i) out += ',';
+      out += e === undefined || typeof e === 'symbol' ? 'null' : (jcs(e, depth + 1) ?? ''); // as the reference's join
+    }
+    return out + ']';
+  }
+  const rec = v as Record<string, unknown>;
+  // Default sort compares UTF-16 code units, as RFC 8785 §3.2.3 requires.
+  const keys = Object.keys(rec).sort();
+  let out = '{';
+  let first = true;
+  for (const k of keys) {
+    const e = rec[k];
+    if (e === undefined || typeof e === 'symbol') continue;
+    if (!first) out += ',';
+    first = false;
+    out += str(k) + ':' + (jcs(e, depth + 1) ?? 'undefined');
+  }
+  return out + '}';
+}
+
+function jcsOrThrow(value: unknown): string {
+  let s: string | undefined;
   try {
-    return canonicalize(value);
+    s = jcs(value, 0);
   } catch (e) {
-    // BigInt, NaN, Infinity, lone surrogates, cycles: not representable in RFC 8785.
+    if (e instanceof AgentrailError) throw e;
+    // A throwing toJSON or getter, or a stack overflow: not an event we can seal.
     throw new AgentrailError('SEAL_NOT_JSON', 'event is not representable as RFC 8785 JSON', { cause: e });
   }
+  if (s === undefined) throw new AgentrailError('SEAL_NOT_JSON', 'event cannot be serialized as JSON');
+  return s;
 }
 
 export function canonicalBytes(value: unknown): Buffer {
-  const s = jcsOrThrow(value);
-  if (s === undefined) throw new AgentrailError('SEAL_NOT_JSON', 'event cannot be serialized as JSON');
-  return Buffer.from(s, 'utf8');
+  return Buffer.from(jcsOrThrow(value), 'utf8');
 }
 
 /**
@@ -26,7 +92,6 @@ export function canonicalBytes(value: unknown): Buffer {
  */
 export function canonicalBytesPrefixed(value: unknown): Buffer {
   const s = jcsOrThrow(value);
-  if (s === undefined) throw new AgentrailError('SEAL_NOT_JSON', 'event cannot be serialized as JSON');
   const buf = Buffer.allocUnsafe(1 + Buffer.byteLength(s, 'utf8'));
   buf.write(s, 1, 'utf8');
   return buf;

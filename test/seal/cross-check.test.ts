@@ -1,5 +1,5 @@
 /**
- * The producer (node:crypto, `canonicalize`) and the verifier (@noble, own JCS) are independent
+ * The producer (node:crypto, src/seal/canonical.ts) and the verifier (@noble, own JCS) are independent
  * implementations: they must give identical canonical bytes, leaves, roots and signatures.
  */
 import { test } from 'node:test';
