@@ -148,6 +148,12 @@ async function main(): Promise<void> {
   const keys = new KeySet([generateKey('bench').key]);
   const sealer = await Sealer.open({ sink: new MemorySink(), source: 'agentrail://bench/sensor', keys, checkpointEvents: 1000, checkpointIntervalMs: 3_600_000 });
   const rows: Row[] = [];
+  // --profile: only the full row, for `node --cpu-prof` (docs/performance.md).
+  if (process.argv.includes('--profile')) {
+    const r = await measure('decode+…+build+seal (memory sink)', pipelinePass('build', sealer));
+    console.log(`${r.passes} passes, ${Math.round(r.events / r.cpuS)} sealed events/s per core`);
+    return;
+  }
   rows.push(await measure('sha256, one digest per record (same plaintext)', shaPass));
   rows.push(await measure('sha256, one stream (same plaintext)', shaStreamPass));
   rows.push(await measure('decode', pipelinePass('decode')));
@@ -171,6 +177,20 @@ async function main(): Promise<void> {
     const evs = r.events ? Math.round(r.events / r.cpuS).toLocaleString('en-US') : '—';
     console.log(`| ${r.name} | ${r.passes} | ${rate.toFixed(1)} | ${evs} | ${(shaRate / rate).toFixed(1)}× | ${(streamRate / rate).toFixed(1)}× |`);
   }
+  const full = rows[5]!;
+  const build = rows[4]!;
+  console.log(
+    JSON.stringify({
+      bench: 'pipeline',
+      node: process.version,
+      plaintextPath,
+      sealed_events_per_s: Math.round(full.events / full.cpuS),
+      plaintext_mb_per_s: Number(((full.passes * mb) / full.cpuS).toFixed(2)),
+      built_events_per_s: Math.round(build.events / build.cpuS),
+      sha256_stream_mb_per_s: Number(streamRate.toFixed(1)),
+      ratio_to_sha256_stream: Number(((full.passes * mb) / full.cpuS / streamRate).toFixed(5)),
+    }),
+  );
 }
 
 await main();
