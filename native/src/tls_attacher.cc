@@ -67,7 +67,7 @@ std::vector<MapEntry> readMaps(uint32_t pid) {
 
 }  // namespace
 
-TlsAttacher::TlsAttacher(bpf_object* obj) : go_(obj) {
+TlsAttacher::TlsAttacher(bpf_object* obj) : go_(obj), aead_(obj) {
   for (int i = 0; i < 8; i++) progs_[i] = obj ? bpf_object__find_program_by_name(obj, kProgs[i]) : nullptr;
 }
 
@@ -154,6 +154,7 @@ void TlsAttacher::counters(std::vector<std::pair<std::string, uint64_t>>& out) c
   out.emplace_back("tls_locate_ns_max", locate_ns_max_.load());
   out.emplace_back("tls_preattached_files", preattached_.load());
   go_.counters(out);
+  aead_.counters(out);  // codex2: aws-lc AEAD probes (aead_probes.h)
 }
 
 bool TlsAttacher::attachFile(const std::string& path, const FileKey& key) {
@@ -179,6 +180,16 @@ bool TlsAttacher::attachFile(const std::string& path, const FileKey& key) {
       attach_ns_total_ += dt;
       storeMax(attach_ns_max_, dt);
       if (g != GoTlsProbes::Result::Attached) return false;
+      files_attached_++;
+      return true;
+    }
+    // codex2: stripped aws-lc (rustls over aws-lc-rs: Codex), aead_probes.h.
+    AeadProbes::Result a = aead_.attach(fd, held, links_, attach_failures_);
+    if (a != AeadProbes::Result::NotAwsLc) {
+      close(fd);
+      if (a == AeadProbes::Result::Unrecognized) stripped_unrecognized_++;
+      probes_attached_ += links_.size() - before;
+      if (a != AeadProbes::Result::Attached) return false;
       files_attached_++;
       return true;
     }

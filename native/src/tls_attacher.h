@@ -20,6 +20,7 @@
 #include <utility>
 #include <vector>
 
+#include "aead_probes.h"
 #include "go_tls_probes.h"
 #include "record_observer.h"
 
@@ -99,6 +100,7 @@ class TlsAttacher : public RecordObserver {
   std::atomic<uint64_t> stripped_located_{0}, stripped_cache_hits_{0}, stripped_unrecognized_{0},
       locate_ns_max_{0};
   GoTlsProbes go_;  // Go executables: crypto/tls from .gopclntab
+  AeadProbes aead_;  // codex2: stripped aws-lc (Codex), EVP_AEAD_CTX_seal/open
   std::atomic<uint64_t> preattached_{0};  // files attached before the stopped launcher exec'd them
 };
 
