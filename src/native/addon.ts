@@ -71,6 +71,19 @@ interface AddonModule {
   locateTls(path: string): TlsLocation;
   /** Go crypto/tls discovery (native/src/go_locator.cc): cache, else .gopclntab + capstone. */
   locateGoTls(path: string): GoTlsLocation;
+  /** Stripped aws-lc discovery (native/src/aead_locator.cc): EVP_AEAD_CTX_seal/open; cache, else capstone. */
+  locateAead(path: string): AeadLocation;
+}
+
+export interface AeadLocation {
+  found: boolean;
+  why: string;
+  /** The cache key: GNU build-id, else a digest of the file's head, tail and size. */
+  buildId: string;
+  seal: number;
+  open: number;
+  cacheHit: boolean;
+  ms: number;
 }
 
 export interface TlsLocation {
