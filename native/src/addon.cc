@@ -19,7 +19,7 @@ namespace agentrail {
 namespace {
 
 const char* kReasonNames[AR_DROP_REASON_MAX] = {"ringbuf_full", "payload_truncated", "map_full", "read_failed",
-                                                "reason_4",     "reason_5",          "reason_6", "reason_7"};
+                                                "tls_record_unparsed", "reason_5",   "reason_6", "reason_7"};
 
 Napi::Error to_js(Napi::Env env, const SensorError& e) {
   Napi::Error err = Napi::Error::New(env, e.what());

@@ -183,19 +183,19 @@ bool TlsAttacher::attachFile(const std::string& path, const FileKey& key) {
       files_attached_++;
       return true;
     }
-    // codex2: stripped aws-lc (rustls over aws-lc-rs: Codex), aead_probes.h.
-    AeadProbes::Result a = aead_.attach(fd, held, links_, attach_failures_);
-    if (a != AeadProbes::Result::NotAwsLc) {
+    bool boringssl = false;
+    if (!locateStripped(fd, offs, boringssl)) {
+      // codex2: no BoringSSL libssl: maybe stripped aws-lc (rustls over aws-lc-rs: Codex), aead_probes.h.
+      AeadProbes::Result a = boringssl ? AeadProbes::Result::NotAwsLc : aead_.attach(fd, held, links_, attach_failures_);
       close(fd);
+      if (a == AeadProbes::Result::NotAwsLc) return false;
       if (a == AeadProbes::Result::Unrecognized) stripped_unrecognized_++;
       probes_attached_ += links_.size() - before;
+      attach_ns_total_ += monoNs() - t0;
+      storeMax(attach_ns_max_, monoNs() - t0);
       if (a != AeadProbes::Result::Attached) return false;
       files_attached_++;
       return true;
-    }
-    if (!locateStripped(fd, offs)) {
-      close(fd);
-      return false;
     }
   }
   int ok = 0;
@@ -229,12 +229,13 @@ bool TlsAttacher::attachFile(const std::string& path, const FileKey& key) {
 // No SSL_* symbols: a stripped binary may still carry BoringSSL (Bun and
 // `bun build --compile` executables). Cached by build-id; the capstone pass
 // (~0.2 s per 100 MB) runs once per build.
-bool TlsAttacher::locateStripped(int fd, uint64_t offs[4]) {
+bool TlsAttacher::locateStripped(int fd, uint64_t offs[4], bool& boringssl) {
   uint64_t t0 = monoNs();
   bool hit = false;
   TlsLocation loc = locateCached(fd, hit);
   // Files without BoringSSL's ssl_lib.cc are not candidates: not counted.
-  if (loc.why == "no-ssl-lib-string" || loc.why == "not-x86-64-elf") return false;
+  boringssl = loc.why != "no-ssl-lib-string" && loc.why != "not-x86-64-elf";
+  if (!boringssl) return false;
   if (hit) stripped_cache_hits_++;
   else storeMax(locate_ns_max_, monoNs() - t0);
   if (!loc.found) {

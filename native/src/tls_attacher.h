@@ -81,7 +81,7 @@ class TlsAttacher : public RecordObserver {
  private:
   using FileKey = std::pair<uint64_t, uint64_t>;  // (kernel dev = major<<20|minor, ino)
   bool attachFile(const std::string& path, const FileKey& key);
-  bool locateStripped(int fd, uint64_t offs[4]);
+  bool locateStripped(int fd, uint64_t offs[4], bool& boringssl);
   bool tryViaFd(uint32_t pid, int32_t fd, const FileKey& key);
   struct Pending {
     uint32_t pid;
