@@ -20,7 +20,8 @@
  *  seal (entry, plaintext still in `in`): the ciphertext goes out with the
  *    thread's next socket write (tls_pending, how = 2, as for Node/Go).
  *  open (uretprobe, plaintext in `out`, length in *out_len): the record came
- *    from the thread's last socket read (aead_rd, how = 3); aead_wkey maps
+ *    from the thread's last socket read (aead_rd, how = 3; recorded for every
+ *    thread of a process once it sealed or opened any record); aead_wkey maps
  *    that socket back to its sealing context. rustls reads and decrypts on
  *    the same tokio worker within one poll, so "last read of this thread" is
  *    the record's socket.
@@ -47,9 +48,18 @@ struct {
 	__type(value, struct aead_open);
 } aead_opens SEC(".maps");
 
-/* thread of an AEAD user -> its last socket read fd (-1 none yet). Only
- * threads that sealed or opened have an entry, so other readers pay one
- * lookup. */
+/* processes that sealed or opened a TLS record (the TLS 1.3 handshake does,
+ * before any application data): only their socket reads are recorded, so
+ * other readers pay one lookup. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u32);   /* tgid */
+	__type(value, __u8);
+} aead_pids SEC(".maps");
+
+/* thread of an AEAD process -> its last socket read fd. Any thread of the
+ * process: the tokio worker that reads a response may never have sealed. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 16384);
@@ -72,22 +82,30 @@ struct {
 
 static __always_inline void aead_thread_seen(__u64 id)
 {
-	__s32 none = -1;
-	bpf_map_update_elem(&aead_rd, &id, &none, BPF_NOEXIST);
+	__u32 tgid = id >> 32;
+	__u8 one = 1;
+	if (!bpf_map_lookup_elem(&aead_pids, &tgid))
+		bpf_map_update_elem(&aead_pids, &tgid, &one, BPF_ANY);
 }
 
-/* on_sock_io hooks: a socket read by an AEAD thread; a pairing by next write. */
+/* on_sock_io hooks: a socket read by an AEAD process; a pairing by next write. */
 static __always_inline void aead_on_read(__u64 id, __s32 fd)
 {
+	__u32 tgid = id >> 32;
+	if (!bpf_map_lookup_elem(&aead_pids, &tgid))
+		return;
 	__s32 *rd = bpf_map_lookup_elem(&aead_rd, &id);
-	if (rd && *rd != fd && fd_is_socket(fd))
-		*rd = fd;
+	if (rd && *rd == fd)
+		return;
+	if (fd_is_socket(fd) && bpf_map_update_elem(&aead_rd, &id, &fd, BPF_ANY))
+		ar_drop(AR_DROP_MAP_FULL);
 }
 
 static __always_inline void aead_on_paired(__u64 id, __u64 ctx, __s32 fd)
 {
-	if (!bpf_map_lookup_elem(&aead_rd, &id))
-		return; /* not an AEAD thread (OpenSSL memory BIO, Go) */
+	__u32 tgid = id >> 32;
+	if (!bpf_map_lookup_elem(&aead_pids, &tgid))
+		return; /* not an AEAD process (OpenSSL memory BIO, Go) */
 	struct aead_fd_key k = { .pid = id >> 32, .fd = fd };
 	if (bpf_map_update_elem(&aead_wkey, &k, &ctx, BPF_ANY))
 		ar_drop(AR_DROP_MAP_FULL);

@@ -7,8 +7,11 @@
  * Responses calls with the model id Codex sent, the mock's token counts, the
  * hash of the text Codex printed and the exec_command call the mock asked
  * for; the egress floor must say the plaintext of those connections was seen;
- * no key or prompt text anywhere. The locate cache starts empty, so the
- * first request is captured on first sight of the binary.
+ * no key or prompt text anywhere. Both transports Codex speaks: Responses over
+ * a WebSocket (the mock serves it like OpenAI: response.create text frames
+ * answered by the SSE events, one per frame, permessage-deflate) and over
+ * HTTP/2 + SSE. The locate cache starts empty, so the first request is
+ * captured on first sight of the binary.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -20,7 +23,7 @@ import { agentBin, agentVersions } from '../helpers/agent-bins.js';
 import { checkAgentTrail, setupAgentRun, trailEvents } from '../helpers/agent-trail.js';
 
 for (const websockets of [false, true]) {
-  const how = websockets ? 'WebSocket attempts, then HTTPS' : 'HTTPS';
+  const how = websockets ? 'Responses over WebSocket' : 'Responses over HTTPS';
   test(`Codex under the real sensor (${how}): model calls, tokens, output hash, exec_command, plaintext seen, no canary`, { timeout: 240_000 }, async (t) => {
     if (!requireKernel(t)) return;
     if (!requireTool(t, agentVersions('codex').length > 0, 'the Codex CLI (.ci/setup.d/60-agents.sh)')) return;
@@ -29,8 +32,8 @@ for (const websockets of [false, true]) {
     const home = join(work, 'codex-home');
     mkdirSync(home, { recursive: true });
     const model = 'gpt-5.1-codex';
-    // A custom provider pointing at the mock. With supports_websockets Codex first tries the
-    // Responses WebSocket (the mock answers the upgrade with 200, so Codex falls back to HTTPS).
+    // A custom provider pointing at the mock. With supports_websockets Codex speaks the Responses
+    // API over a WebSocket (response.create text frames, permessage-deflate), else HTTP/2 + SSE.
     writeFileSync(
       join(home, 'config.toml'),
       [
@@ -61,13 +64,16 @@ for (const websockets of [false, true]) {
       },
     );
     assert.equal(r.status, 0, r.stderr.slice(-2000));
-    const posts = mock.requests.filter((q) => q.method === 'POST' && q.path === '/v1/responses');
-    assert.ok(posts.length >= 2, JSON.stringify(mock.requests));
+    const turns = mock.requests.filter((q) =>
+      websockets ? q.method === 'WS' && q.path === '/v1/responses#response.create' : q.method === 'POST' && q.path === '/v1/responses',
+    );
+    assert.ok(turns.length >= 2, JSON.stringify(mock.requests));
+    if (websockets) assert.ok(!mock.requests.some((q) => q.method === 'POST'), `every turn went over the WebSocket: ${JSON.stringify(mock.requests)}`);
     checkAgentTrail(r, logDir, model, apiKey, tag, 'exec_command');
     const events = trailEvents(logDir);
-    // Every Responses call is in the trail, the first one included.
+    // Every Responses turn is in the trail, the first one included.
     const models = events.filter((e) => e.type === 'dev.agentrail.model.invocation' && e.data.model_id === model);
-    assert.equal(models.length, posts.length, 'one model.invocation per Responses request');
+    assert.equal(models.length, turns.length, 'one model.invocation per Responses turn');
     // The egress floor agrees: the connections to the mock, with their plaintext seen.
     const egress = events.filter((e) => e.type === 'dev.agentrail.data.access' && e.data.resource_uri === `tls://localhost:${mock.port}`);
     assert.ok(egress.length > 0);
@@ -75,9 +81,5 @@ for (const websockets of [false, true]) {
       egress.every((e) => e.data.network.plaintext !== 'none'),
       JSON.stringify(egress.map((e) => e.data.network)),
     );
-    if (websockets) {
-      const upgrades = mock.requests.filter((q) => q.method === 'GET' && q.path === '/v1/responses');
-      assert.ok(upgrades.length > 0, 'Codex tried the Responses WebSocket first');
-    }
   });
 }
