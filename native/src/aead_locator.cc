@@ -55,28 +55,18 @@ bool has(const std::set<uint32_t>& s, std::initializer_list<uint32_t> want) {
 }
 
 bool load(const std::string& key, AeadLocation& loc) {
-  if (!tlsCacheValidId(key)) return false;
-  std::string line = tlsCacheReadLine("aead-" + key);
-  char magic[32] = {}, why[64] = {};
-  int found = 0;
-  uint64_t s = 0, o = 0;
-  if (sscanf(line.c_str(), "%31s %d %" SCNx64 " %" SCNx64 " %63s", magic, &found, &s, &o, why) != 5 ||
-      std::string(magic) != kMagic)
-    return false;
+  CachedPair e;
+  if (!tlsCacheValidId(key) || !tlsCacheLoadPair("aead-" + key, kMagic, e)) return false;
   loc.key = key;
-  loc.found = found == 1 && s != 0 && o != 0;
-  loc.seal = s;
-  loc.open = o;
-  loc.why = std::string(why) == "-" ? "" : why;
+  loc.found = e.found;
+  loc.seal = e.a;
+  loc.open = e.b;
+  loc.why = e.why;
   return true;
 }
 
 void store(const AeadLocation& loc) {
-  if (!tlsCacheValidId(loc.key)) return;
-  char buf[256];
-  snprintf(buf, sizeof buf, "%s %d %" PRIx64 " %" PRIx64 " %s\n", kMagic, loc.found ? 1 : 0, loc.seal, loc.open,
-           loc.why.empty() ? "-" : loc.why.c_str());
-  tlsCacheWrite("aead-" + loc.key, buf);
+  if (tlsCacheValidId(loc.key)) tlsCacheStorePair("aead-" + loc.key, kMagic, {loc.found, loc.seal, loc.open, loc.why});
 }
 
 bool revalidate(int fd, const AeadLocation& loc) {

@@ -5,6 +5,7 @@
 
 #include "aead_locator.h"
 #include "mono_clock.h"
+#include "uprobe_plan.h"
 
 namespace agentrail {
 
@@ -33,26 +34,11 @@ AeadProbes::Result AeadProbes::attach(int fd, const std::string& held, std::vect
   }
   // open's return probe first, then its entry, then seal: an entry never
   // saves state that no return probe would clear.
-  struct Step {
-    bpf_program* prog;
-    uint64_t off;
-    bool ret;
-  };
-  const Step plan[] = {{open_ret_, loc.open, true}, {open_, loc.open, false}, {seal_, loc.seal, false}};
-  std::vector<bpf_link*> mine;
-  for (const Step& s : plan) {
-    LIBBPF_OPTS(bpf_uprobe_opts, o, .retprobe = s.ret);
-    bpf_link* l = bpf_program__attach_uprobe_opts(s.prog, -1, held.c_str(), size_t(s.off), &o);
-    if (!l) {
-      failures++;
-      // All or nothing: a seal without open would show requests without answers.
-      for (bpf_link* m : mine) bpf_link__destroy(m);
-      return Result::Failed;
-    }
-    mine.push_back(l);
-  }
-  links.insert(links.end(), mine.begin(), mine.end());
-  probes_ += mine.size();
+  // All or nothing: a seal without open would show requests without answers.
+  size_t n = attachAllOrNothing({{open_ret_, loc.open, true}, {open_, loc.open, false}, {seal_, loc.seal, false}}, held, links,
+                                failures);
+  if (n == 0) return Result::Failed;
+  probes_ += n;
   attached_++;
   return Result::Attached;
 }
