@@ -144,17 +144,14 @@ static __always_inline __u64 app_len(__u64 buf, __u64 len, __u32 ad_len, __u32 t
 	return inner == TLS_CT_APPLICATION_DATA ? len - 1 : 0;
 }
 
-SEC("uprobe")
-int handle_aead_seal(struct pt_regs *ctx)
+/* A record sealed: plaintext `in` is still intact at the function's entry. */
+static __always_inline int on_seal(__u64 actx, __u64 in, __u64 in_len, __u64 ad, __u64 ad_len)
 {
 	if (!ar_traced())
 		return 0;
-	__u64 id = bpf_get_current_pid_tgid();
-	__u64 actx = PT_REGS_PARM1(ctx);
-	__u64 in = stack_arg(ctx, 7), in_len = stack_arg(ctx, 8);
-	__u64 ad = stack_arg(ctx, 9), ad_len = stack_arg(ctx, 10);
 	if (ad_len != 5 && ad_len != 13)
 		return 0;
+	__u64 id = bpf_get_current_pid_tgid();
 	aead_thread_seen(id);
 	__u64 n = app_len(in, in_len, ad_len, ad_len == 13 ? tls12_type(ad) : 0);
 	if (n == 0)
@@ -162,6 +159,23 @@ int handle_aead_seal(struct pt_regs *ctx)
 	if (bpf_map_update_elem(&tls_pending, &id, &actx, BPF_ANY))
 		ar_drop(AR_DROP_MAP_FULL);
 	return emit_plaintext(id, actx, in, n, AR_DIR_EGRESS, known_fd(id, actx));
+}
+
+/* EVP_AEAD_CTX_seal(ctx, out, out_len, max_out_len, nonce, nonce_len, in, in_len, ad, ad_len):
+ * rustls' TLS 1.3 records (aws-lc-rs seal_in_place_append_tag). */
+SEC("uprobe")
+int handle_aead_seal(struct pt_regs *ctx)
+{
+	return on_seal(PT_REGS_PARM1(ctx), stack_arg(ctx, 7), stack_arg(ctx, 8), stack_arg(ctx, 9), stack_arg(ctx, 10));
+}
+
+/* EVP_AEAD_CTX_seal_scatter(ctx, out, out_tag, out_tag_len, max_out_tag_len, nonce,
+ * nonce_len, in, in_len, extra_in, extra_in_len, ad, ad_len): rustls' TLS 1.2 GCM records
+ * (seal_in_place_separate_tag, the tag placed after the explicit nonce and payload). */
+SEC("uprobe")
+int handle_aead_seal_scatter(struct pt_regs *ctx)
+{
+	return on_seal(PT_REGS_PARM1(ctx), stack_arg(ctx, 8), stack_arg(ctx, 9), stack_arg(ctx, 12), stack_arg(ctx, 13));
 }
 
 SEC("uprobe")

@@ -71,6 +71,7 @@ Napi::Value LocateAead(const Napi::CallbackInfo& info) {
     o.Set("buildId", loc.key);
     o.Set("seal", Napi::Number::New(env, double(loc.seal)));
     o.Set("open", Napi::Number::New(env, double(loc.open)));
+    o.Set("sealScatter", Napi::Number::New(env, double(loc.seal_scatter)));
   });
 }
 

@@ -19,12 +19,13 @@ namespace {
 constexpr uint32_t kLibCipher = 30;  // ERR_LIB_CIPHER
 const char kAeadC[] = "/cipher/aead.c";
 // aws-lc include/openssl/cipher.h reason codes.
-constexpr uint32_t kBadDecrypt = 101, kBufferTooSmall = 103, kOutputAliasesInput = 115, kTooLarge = 117;
+constexpr uint32_t kBadDecrypt = 101, kBufferTooSmall = 103, kInvalidOperation = 112, kOutputAliasesInput = 115,
+                   kTooLarge = 117;
 // EVP_AEAD_CTX_seal/open(ctx, out, out_len, max_out_len, …) read rdi, rsi,
 // rdx and rcx before anything else (err_sites.h).
 constexpr int kAeadArgs = 1 | 2 | 4 | 8;
 // Format version first: a changed locator must not trust old entries.
-const char kMagic[] = "agentrail-aead-v1";
+const char kMagic[] = "agentrail-aead-v2";
 
 // Codex is linked without a GNU build-id: FNV-1a over the file's size, its
 // first 4 KiB (ELF and program headers) and last 64 KiB (section headers and
@@ -61,12 +62,13 @@ bool load(const std::string& key, AeadLocation& loc) {
   loc.found = e.found;
   loc.seal = e.a;
   loc.open = e.b;
+  loc.seal_scatter = e.c;
   loc.why = e.why;
   return true;
 }
 
 void store(const AeadLocation& loc) {
-  if (tlsCacheValidId(loc.key)) tlsCacheStorePair("aead-" + loc.key, kMagic, {loc.found, loc.seal, loc.open, loc.why});
+  if (tlsCacheValidId(loc.key)) tlsCacheStorePair("aead-" + loc.key, kMagic, {loc.found, loc.seal, loc.open, loc.why, loc.seal_scatter});
 }
 
 bool revalidate(int fd, const AeadLocation& loc) {
@@ -74,8 +76,10 @@ bool revalidate(int fd, const AeadLocation& loc) {
   Image img;
   Disasm d;
   uint64_t s, o;
+  uint64_t sc = 0;
   return loadImage(fd, m, img) && d.ok() && img.offToVa(loc.seal, s) && img.offToVa(loc.open, o) &&
-         validateEntry(d, img, s, kAeadArgs) && validateEntry(d, img, o, kAeadArgs);
+         validateEntry(d, img, s, kAeadArgs) && validateEntry(d, img, o, kAeadArgs) &&
+         (loc.seal_scatter == 0 || (img.offToVa(loc.seal_scatter, sc) && validateEntry(d, img, sc, kAeadArgs)));
 }
 
 }  // namespace
@@ -137,6 +141,17 @@ AeadLocation locateAead(int fd) {
     r.why = "not-in-file";
     return r;
   }
+  // Optional: seal_scatter, the one function with exactly {OUTPUT_ALIASES_INPUT, INVALID_OPERATION}
+  // between seal and open in line order.
+  uint64_t scatter = 0;
+  int nscatter = 0;
+  for (auto& [fs, rs] : reasons)
+    if (rs == std::set<uint32_t>{kOutputAliasesInput, kInvalidOperation} && firstLine[fs] > firstLine[seal] &&
+        firstLine[fs] < firstLine[open]) {
+      scatter = fs;
+      nscatter++;
+    }
+  if (nscatter == 1 && validateEntry(d, img, scatter, kAeadArgs)) img.vaToOff(scatter, r.seal_scatter);
   r.found = true;
   return r;
 }

@@ -8,7 +8,9 @@
 // …/cipher/aead.c are decoded with capstone and grouped per function:
 //   seal: the function raising TOO_LARGE, BUFFER_TOO_SMALL and OUTPUT_ALIASES_INPUT
 //   open: the function raising OUTPUT_ALIASES_INPUT, BAD_DECRYPT and BUFFER_TOO_SMALL
-// (open_gather inlined into it), seal before open in line order. Each
+// (open_gather inlined into it), seal before open in line order;
+//   seal_scatter (TLS 1.2): the function raising only OUTPUT_ALIASES_INPUT and
+//   INVALID_OPERATION, between seal and open in line order. Each
 // candidate is validated before it is reported; a wrong uprobe address would
 // corrupt the traced agent.
 #pragma once
@@ -24,6 +26,7 @@ struct AeadLocation {
   std::string key;      // cache key: GNU build-id, else a digest of the file's head, tail and size
   uint64_t seal = 0;    // file offsets of the function entries
   uint64_t open = 0;
+  uint64_t seal_scatter = 0;  // 0 when not recognized: TLS 1.2 egress (rustls' GCM) is then not captured
   uint32_t sites = 0;   // aead.c error sites decoded
 };
 

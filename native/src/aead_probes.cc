@@ -14,6 +14,7 @@ AeadProbes::AeadProbes(bpf_object* obj) {
   seal_ = bpf_object__find_program_by_name(obj, "handle_aead_seal");
   open_ = bpf_object__find_program_by_name(obj, "handle_aead_open");
   open_ret_ = bpf_object__find_program_by_name(obj, "handle_aead_open_ret");
+  seal_scatter_ = bpf_object__find_program_by_name(obj, "handle_aead_seal_scatter");
 }
 
 AeadProbes::Result AeadProbes::attach(int fd, const std::string& held, std::vector<bpf_link*>& links,
@@ -28,15 +29,16 @@ AeadProbes::Result AeadProbes::attach(int fd, const std::string& held, std::vect
     unrecognized_++;
     return Result::Unrecognized;
   }
-  if (!seal_ || !open_ || !open_ret_) {
+  if (!seal_ || !open_ || !open_ret_ || !seal_scatter_) {
     failures++;
     return Result::Failed;
   }
   // open's return probe first, then its entry, then seal: an entry never
   // saves state that no return probe would clear.
   // All or nothing: a seal without open would show requests without answers.
-  size_t n = attachAllOrNothing({{open_ret_, loc.open, true}, {open_, loc.open, false}, {seal_, loc.seal, false}}, held, links,
-                                failures);
+  std::vector<UprobeStep> plan = {{open_ret_, loc.open, true}, {open_, loc.open, false}, {seal_, loc.seal, false}};
+  if (loc.seal_scatter) plan.push_back({seal_scatter_, loc.seal_scatter, false});
+  size_t n = attachAllOrNothing(plan, held, links, failures);
   if (n == 0) return Result::Failed;
   probes_ += n;
   attached_++;

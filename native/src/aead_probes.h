@@ -2,7 +2,8 @@
 // The aws-lc path of the TlsAttacher (rustls over aws-lc-rs: Codex): for a
 // stripped binary carrying aws-lc's cipher/aead.c, locate EVP_AEAD_CTX_seal
 // and EVP_AEAD_CTX_open (aead_locator.h) and attach the programs of
-// bpf/include/tls_aead.bpf.h: handle_aead_seal at seal's entry,
+// bpf/include/tls_aead.bpf.h: handle_aead_seal at seal's entry (and
+// handle_aead_seal_scatter at seal_scatter's, TLS 1.2, when located),
 // handle_aead_open + handle_aead_open_ret around open (a uretprobe is safe on
 // Rust/C code; the rule against it is for Go's movable stacks). Runs on the
 // poll thread like the rest of the attacher; counters() may be read from any thread.
@@ -33,6 +34,7 @@ class AeadProbes {
   bpf_program* seal_ = nullptr;
   bpf_program* open_ = nullptr;
   bpf_program* open_ret_ = nullptr;
+  bpf_program* seal_scatter_ = nullptr;
   std::atomic<uint64_t> attached_{0}, probes_{0}, cache_hits_{0}, unrecognized_{0}, locate_ns_max_{0};
 };
 

@@ -59,9 +59,10 @@ bool tlsCacheLoadPair(const std::string& name, const char* magic, CachedPair& e)
   std::string line = tlsCacheReadLine(name);
   char m[32] = {}, why[64] = {};
   int found = 0;
-  uint64_t x = 0, y = 0;
-  if (sscanf(line.c_str(), "%31s %d %" SCNx64 " %" SCNx64 " %63s", m, &found, &x, &y, why) != 5 || std::string(m) != magic)
-    return false;
+  uint64_t x = 0, y = 0, z = 0;
+  int n = sscanf(line.c_str(), "%31s %d %" SCNx64 " %" SCNx64 " %63s %" SCNx64, m, &found, &x, &y, why, &z);
+  if (n < 5 || std::string(m) != magic) return false;
+  e.c = n == 6 ? z : 0;
   e.found = found == 1 && x != 0 && y != 0;
   e.a = x;
   e.b = y;
@@ -71,8 +72,10 @@ bool tlsCacheLoadPair(const std::string& name, const char* magic, CachedPair& e)
 
 void tlsCacheStorePair(const std::string& name, const char* magic, const CachedPair& e) {
   char buf[256];
-  snprintf(buf, sizeof buf, "%s %d %" PRIx64 " %" PRIx64 " %s\n", magic, e.found ? 1 : 0, e.a, e.b,
-           e.why.empty() ? "-" : e.why.c_str());
+  int n = snprintf(buf, sizeof buf, "%s %d %" PRIx64 " %" PRIx64 " %s", magic, e.found ? 1 : 0, e.a, e.b,
+                   e.why.empty() ? "-" : e.why.c_str());
+  if (n > 0 && size_t(n) < sizeof buf)
+    snprintf(buf + n, sizeof buf - size_t(n), e.c ? " %" PRIx64 "\n" : "\n", e.c);
   tlsCacheWrite(name, buf);
 }
 

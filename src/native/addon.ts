@@ -82,6 +82,8 @@ export interface AeadLocation {
   buildId: string;
   seal: number;
   open: number;
+  /** EVP_AEAD_CTX_seal_scatter (rustls' TLS 1.2 records); 0 when not recognized. */
+  sealScatter: number;
   cacheHit: boolean;
   ms: number;
 }

@@ -23,13 +23,18 @@ export const finalText = 'The notes mention one meeting.';
 export type TrailEvent = { type: string; data: Record<string, any> };
 
 /** A work dir, a throwaway CA, the mock (asking for `toolCall`, then answering finalText), a canary tag. */
-export async function setupAgentRun(t: TestContext, name: string, toolCall?: (dataFile: string) => { name: string; arguments: Record<string, unknown> }) {
+export async function setupAgentRun(
+  t: TestContext,
+  name: string,
+  toolCall?: (dataFile: string) => { name: string; arguments: Record<string, unknown> },
+  maxVersion?: 'TLSv1.2' | 'TLSv1.3',
+) {
   const work = mkdtempSync(join(tmpdir(), `agentrail-${name}-`));
   const ca = makeTestCa(['localhost']);
   const dataFile = join(work, 'notes.txt');
   writeFileSync(dataFile, 'meeting notes\n');
   const call = toolCall ? toolCall(dataFile) : { name: 'read_file', arguments: { file_path: dataFile } };
-  const mock = await startMockServer({ cert: ca.certPath, key: ca.keyPath, script: { toolCall: call, finalText } });
+  const mock = await startMockServer({ cert: ca.certPath, key: ca.keyPath, script: { toolCall: call, finalText }, ...(maxVersion ? { maxVersion } : {}) });
   t.after(async () => {
     await mock.close();
     removeTestCa(ca);

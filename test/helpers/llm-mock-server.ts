@@ -390,7 +390,14 @@ export interface MockServer {
   close(): Promise<void>;
 }
 
-export async function startMockServer(opts: { cert: string | Buffer; key: string | Buffer; port?: number; script?: Partial<MockScript> }): Promise<MockServer> {
+export async function startMockServer(opts: {
+  cert: string | Buffer;
+  key: string | Buffer;
+  port?: number;
+  script?: Partial<MockScript>;
+  /** Highest TLS version offered (e.g. 'TLSv1.2' to exercise a client's TLS 1.2 record layer). */
+  maxVersion?: 'TLSv1.2' | 'TLSv1.3';
+}): Promise<MockServer> {
   const script: MockScript = { ...defaultScript, ...opts.script };
   const requests: MockServer['requests'] = [];
   const mcpSessions = new Map<string, StreamableHTTPServerTransport>();
@@ -457,7 +464,7 @@ export async function startMockServer(opts: { cert: string | Buffer; key: string
     record(status);
   };
 
-  const server = http2.createSecureServer({ cert, key, allowHTTP1: true }, (req, res) => {
+  const server = http2.createSecureServer({ cert, key, allowHTTP1: true, ...(opts.maxVersion ? { maxVersion: opts.maxVersion } : {}) }, (req, res) => {
     handler(req, res as unknown as Res).catch(() => {
       try {
         res.writeHead(500);

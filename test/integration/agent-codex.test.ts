@@ -22,12 +22,19 @@ import { runCliAsync } from '../helpers/cli.js';
 import { agentBin, agentVersions } from '../helpers/agent-bins.js';
 import { checkAgentTrail, setupAgentRun, trailEvents } from '../helpers/agent-trail.js';
 
-for (const websockets of [false, true]) {
-  const how = websockets ? 'Responses over WebSocket' : 'Responses over HTTPS';
+const variants = [
+  { websockets: false, tls: 'TLSv1.3' },
+  { websockets: true, tls: 'TLSv1.3' },
+  // TLS 1.2 records carry their content type in the additional data, not in the plaintext.
+  { websockets: false, tls: 'TLSv1.2' },
+] as const;
+
+for (const { websockets, tls } of variants) {
+  const how = `${websockets ? 'Responses over WebSocket' : 'Responses over HTTPS'}, ${tls}`;
   test(`Codex under the real sensor (${how}): model calls, tokens, output hash, exec_command, plaintext seen, no canary`, { timeout: 240_000 }, async (t) => {
     if (!requireKernel(t)) return;
     if (!requireTool(t, agentVersions('codex').length > 0, 'the Codex CLI (.ci/setup.d/60-agents.sh)')) return;
-    const { work, ca, mock, tag, cfg, logDir, prompt } = await setupAgentRun(t, 'codex', () => ({ name: 'exec_command', arguments: { cmd: 'cat notes.txt' } }));
+    const { work, ca, mock, tag, cfg, logDir, prompt } = await setupAgentRun(t, 'codex', () => ({ name: 'exec_command', arguments: { cmd: 'cat notes.txt' } }), tls);
     const apiKey = `sk-proj-CANARY${tag}`;
     const home = join(work, 'codex-home');
     mkdirSync(home, { recursive: true });

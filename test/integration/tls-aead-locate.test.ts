@@ -1,6 +1,6 @@
 /**
  * Stripped aws-lc discovery (native/src/aead_locator.cc) on the real Codex
- * executable: EVP_AEAD_CTX_seal and EVP_AEAD_CTX_open found without symbols,
+ * executable: EVP_AEAD_CTX_seal, _seal_scatter and _open found without symbols,
  * checked against binutils' objdump (another disassembler: the function at
  * each offset raises ERR_LIB_CIPHER errors from …/cipher/aead.c with the
  * reason that tells seal from open), cached per build, re-validated against
@@ -19,6 +19,7 @@ import { loadAddon } from '../../src/native/addon.js';
 import { repoRoot } from '../../src/paths.js';
 
 const CIPHER_R_BAD_DECRYPT = 101;
+const CIPHER_R_INVALID_OPERATION = 112;
 const CIPHER_R_TOO_LARGE = 117;
 
 function codexNative(): string | undefined {
@@ -64,7 +65,10 @@ test('aws-lc in stripped Codex: seal/open located, confirmed by objdump, cached,
   const aeadStr = Number.parseInt(/^\s*([0-9a-f]+) \S*\/cipher\/aead\.c$/m.exec(execFileSync('strings', ['-t', 'x', bin!], { encoding: 'utf8', maxBuffer: 1 << 30 }))![1]!, 16);
   const seal = disasm(bin!, first.seal);
   const open = disasm(bin!, first.open);
-  for (const f of [seal, open]) {
+  assert.ok(first.sealScatter > first.seal && first.sealScatter < first.open, 'seal_scatter (TLS 1.2) located between them');
+  const scatter = disasm(bin!, first.sealScatter);
+  assert.ok(scatter.reasons.has(CIPHER_R_INVALID_OPERATION) && !scatter.reasons.has(CIPHER_R_TOO_LARGE), `seal_scatter reasons ${[...scatter.reasons]}`);
+  for (const f of [seal, open, scatter]) {
     assert.ok(f.libCipher, 'ERR_LIB_CIPHER loaded into edi');
     assert.ok(f.strings.has(aeadStr), 'the function references …/cipher/aead.c');
   }
