@@ -6,8 +6,10 @@
  *  - stripped BoringSSL (native/src/boringssl_locator.cc): SSL_write/SSL_read in Bun or a
  *    `bun build --compile` executable;
  *  - Go crypto/tls (native/src/go_locator.cc): (*Conn).Write/Read and every RET of Read
- *    from .gopclntab, in a Go executable (`--go PATH`, e.g. the test client built with -s -w).
- *   npm run build && AGENTRAIL_BUN=/path/to/bun node dist/bench/tls-discovery.js [binary] [rounds=5] [--go PATH]
+ *    from .gopclntab, in a Go executable (`--go PATH`, e.g. the test client built with -s -w);
+ *  - stripped aws-lc (native/src/aead_locator.cc): EVP_AEAD_CTX_seal/open in a rustls + aws-lc-rs
+ *    binary (`--aead PATH`, e.g. Codex's native executable).
+ *   npm run build && AGENTRAIL_BUN=/path/to/bun node dist/bench/tls-discovery.js [binary] [rounds=5] [--go PATH] [--aead PATH]
  * Prints a table and ends with one JSON line. Asserts nothing.
  */
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
@@ -18,15 +20,17 @@ import { loadAddon } from '../src/native/addon.js';
 const args = process.argv.slice(2);
 const goAt = args.indexOf('--go');
 const goBin = goAt >= 0 ? args.splice(goAt, 2)[1] : undefined;
+const aeadAt = args.indexOf('--aead');
+const aeadBin = aeadAt >= 0 ? args.splice(aeadAt, 2)[1] : undefined;
 // A lone number is the round count (`--go PATH 9`).
 if (args.length === 1 && /^\d+$/.test(args[0]!)) args.unshift('');
 const bin = args[0] || process.env.AGENTRAIL_BUN;
 const ROUNDS = Number(args[1] ?? 5);
-if (!bin && !goBin) {
-  console.error('usage: node dist/bench/tls-discovery.js [<bun or bun-compiled binary>] [rounds] [--go <go binary>]');
+if (!bin && !goBin && !aeadBin) {
+  console.error('usage: node dist/bench/tls-discovery.js [<bun or bun-compiled binary>] [rounds] [--go <go binary>] [--aead <rustls/aws-lc binary>]');
   process.exit(2);
 }
-const { locateTls, locateGoTls } = loadAddon();
+const { locateTls, locateGoTls, locateAead } = loadAddon();
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 type Located = { found: boolean; cacheHit: boolean; ms: number; buildId: string };
@@ -67,5 +71,10 @@ if (goBin) {
   const { last, ...g } = measure(goBin, locateGoTls);
   fig.go = { ...g, go_version: last.goVersion, read_rets: last.readRets.length };
   console.log(`Go crypto/tls discovery (new build-id): ${g.discovery_ms_median} ms for ${g.size_mb} MB (${last.goVersion}, ${last.readRets.length} RETs in Read); cached: ${g.cached_ms_median} ms; ratio ${g.cold_over_cached}x`);
+}
+if (aeadBin) {
+  const { last: _l, ...a } = measure(aeadBin, locateAead);
+  fig.aead = a;
+  console.log(`aws-lc AEAD discovery (new build): ${a.discovery_ms_median} ms for ${a.size_mb} MB; cached: ${a.cached_ms_median} ms; ratio ${a.cold_over_cached}x`);
 }
 console.log(JSON.stringify(fig));

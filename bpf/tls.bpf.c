@@ -451,13 +451,16 @@ int handle_go_tls_read_ret(struct pt_regs *ctx)
 	return emit_plaintext(id, call.conn, call.buf, (__u64)n, AR_DIR_INGRESS, known_fd(id, call.conn));
 }
 
-/* ---- socket pairing through syscall tracepoints ---- */
-
 static __always_inline bool fd_is_socket(__s32 fd)
 {
 	struct file *f = ar_fd_file(fd);
 	return f && ar_file_kind(f, NULL) == AR_FD_SOCKET;
 }
+
+/* ---- aws-lc EVP_AEAD_CTX_seal/open (rustls: Codex) ---- */
+#include "tls_aead.bpf.h"
+
+/* ---- socket pairing through syscall tracepoints ---- */
 
 static __always_inline int on_sock_io(__s32 fd, bool is_write)
 {
@@ -469,8 +472,10 @@ static __always_inline int on_sock_io(__s32 fd, bool is_write)
 			c->io_fd = fd;
 		return 0;
 	}
-	if (!is_write)
+	if (!is_write) {
+		aead_on_read(id, fd);
 		return 0;
+	}
 	__u64 *ssl = bpf_map_lookup_elem(&tls_pending, &id);
 	if (!ssl)
 		return 0;
@@ -479,6 +484,7 @@ static __always_inline int on_sock_io(__s32 fd, bool is_write)
 		return 0; /* a file or pipe write in between: keep waiting for the socket */
 	bpf_map_delete_elem(&tls_pending, &id);
 	set_pair(id, s, fd, 2);
+	aead_on_paired(id, s, fd);
 	return 0;
 }
 

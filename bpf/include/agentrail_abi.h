@@ -324,6 +324,7 @@ enum ar_drop_reason {
 	AR_DROP_PAYLOAD_TRUNCATED = 1,
 	AR_DROP_MAP_FULL = 2,
 	AR_DROP_READ_FAILED = 3, /* bpf_probe_read_* failed */
+	AR_DROP_TLS_RECORD_UNPARSED = 4, /* an AEAD-sealed TLS 1.3 record whose inner type was not found (padding) */
 	AR_DROP_REASON_MAX = 8,
 };
 

@@ -19,7 +19,7 @@ namespace agentrail {
 namespace {
 
 const char* kReasonNames[AR_DROP_REASON_MAX] = {"ringbuf_full", "payload_truncated", "map_full", "read_failed",
-                                                "reason_4",     "reason_5",          "reason_6", "reason_7"};
+                                                "tls_record_unparsed", "reason_5",   "reason_6", "reason_7"};
 
 Napi::Error to_js(Napi::Env env, const SensorError& e) {
   Napi::Error err = Napi::Error::New(env, e.what());
@@ -330,6 +330,7 @@ int libbpf_print(enum libbpf_print_level level, const char* fmt, va_list ap) {
 }  // namespace
 Napi::Value LocateTls(const Napi::CallbackInfo& info);  // addon_locate.cc (issue 10b)
 Napi::Value LocateGoTls(const Napi::CallbackInfo& info);  // addon_locate.cc (Go crypto/tls)
+Napi::Value LocateAead(const Napi::CallbackInfo& info);   // addon_locate.cc (aws-lc AEAD, codex2)
 namespace {
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
@@ -338,6 +339,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("abiVersion", Napi::Number::New(env, AR_ABI_VERSION));
   exports.Set("locateTls", Napi::Function::New(env, LocateTls, "locateTls"));  // issue 10b
   exports.Set("locateGoTls", Napi::Function::New(env, LocateGoTls, "locateGoTls"));
+  exports.Set("locateAead", Napi::Function::New(env, LocateAead, "locateAead"));  // codex2
   return exports;
 }
 

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
-// locateTls(path) / locateGoTls(path): the TLS discovery of the attacher for
-// stripped BoringSSL and Go crypto/tls, callable from JS for
+// locateTls(path) / locateGoTls(path) / locateAead(path): the TLS discovery of
+// the attacher for stripped BoringSSL, Go crypto/tls and stripped aws-lc, callable from JS for
 // `bench/tls-discovery.ts` and diagnostics. Same code paths as the attacher
 // (cache first, then capstone).
 #include <fcntl.h>
@@ -8,6 +8,7 @@
 
 #include <napi.h>
 
+#include "aead_locator.h"
 #include "go_locate_cache.h"
 #include "mono_clock.h"
 #include "tls_locate_cache.h"
@@ -60,6 +61,17 @@ Napi::Value LocateGoTls(const Napi::CallbackInfo& info) {
     Napi::Array rets = Napi::Array::New(env, loc.read_rets.size());
     for (size_t i = 0; i < loc.read_rets.size(); i++) rets.Set(uint32_t(i), Napi::Number::New(env, double(loc.read_rets[i])));
     o.Set("readRets", rets);
+  });
+}
+
+Napi::Value LocateAead(const Napi::CallbackInfo& info) {
+  return timedLocate(info, "locateAead", locateAeadCached, [](Napi::Env env, Napi::Object& o, const AeadLocation& loc) {
+    o.Set("found", loc.found);
+    o.Set("why", loc.why);
+    o.Set("buildId", loc.key);
+    o.Set("seal", Napi::Number::New(env, double(loc.seal)));
+    o.Set("open", Napi::Number::New(env, double(loc.open)));
+    o.Set("sealScatter", Napi::Number::New(env, double(loc.seal_scatter)));
   });
 }
 

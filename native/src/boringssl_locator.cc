@@ -1,324 +1,31 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "boringssl_locator.h"
 
-#include <capstone/capstone.h>
-#include <elf.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
-
 #include <algorithm>
-#include <cstring>
 #include <map>
 #include <set>
 #include <vector>
 
-#include "capstone_disasm.h"
+#include "err_sites.h"
 
 namespace agentrail {
 namespace {
 
 constexpr uint32_t kLibSsl = 16;  // ERR_LIB_SSL
 const char kSslLib[] = "/ssl/ssl_lib.cc";
-constexpr uint64_t kMaxBackScan = 256 * 1024;  // longest function we walk back over
-
-struct Segment {
-  uint64_t vaddr, off, filesz;
-  bool exec;
-};
-
-struct Image {
-  const uint8_t* base = nullptr;
-  size_t size = 0;
-  std::vector<Segment> segs;
-  bool vaToOff(uint64_t va, uint64_t& off) const {
-    for (const Segment& s : segs)
-      if (va >= s.vaddr && va < s.vaddr + s.filesz) {
-        off = va - s.vaddr + s.off;
-        return true;
-      }
-    return false;
-  }
-};
-
-struct Site {
-  uint64_t func;  // vaddr of the containing function
-  uint32_t reason, line;
-};
-
-struct Mapping {
-  void* p = MAP_FAILED;
-  size_t n = 0;
-  ~Mapping() {
-    if (p != MAP_FAILED) munmap(p, n);
-  }
-};
-
-bool loadImage(int fd, Mapping& m, Image& img) {
-  struct stat st;
-  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size < (off_t)sizeof(Elf64_Ehdr)) return false;
-  m.n = size_t(st.st_size);
-  m.p = mmap(nullptr, m.n, PROT_READ, MAP_PRIVATE, fd, 0);
-  if (m.p == MAP_FAILED) return false;
-  img.base = static_cast<const uint8_t*>(m.p);
-  img.size = m.n;
-  const Elf64_Ehdr* eh = reinterpret_cast<const Elf64_Ehdr*>(img.base);
-  if (memcmp(eh->e_ident, ELFMAG, SELFMAG) != 0 || eh->e_ident[EI_CLASS] != ELFCLASS64 || eh->e_machine != EM_X86_64 ||
-      eh->e_phentsize != sizeof(Elf64_Phdr) || eh->e_phoff > img.size ||
-      uint64_t(eh->e_phnum) * sizeof(Elf64_Phdr) > img.size - eh->e_phoff)
-    return false;
-  const Elf64_Phdr* ph = reinterpret_cast<const Elf64_Phdr*>(img.base + eh->e_phoff);
-  for (unsigned i = 0; i < eh->e_phnum; i++) {
-    if (ph[i].p_type != PT_LOAD || ph[i].p_offset > img.size || ph[i].p_filesz > img.size - ph[i].p_offset) continue;
-    img.segs.push_back({ph[i].p_vaddr, ph[i].p_offset, ph[i].p_filesz, (ph[i].p_flags & PF_X) != 0});
-  }
-  return !img.segs.empty();
-}
-
-// Virtual addresses of every NUL-terminated string ending in kSslLib in the
-// non-executable segments.
-std::vector<uint64_t> findPathStrings(const Image& img) {
-  std::vector<uint64_t> out;
-  const size_t nl = sizeof(kSslLib);  // includes the NUL
-  for (const Segment& s : img.segs) {
-    if (s.exec) continue;
-    const uint8_t* begin = img.base + s.off;
-    const uint8_t* end = begin + s.filesz;
-    for (const uint8_t* p = begin; p < end;) {
-      const void* hit = memmem(p, size_t(end - p), kSslLib, nl);
-      if (!hit) break;
-      const uint8_t* h = static_cast<const uint8_t*>(hit);
-      const uint8_t* start = h;
-      while (start > begin && start[-1] != 0 && h - start < 512) start--;
-      out.push_back(s.vaddr + uint64_t(start - begin));
-      p = h + nl;
-    }
-  }
-  return out;
-}
-
-// Cheap prefilter over the executable bytes: positions that may hold the
-// string's address as a 32-bit immediate (non-PIE `mov ecx, imm32`) or as a
-// RIP-relative displacement (PIE `lea rcx, [rip+d]`). Every position is then
-// decoded by capstone inside its function; nothing is trusted from here.
-std::vector<uint64_t> candidateRefs(const Image& img, const std::set<uint64_t>& strs) {
-  std::vector<uint64_t> out;
-  for (const Segment& s : img.segs) {
-    if (!s.exec || s.filesz < 8) continue;
-    const uint8_t* t = img.base + s.off;
-    for (uint64_t i = 0; i + 7 <= s.filesz; i++) {
-      uint32_t imm;
-      memcpy(&imm, t + i + 1, 4);
-      if ((t[i] == 0xb9 || t[i] == 0xba) && strs.count(imm)) out.push_back(s.vaddr + i);  // mov ecx|edx, imm32
-      if ((t[i] == 0x48 || t[i] == 0x4c) && t[i + 1] == 0x8d && (t[i + 2] & 0xc7) == 0x05) {
-        int32_t d;
-        memcpy(&d, t + i + 3, 4);
-        if (strs.count(s.vaddr + i + 7 + int64_t(d))) out.push_back(s.vaddr + i);
-      }
-    }
-  }
-  return out;
-}
-
-// Start of the function holding `va`: the first 16-byte-aligned address
-// after the int3 padding the linker puts between functions.
-bool functionStart(const Image& img, uint64_t va, uint64_t& start) {
-  for (const Segment& s : img.segs) {
-    if (!s.exec || va < s.vaddr || va >= s.vaddr + s.filesz) continue;
-    const uint8_t* t = img.base + s.off;
-    uint64_t i = va - s.vaddr;
-    uint64_t floor = i > kMaxBackScan ? i - kMaxBackScan : 0;
-    while (i > floor) {
-      if (t[i - 1] == 0xcc && (i % 16) == 0 && (s.vaddr + i) % 16 == 0) {
-        start = s.vaddr + i;
-        return true;
-      }
-      i--;
-    }
-  }
-  return false;
-}
-
-x86_reg widen(x86_reg r) {
-  switch (r) {
-    case X86_REG_EDI: return X86_REG_RDI;
-    case X86_REG_ESI: return X86_REG_RSI;
-    case X86_REG_EDX: return X86_REG_RDX;
-    case X86_REG_ECX: return X86_REG_RCX;
-    case X86_REG_R8D: return X86_REG_R8;
-    default: return r;
-  }
-}
-
-// Linear decode of one function from its start up to `limit`; records every
-// ERR_put_error(16, 0, reason, ssl_lib.cc, line) call. Returns false when the
-// decode does not land exactly on every candidate (misaligned start).
-bool decodeFunction(const Disasm& d, const Image& img, uint64_t fstart, uint64_t limit,
-                    const std::set<uint64_t>& strs, const std::vector<uint64_t>& mustHit,
-                    std::vector<Site>& sites) {
-  uint64_t off;
-  if (!img.vaToOff(fstart, off)) return false;
-  const uint8_t* code = img.base + off;
-  size_t size = size_t(limit - fstart);
-  uint64_t addr = fstart;
-  cs_insn* insn = cs_malloc(d.h());
-  std::map<x86_reg, uint64_t> imm;  // last constant loaded into an argument register
-  std::set<uint64_t> seen;
-  while (cs_disasm_iter(d.h(), &code, &size, &addr, insn)) {
-    seen.insert(insn->address);
-    const cs_x86& x = insn->detail->x86;
-    // The compiler often shares one ERR_put_error call among several sites:
-    // each site loads its constants and jumps to it.
-    if (insn->id == X86_INS_CALL || insn->id == X86_INS_JMP) {
-      auto has = [&](x86_reg r) { return imm.count(r) != 0; };
-      // Two BoringSSL generations: ERR_put_error(lib, 0, reason, file, line)
-      // (Bun 1.4) and ERR_put_error(lib, reason, file, line) (Claude Code 2.1).
-      if (has(X86_REG_RDI) && imm[X86_REG_RDI] == kLibSsl) {
-        if (has(X86_REG_RCX) && strs.count(imm[X86_REG_RCX]) && has(X86_REG_RDX) && has(X86_REG_R8))
-          sites.push_back({fstart, uint32_t(imm[X86_REG_RDX]), uint32_t(imm[X86_REG_R8])});
-        else if (has(X86_REG_RDX) && strs.count(imm[X86_REG_RDX]) && has(X86_REG_RSI) && has(X86_REG_RCX))
-          sites.push_back({fstart, uint32_t(imm[X86_REG_RSI]), uint32_t(imm[X86_REG_RCX])});
-      }
-      imm.clear();
-      continue;
-    }
-    if (x.op_count == 2 && x.operands[0].type == X86_OP_REG) {
-      x86_reg r = widen(x.operands[0].reg);
-      const cs_x86_op& src = x.operands[1];
-      if (insn->id == X86_INS_MOV && src.type == X86_OP_IMM) {
-        imm[r] = uint64_t(src.imm);
-        continue;
-      }
-      if (insn->id == X86_INS_XOR && src.type == X86_OP_REG && src.reg == x.operands[0].reg) {
-        imm[r] = 0;
-        continue;
-      }
-      if (insn->id == X86_INS_LEA && src.type == X86_OP_MEM && src.mem.base == X86_REG_RIP) {
-        imm[r] = insn->address + insn->size + uint64_t(src.mem.disp);
-        continue;
-      }
-      imm.erase(r);  // any other write to the register spoils the constant
-    }
-  }
-  cs_free(insn, 1);
-  for (uint64_t a : mustHit)
-    if (!seen.count(a)) return false;
-  return true;
-}
-
-// Along one path from `va` (following forward conditional branches too, up
-// to `budget` more forks): are rdi, rsi and rdx all read before being
-// overwritten or clobbered by a call? `got` carries what was read so far.
-bool pathReadsArgs(const Disasm& d, const Image& img, uint64_t va, int got, int budget) {
-  uint64_t off;
-  if (!img.vaToOff(va, off)) return false;
-  const uint8_t* code = img.base + off;
-  size_t size = std::min<size_t>(256, img.size - off);
-  uint64_t addr = va;
-  cs_insn* insn = cs_malloc(d.h());
-  int dead = 0;  // args overwritten before being read
-  bool ok = false;
-  for (int n = 0; n < 48 && cs_disasm_iter(d.h(), &code, &size, &addr, insn); n++) {
-    cs_regs rd, wr;
-    uint8_t nrd = 0, nwr = 0;
-    if (cs_regs_access(d.h(), insn, rd, &nrd, wr, &nwr) == CS_ERR_OK) {
-      auto bit = [](uint16_t r) {
-        x86_reg w = widen(x86_reg(r));
-        return w == X86_REG_RDI ? 1 : w == X86_REG_RSI ? 2 : w == X86_REG_RDX ? 4 : 0;
-      };
-      bool selfXor = insn->id == X86_INS_XOR && insn->detail->x86.op_count == 2 &&
-                     insn->detail->x86.operands[0].type == X86_OP_REG &&
-                     insn->detail->x86.operands[1].type == X86_OP_REG &&
-                     insn->detail->x86.operands[0].reg == insn->detail->x86.operands[1].reg;
-      if (!selfXor)
-        for (uint8_t i = 0; i < nrd; i++) got |= bit(rd[i]) & ~dead;
-      for (uint8_t i = 0; i < nwr; i++) dead |= bit(wr[i]) & ~got;
-    }
-    if ((got & 7) == 7) {
-      ok = true;
-      break;
-    }
-    if (insn->id == X86_INS_CALL || insn->id == X86_INS_RET || insn->id == X86_INS_INT3 || insn->id == X86_INS_JMP)
-      break;
-    const cs_x86& x = insn->detail->x86;
-    bool jcc = insn->id >= X86_INS_JAE && insn->id <= X86_INS_JS && insn->id != X86_INS_JMP;
-    if (jcc && budget > 0 && x.op_count == 1 && x.operands[0].type == X86_OP_IMM && uint64_t(x.operands[0].imm) > insn->address &&
-        pathReadsArgs(d, img, uint64_t(x.operands[0].imm), got, budget - 1)) {
-      ok = true;
-      break;
-    }
-  }
-  cs_free(insn, 1);
-  return ok;
-}
-
-// A function entry we are willing to put a uprobe on: 16-aligned, a
-// recognized first instruction, and some path from the entry that reads all
-// three arguments (SSL*, buf, num) before losing them, as SSL_write/SSL_read
-// must. A function picked by the reason rule that ignores buf/num (e.g.
-// SSL_shutdown-like code in another BoringSSL generation) is rejected here.
-bool validateEntry(const Disasm& d, const Image& img, uint64_t fstart) {
-  uint64_t off;
-  if (!img.vaToOff(fstart, off) || fstart % 16 != 0) return false;
-  const uint8_t* code = img.base + off;
-  size_t size = std::min<size_t>(16, img.size - off);
-  uint64_t addr = fstart;
-  cs_insn* insn = cs_malloc(d.h());
-  bool prologue = cs_disasm_iter(d.h(), &code, &size, &addr, insn) &&
-                  (insn->id == X86_INS_PUSH || insn->id == X86_INS_ENDBR64 || insn->id == X86_INS_SUB ||
-                   insn->id == X86_INS_MOV || insn->id == X86_INS_TEST || insn->id == X86_INS_CMP);
-  cs_free(insn, 1);
-  return prologue && pathReadsArgs(d, img, fstart, 0, 3);
-}
+// SSL_write/SSL_read(SSL*, buf, num) read rdi, rsi and rdx (err_sites.h).
+constexpr int kSslArgs = 1 | 2 | 4;
 
 }  // namespace
-
-std::string elfBuildId(int fd) {
-  Mapping m;
-  Image img;
-  if (!loadImage(fd, m, img)) return "";
-  const Elf64_Ehdr* eh = reinterpret_cast<const Elf64_Ehdr*>(img.base);
-  const Elf64_Phdr* ph = reinterpret_cast<const Elf64_Phdr*>(img.base + eh->e_phoff);
-  for (unsigned i = 0; i < eh->e_phnum; i++) {
-    if (ph[i].p_type != PT_NOTE || ph[i].p_offset > img.size || ph[i].p_filesz > img.size - ph[i].p_offset) continue;
-    const uint8_t* p = img.base + ph[i].p_offset;
-    const uint8_t* end = p + ph[i].p_filesz;
-    while (p + sizeof(Elf64_Nhdr) <= end) {
-      const Elf64_Nhdr* nh = reinterpret_cast<const Elf64_Nhdr*>(p);
-      const uint8_t* name = p + sizeof(Elf64_Nhdr);
-      const uint8_t* desc = name + ((nh->n_namesz + 3) & ~3u);
-      const uint8_t* next = desc + ((nh->n_descsz + 3) & ~3u);
-      if (next > end) break;
-      if (nh->n_type == NT_GNU_BUILD_ID && nh->n_namesz == 4 && memcmp(name, "GNU", 4) == 0) {
-        static const char hex[] = "0123456789abcdef";
-        std::string s;
-        for (uint32_t k = 0; k < nh->n_descsz; k++) {
-          s += hex[desc[k] >> 4];
-          s += hex[desc[k] & 15];
-        }
-        return s;
-      }
-      p = next;
-    }
-  }
-  return "";
-}
 
 bool revalidateBoringSsl(int fd, const TlsLocation& loc) {
   Mapping m;
   Image img;
   Disasm d;
   if (!loadImage(fd, m, img) || !d.ok()) return false;
-  // File offsets back to virtual addresses through the executable segment.
-  auto toVa = [&](uint64_t off, uint64_t& va) {
-    for (const Segment& s : img.segs)
-      if (s.exec && off >= s.off && off < s.off + s.filesz) {
-        va = off - s.off + s.vaddr;
-        return true;
-      }
-    return false;
-  };
   uint64_t w, r;
-  return toVa(loc.ssl_write, w) && toVa(loc.ssl_read, r) && validateEntry(d, img, w) && validateEntry(d, img, r);
+  return img.offToVa(loc.ssl_write, w) && img.offToVa(loc.ssl_read, r) && validateEntry(d, img, w, kSslArgs) &&
+         validateEntry(d, img, r, kSslArgs);
 }
 
 TlsLocation locateBoringSsl(int fd) {
@@ -330,37 +37,24 @@ TlsLocation locateBoringSsl(int fd) {
     r.why = "not-x86-64-elf";
     return r;
   }
-  std::vector<uint64_t> strv = findPathStrings(img);
+  std::vector<uint64_t> strv = findPathStrings(img, kSslLib);
   if (strv.empty()) {
     r.why = "no-ssl-lib-string";
     return r;
   }
-  std::set<uint64_t> strs(strv.begin(), strv.end());
   Disasm d;
   if (!d.ok()) {
     r.why = "capstone-unavailable";
     return r;
   }
-  // Group candidate references by the function that holds them, then decode
-  // each function once up to just past its last candidate (+ the call).
-  std::map<uint64_t, std::vector<uint64_t>> byFunc;
-  for (uint64_t ref : candidateRefs(img, strs)) {
-    uint64_t fs;
-    if (functionStart(img, ref, fs)) byFunc[fs].push_back(ref);
-  }
-  std::vector<Site> sites;
-  for (auto& [fs, refs] : byFunc) {
-    uint64_t last = *std::max_element(refs.begin(), refs.end());
-    std::vector<Site> local;
-    if (decodeFunction(d, img, fs, last + 48, strs, refs, local)) sites.insert(sites.end(), local.begin(), local.end());
-  }
+  std::vector<ErrSite> sites = findErrSites(d, img, strv, kLibSsl);
   r.sites = uint32_t(sites.size());
   if (sites.empty()) {
     r.why = "no-error-sites";
     return r;
   }
   std::map<uint64_t, std::set<uint32_t>> reasons;
-  for (const Site& s : sites) reasons[s.func].insert(s.reason);
+  for (const ErrSite& s : sites) reasons[s.func].insert(s.reason);
   const uint32_t want[] = {66, 226, 215, 111};
   uint64_t write = 0;
   int matches = 0;
@@ -375,11 +69,11 @@ TlsLocation locateBoringSsl(int fd) {
     return r;
   }
   uint32_t writeFirstLine = UINT32_MAX;
-  for (const Site& s : sites)
+  for (const ErrSite& s : sites)
     if (s.func == write) writeFirstLine = std::min(writeFirstLine, s.line);
   uint64_t read = 0;
   uint32_t bestLine = 0;
-  for (const Site& s : sites)
+  for (const ErrSite& s : sites)
     if (s.func != write && s.reason == 66 && s.line < writeFirstLine && s.line > bestLine) {
       bestLine = s.line;
       read = s.func;
@@ -388,7 +82,7 @@ TlsLocation locateBoringSsl(int fd) {
     r.why = "ssl-read-not-recognized";
     return r;
   }
-  if (!validateEntry(d, img, write) || !validateEntry(d, img, read)) {
+  if (!validateEntry(d, img, write, kSslArgs) || !validateEntry(d, img, read, kSslArgs)) {
     r.why = "validation-failed";
     return r;
   }

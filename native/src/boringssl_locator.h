@@ -16,6 +16,8 @@
 #include <cstdint>
 #include <string>
 
+#include "err_sites.h"  // elfBuildId
+
 namespace agentrail {
 
 struct TlsLocation {
@@ -33,8 +35,5 @@ TlsLocation locateBoringSsl(int fd);
 // Re-checks cached offsets against this file (entry validation only): a
 // cache entry is trusted only if the entries still look like the functions.
 bool revalidateBoringSsl(int fd, const TlsLocation& loc);
-
-// GNU build-id of an open ELF file as hex, "" if absent.
-std::string elfBuildId(int fd);
 
 }  // namespace agentrail

@@ -5,6 +5,7 @@
 
 #include "go_locate_cache.h"
 #include "mono_clock.h"
+#include "uprobe_plan.h"
 
 namespace agentrail {
 
@@ -40,25 +41,17 @@ GoTlsProbes::Result GoTlsProbes::attach(int fd, const std::string& held, std::ve
   }
   // Read's RET probes first, then its entry, then Write: a Read entry never
   // saves state that no RET probe would clear (the LRU map would age it out anyway).
-  std::vector<std::pair<bpf_program*, uint64_t>> plan;
-  for (uint64_t r : loc.read_rets) plan.emplace_back(read_ret_, r);
-  plan.emplace_back(read_, loc.read);
-  plan.emplace_back(write_, loc.write);
-  std::vector<bpf_link*> mine;
-  for (auto& [prog, off] : plan) {
-    LIBBPF_OPTS(bpf_uprobe_opts, o, .retprobe = false);
-    bpf_link* l = bpf_program__attach_uprobe_opts(prog, -1, held.c_str(), size_t(off), &o);
-    if (!l) {
-      if (why) *why = "uprobe attach failed";
-      failures++;
-      // All or nothing: a Read entry without every RET probe would lose reads silently.
-      for (bpf_link* m : mine) bpf_link__destroy(m);
-      return Result::Failed;
-    }
-    mine.push_back(l);
+  std::vector<UprobeStep> plan;
+  for (uint64_t r : loc.read_rets) plan.push_back({read_ret_, r, false});
+  plan.push_back({read_, loc.read, false});
+  plan.push_back({write_, loc.write, false});
+  // All or nothing: a Read entry without every RET probe would lose reads silently.
+  size_t n = attachAllOrNothing(plan, held, links, failures);
+  if (n == 0) {
+    if (why) *why = "uprobe attach failed";
+    return Result::Failed;
   }
-  links.insert(links.end(), mine.begin(), mine.end());
-  probes_ += mine.size();
+  probes_ += n;
   attached_++;
   return Result::Attached;
 }

@@ -1,7 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "launch_targets.h"
 
+#include <dirent.h>
 #include <sys/stat.h>
+
+#include <climits>
+#include <cstdlib>
 
 #include <cstdio>
 #include <fstream>
@@ -43,6 +47,51 @@ bool executableFile(const std::string& p) {
   return stat(p.c_str(), &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 0111) != 0;
 }
 
+
+// The native binaries an npm launcher script runs. Codex (@openai/codex)
+// ships a Node script `bin/codex.js` that spawns the real executable from a
+// platform package, the optionalDependencies convention:
+//   <node_modules>/<scope>/<pkg>-linux-<arch>/vendor/<triple>/bin/<exe>
+// (also nested under <pkg>/node_modules). Probing them before the launcher
+// resumes means the child's first TLS connection is captured even on first
+// sight of the binary (locating aws-lc in Codex takes ~0.6 s).
+void npmPlatformBinaries(const std::string& script, std::vector<std::string>& out) {
+  char real[PATH_MAX];
+  if (!realpath(script.c_str(), real)) return;
+  std::string p(real);
+  size_t bin = p.rfind("/bin/");
+  if (bin == std::string::npos || p.find("/node_modules/") == std::string::npos) return;
+  if (readAll(p, 2).compare(0, 2, "#!") != 0) return;  // a binary: exec'd directly
+  const std::string pkgDir = p.substr(0, bin);          // <node_modules>/<scope>/<pkg>
+  const std::string pkg = pkgDir.substr(pkgDir.rfind('/') + 1);
+  const std::string scopeDir = pkgDir.substr(0, pkgDir.rfind('/'));
+  const std::string scope = scopeDir.substr(scopeDir.rfind('/') + 1);
+#if defined(__x86_64__)
+  const std::string plat = pkg + "-linux-x64";
+#elif defined(__aarch64__)
+  const std::string plat = pkg + "-linux-arm64";
+#else
+  const std::string plat;
+#endif
+  if (plat.empty()) return;
+  const std::string nested = scope[0] == '@' ? pkgDir + "/node_modules/" + scope + "/" + plat : pkgDir + "/node_modules/" + plat;
+  for (const std::string& root : {scopeDir + "/" + plat, nested}) {
+    DIR* vendor = opendir((root + "/vendor").c_str());
+    if (!vendor) continue;
+    while (dirent* t = readdir(vendor)) {
+      if (t->d_name[0] == '.') continue;
+      const std::string binDir = root + "/vendor/" + t->d_name + "/bin";
+      DIR* d = opendir(binDir.c_str());
+      if (!d) continue;
+      while (dirent* e = readdir(d))
+        if (e->d_name[0] != '.' && out.size() < kMaxTargets && executableFile(binDir + "/" + e->d_name))
+          out.push_back(binDir + "/" + e->d_name);
+      closedir(d);
+    }
+    closedir(vendor);
+  }
+}
+
 }  // namespace
 
 std::vector<std::string> stoppedExecTargets(uint32_t pid) {
@@ -71,6 +120,7 @@ std::vector<std::string> stoppedExecTargets(uint32_t pid) {
     for (const std::string& t : tries)
       if (executableFile(t)) {
         out.push_back(t);
+        npmPlatformBinaries(t, out);
         break;  // execvp takes the first match
       }
   }

@@ -68,7 +68,7 @@ std::vector<MapEntry> readMaps(uint32_t pid) {
 
 }  // namespace
 
-TlsAttacher::TlsAttacher(bpf_object* obj) : go_(obj) {
+TlsAttacher::TlsAttacher(bpf_object* obj) : go_(obj), aead_(obj) {
   for (int i = 0; i < 8; i++) progs_[i] = obj ? bpf_object__find_program_by_name(obj, kProgs[i]) : nullptr;
 }
 
@@ -166,6 +166,7 @@ void TlsAttacher::counters(std::vector<std::pair<std::string, uint64_t>>& out) c
   out.emplace_back("tls_worker_files_attached", files_attached_deferred_.load());
   out.emplace_back("tls_poll_record_ns_max", poll_record_ns_max_.load());
   go_.counters(out);
+  aead_.counters(out);  // codex2: aws-lc AEAD probes (aead_probes.h)
 }
 
 namespace {
@@ -188,6 +189,7 @@ std::string runtimeOf(const std::string& path, const std::string& library) {
   std::string b = baseName(path);
   if (library == "go-crypto-tls") return "go";
   if (library == "boringssl-stripped") return "bun";
+  if (library == "aws-lc") return "rust";
   if (b.rfind("libssl", 0) == 0) return "shared-library";
   if (b.find("node") != std::string::npos) return "node";
   if (b.rfind("python", 0) == 0) return "python";
@@ -346,10 +348,28 @@ bool TlsAttacher::locateAndAttach(const Job& job) {
   bool found = locateStripped(job.fd, offs, loc);
   v.build_id = loc.build_id;
   if (!found) {
-    bool candidate = !(loc.why == "no-ssl-lib-string" || loc.why == "not-x86-64-elf");
-    v.library = candidate ? "boringssl-stripped" : "none";
-    v.state = candidate ? "unrecognized" : "no-tls";
-    v.reason = candidate ? loc.why : "no SSL_* symbols, no Go crypto/tls, no BoringSSL ssl_lib.cc (TLS, if any, comes from a shared library listed separately)";
+    bool boringssl = !(loc.why == "no-ssl-lib-string" || loc.why == "not-x86-64-elf");
+    if (!boringssl) {
+      // No BoringSSL libssl: maybe stripped aws-lc (rustls over aws-lc-rs: Codex), aead_probes.h.
+      // Only here: BoringSSL carries an aead.c too, and its SSL_* hooks are the better ones.
+      AeadProbes::Result a = aead_.attach(job.fd, held, mine, attach_failures_);
+      if (a != AeadProbes::Result::NotAwsLc) {
+        if (a == AeadProbes::Result::Unrecognized) stripped_unrecognized_++;  // same warning as any unknown TLS
+        v.probes = uint32_t(mine.size());
+        keepLinks(mine);
+        v.library = "aws-lc";
+        v.runtime = "rust";
+        v.build_id = elfBuildId(job.fd);
+        v.state = a == AeadProbes::Result::Attached ? "attached" : a == AeadProbes::Result::Failed ? "failed" : "unrecognized";
+        v.reason = a == AeadProbes::Result::Attached ? "EVP_AEAD_CTX_seal/open located from cipher/aead.c error sites"
+                   : a == AeadProbes::Result::Failed ? "uprobe attach failed"
+                                                     : "aws-lc cipher/aead.c present, EVP_AEAD_CTX_seal/open not validated";
+        return finish(job, v, a == AeadProbes::Result::Attached);
+      }
+    }
+    v.library = boringssl ? "boringssl-stripped" : "none";
+    v.state = boringssl ? "unrecognized" : "no-tls";
+    v.reason = boringssl ? loc.why : "no SSL_* symbols, no Go crypto/tls, no BoringSSL ssl_lib.cc, no aws-lc aead.c (TLS, if any, comes from a shared library listed separately)";
     return finish(job, v, false);
   }
   v.library = "boringssl-stripped";
@@ -365,7 +385,8 @@ bool TlsAttacher::locateStripped(int fd, uint64_t offs[4], TlsLocation& loc) {
   bool hit = false;
   loc = locateCached(fd, hit);
   // Files without BoringSSL's ssl_lib.cc are not candidates: not counted.
-  if (loc.why == "no-ssl-lib-string" || loc.why == "not-x86-64-elf") return false;
+  boringssl = loc.why != "no-ssl-lib-string" && loc.why != "not-x86-64-elf";
+  if (!boringssl) return false;
   if (hit) stripped_cache_hits_++;
   else storeMax(locate_ns_max_, monoNs() - t0);
   if (!loc.found) {

@@ -28,6 +28,7 @@
 #include <utility>
 #include <vector>
 
+#include "aead_probes.h"
 #include "boringssl_locator.h"
 #include "coverage_table.h"
 #include "go_tls_probes.h"
@@ -143,6 +144,7 @@ class TlsAttacher : public RecordObserver {
       locate_ns_max_{0};
   CoverageTable coverage_;  // one verdict per inspected executable / TLS library
   GoTlsProbes go_;  // Go executables: crypto/tls from .gopclntab
+  AeadProbes aead_;  // codex2: stripped aws-lc (Codex), EVP_AEAD_CTX_seal/open
   std::atomic<uint64_t> preattached_{0};  // files attached before the stopped launcher exec'd them
 };
 

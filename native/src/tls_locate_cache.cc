@@ -55,28 +55,43 @@ void tlsCacheWrite(const std::string& name, const std::string& content) {
   else unlink(tmp.c_str());
 }
 
-bool tlsCacheLoad(const std::string& build_id, TlsLocation& loc) {
-  if (!tlsCacheValidId(build_id)) return false;
-  std::string line = tlsCacheReadLine(build_id);
-  char magic[32] = {}, why[64] = {};
+bool tlsCacheLoadPair(const std::string& name, const char* magic, CachedPair& e) {
+  std::string line = tlsCacheReadLine(name);
+  char m[32] = {}, why[64] = {};
   int found = 0;
-  uint64_t w = 0, r = 0;
-  int n = sscanf(line.c_str(), "%31s %d %" SCNx64 " %" SCNx64 " %63s", magic, &found, &w, &r, why);
-  if (n != 5 || std::string(magic) != kMagic) return false;
+  uint64_t x = 0, y = 0, z = 0;
+  int n = sscanf(line.c_str(), "%31s %d %" SCNx64 " %" SCNx64 " %63s %" SCNx64, m, &found, &x, &y, why, &z);
+  if (n < 5 || std::string(m) != magic) return false;
+  e.c = n == 6 ? z : 0;
+  e.found = found == 1 && x != 0 && y != 0;
+  e.a = x;
+  e.b = y;
+  e.why = std::string(why) == "-" ? "" : why;
+  return true;
+}
+
+void tlsCacheStorePair(const std::string& name, const char* magic, const CachedPair& e) {
+  char buf[256];
+  int n = snprintf(buf, sizeof buf, "%s %d %" PRIx64 " %" PRIx64 " %s", magic, e.found ? 1 : 0, e.a, e.b,
+                   e.why.empty() ? "-" : e.why.c_str());
+  if (n > 0 && size_t(n) < sizeof buf)
+    snprintf(buf + n, sizeof buf - size_t(n), e.c ? " %" PRIx64 "\n" : "\n", e.c);
+  tlsCacheWrite(name, buf);
+}
+
+bool tlsCacheLoad(const std::string& build_id, TlsLocation& loc) {
+  CachedPair e;
+  if (!tlsCacheValidId(build_id) || !tlsCacheLoadPair(build_id, kMagic, e)) return false;
   loc.build_id = build_id;
-  loc.found = found == 1 && w != 0 && r != 0;
-  loc.ssl_write = w;
-  loc.ssl_read = r;
-  loc.why = std::string(why) == "-" ? "" : why;
+  loc.found = e.found;
+  loc.ssl_write = e.a;
+  loc.ssl_read = e.b;
+  loc.why = e.why;
   return true;
 }
 
 void tlsCacheStore(const TlsLocation& loc) {
-  if (!tlsCacheValidId(loc.build_id)) return;
-  char buf[256];
-  snprintf(buf, sizeof buf, "%s %d %" PRIx64 " %" PRIx64 " %s\n", kMagic, loc.found ? 1 : 0, loc.ssl_write, loc.ssl_read,
-           loc.why.empty() ? "-" : loc.why.c_str());
-  tlsCacheWrite(loc.build_id, buf);
+  if (tlsCacheValidId(loc.build_id)) tlsCacheStorePair(loc.build_id, kMagic, {loc.found, loc.ssl_write, loc.ssl_read, loc.why});
 }
 
 TlsLocation locateCached(int fd, bool& cache_hit) {

@@ -7,6 +7,7 @@
 // results are cached too, so an unrecognized binary is not rescanned.
 #pragma once
 
+#include <cstdint>
 #include <string>
 
 #include "boringssl_locator.h"
@@ -20,6 +21,17 @@ bool tlsCacheValidId(const std::string& id);
 std::string tlsCacheReadLine(const std::string& name);
 // Writes cache file `name` atomically (temporary file + rename); best effort.
 void tlsCacheWrite(const std::string& name, const std::string& content);
+// A "<magic> <found> <hex a> <hex b> <why> [<hex c>]" entry: the format of
+// the locators that find two functions (BoringSSL here, aws-lc in
+// aead_locator.cc), plus an optional third (0: absent).
+struct CachedPair {
+  bool found = false;
+  uint64_t a = 0, b = 0;
+  std::string why;
+  uint64_t c = 0;
+};
+bool tlsCacheLoadPair(const std::string& name, const char* magic, CachedPair& e);
+void tlsCacheStorePair(const std::string& name, const char* magic, const CachedPair& e);
 // True when an entry for loc.build_id exists; fills found/why/offsets.
 bool tlsCacheLoad(const std::string& build_id, TlsLocation& loc);
 // Best effort: a failed write only costs a rescan next time.

@@ -4,7 +4,7 @@
  * native TLS attacher (native/src/coverage_table.h), served on /status and
  * printed by `agentrail status`, so a blind spot is never silent.
  */
-export type TlsLibrary = 'openssl' | 'boringssl-stripped' | 'go-crypto-tls' | 'none';
+export type TlsLibrary = 'openssl' | 'boringssl-stripped' | 'go-crypto-tls' | 'aws-lc' | 'none';
 export type ProbeState = 'attached' | 'unrecognized' | 'failed' | 'no-tls';
 
 export interface BinaryVerdict {
@@ -14,7 +14,7 @@ export interface BinaryVerdict {
   ino: number;
   /** Hex GNU build-id (Go: "go-…" when it has none); "" when absent. */
   buildId: string;
-  /** node, bun, go, python, shared-library, static-openssl, native. */
+  /** node, bun, go, rust, python, shared-library, static-openssl, native. */
   runtime: string;
   library: TlsLibrary;
   state: ProbeState;

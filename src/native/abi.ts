@@ -82,9 +82,9 @@ export const OpenSyscall = { OPEN: 1, OPENAT: 2, OPENAT2: 3 } as const;
 /** AR_F_* flags */
 export const Flag = { TRUNCATED: 1 << 0, ARGS_TRUNCATED: 1 << 1, PATH_TRUNCATED: 1 << 2 } as const;
 /** enum ar_drop_reason — index into the per-CPU `<family>_drops` arrays. */
-export const DropReason = { RINGBUF_FULL: 0, PAYLOAD_TRUNCATED: 1, MAP_FULL: 2, READ_FAILED: 3 } as const;
+export const DropReason = { RINGBUF_FULL: 0, PAYLOAD_TRUNCATED: 1, MAP_FULL: 2, READ_FAILED: 3, TLS_RECORD_UNPARSED: 4 } as const;
 export const AR_DROP_REASON_MAX = 8;
-export const DROP_REASON_NAMES: readonly string[] = ['ringbuf_full', 'payload_truncated', 'map_full', 'read_failed'];
+export const DROP_REASON_NAMES: readonly string[] = ['ringbuf_full', 'payload_truncated', 'map_full', 'read_failed', 'tls_record_unparsed'];
 
 /** enum ar_enforce_what (bpf/enforce.bpf.c) */
 export const EnforceWhat = { CONNECT: 1, EXEC: 2, OPEN: 3, SEND: 4 } as const;

@@ -74,6 +74,21 @@ interface AddonModule {
   locateTls(path: string): TlsLocation;
   /** Go crypto/tls discovery (native/src/go_locator.cc): cache, else .gopclntab + capstone. */
   locateGoTls(path: string): GoTlsLocation;
+  /** Stripped aws-lc discovery (native/src/aead_locator.cc): EVP_AEAD_CTX_seal/open; cache, else capstone. */
+  locateAead(path: string): AeadLocation;
+}
+
+export interface AeadLocation {
+  found: boolean;
+  why: string;
+  /** The cache key: GNU build-id, else a digest of the file's head, tail and size. */
+  buildId: string;
+  seal: number;
+  open: number;
+  /** EVP_AEAD_CTX_seal_scatter (rustls' TLS 1.2 records); 0 when not recognized. */
+  sealScatter: number;
+  cacheHit: boolean;
+  ms: number;
 }
 
 export interface TlsLocation {

@@ -150,8 +150,9 @@ export class HttpConnection implements StreamConsumer {
         const req = this.queue.shift();
         if (req) this.queuedBytes -= req.body.length;
         else this.stats.error('protocol', 'response_without_request');
-        this.deliver('http1', req, m, !meta.complete);
+        // Before delivery: the delivered exchange is wiped (headers emptied) once its events are built.
         this.maybeWebSocket(req, m); // issue-10c
+        this.deliver('http1', req, m, !meta.complete);
       },
       onOpaque: (buf, ts) => this.ws?.feed((this.reqDir ^ 1) as Direction, buf, ts), // issue-10c
       onAbandon: () => {

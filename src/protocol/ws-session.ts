@@ -21,14 +21,22 @@ export class WebSocketSession {
   private readonly parsers: [WebSocketParser, WebSocketParser];
   private turn: { req: HttpMessage; events: SseEvent[]; bytes: number } | undefined;
 
+  /** The upgrade request's identity, copied: the delivered upgrade exchange is wiped after its events are built. */
+  private readonly upgrade: Pick<HttpMessage, 'path' | 'authority' | 'headers'>;
+
   constructor(
     clientDir: Direction,
-    private readonly upgrade: HttpMessage,
+    upgrade: HttpMessage,
     upgradeResponse: HttpMessage,
     opts: ProtocolOptions,
     private readonly stats: StageStats,
     private readonly deliver: (req: HttpMessage | undefined, res: HttpMessage | undefined, incomplete: boolean) => void,
   ) {
+    this.upgrade = {
+      headers: upgrade.headers.map(([k, v]) => [k, v] as [string, string]),
+      ...(upgrade.path !== undefined ? { path: upgrade.path } : {}),
+      ...(upgrade.authority !== undefined ? { authority: upgrade.authority } : {}),
+    };
     const d = negotiatedDeflate(header(upgradeResponse.headers, 'sec-websocket-extensions'));
     const make = (fromClient: boolean) =>
       new WebSocketParser(
@@ -82,7 +90,7 @@ export class WebSocketSession {
           method: 'POST',
           path: this.upgrade.path ?? '/',
           ...(this.upgrade.authority !== undefined ? { authority: this.upgrade.authority } : {}),
-          headers: this.upgrade.headers,
+          headers: this.upgrade.headers.map(([k, v]) => [k, v] as [string, string]), // each turn is wiped on its own
           body: raw,
           wireBytes: m.data.length,
           decodedBytes: raw.length,

@@ -21,6 +21,8 @@ import { crc32 } from 'node:zlib';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { z } from 'zod';
+import { WebSocketServer } from 'ws';
+import type { Duplex } from 'node:stream';
 
 export interface MockScript {
   toolCall: { name: string; arguments: Record<string, unknown> };
@@ -142,7 +144,8 @@ function openaiChat(p: Parsed, s: MockScript, res: Res): void {
   sse(res, chunks);
 }
 
-function openaiResponses(p: Parsed, s: MockScript, res: Res): void {
+/** The Responses API answer: the response object and, streamed, its events (SSE or WebSocket). */
+function responsesTurn(p: Parsed, s: MockScript) {
   const id = `resp_${randomUUID().replace(/-/g, '')}`;
   const created_at = Math.floor(Date.now() / 1000);
   const call = p.tools && !p.toolResult;
@@ -157,10 +160,6 @@ function openaiResponses(p: Parsed, s: MockScript, res: Res): void {
     output: [item], parallel_tool_calls: true, tool_choice: 'auto', tools: [],
     usage: { input_tokens: u.input, input_tokens_details: { cached_tokens: 0 }, output_tokens: u.output, output_tokens_details: { reasoning_tokens: 0 }, total_tokens: u.input + u.output },
   };
-  if (!p.stream) {
-    send(res, 200, 'application/json', JSON.stringify(response));
-    return;
-  }
   let seq = 0;
   const ev = (type: string, o: any) => ({ event: type, data: JSON.stringify({ type, sequence_number: seq++, ...o }) });
   const chunks = [ev('response.created', { response: { ...response, status: 'in_progress', output: [], usage: null } })];
@@ -176,7 +175,57 @@ function openaiResponses(p: Parsed, s: MockScript, res: Res): void {
   }
   chunks.push(ev('response.output_item.done', { output_index: 0, item }));
   chunks.push(ev('response.completed', { response }));
-  sse(res, chunks);
+  return { response, chunks };
+}
+
+function openaiResponses(p: Parsed, s: MockScript, res: Res): void {
+  const { response, chunks } = responsesTurn(p, s);
+  if (p.stream) sse(res, chunks);
+  else send(res, 200, 'application/json', JSON.stringify(response));
+}
+
+/**
+ * The Responses API over WebSocket, as OpenAI serves it at wss://…/v1/responses
+ * (Codex tries it first): each client text message `{"type":"response.create", …}`
+ * (the request fields at top level) is answered with the events of the SSE stream,
+ * one JSON object per text frame. permessage-deflate is offered like the real server.
+ */
+function responsesWebSocket(wss: WebSocketServer, script: MockScript, requests: MockServer['requests']) {
+  return (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    const path = new URL(req.url ?? '/', 'https://mock.local').pathname;
+    if (!/\/responses$/.test(path)) {
+      socket.end('HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\n\r\n');
+      return;
+    }
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      requests.push({ method: 'WS', path, status: 101 });
+      ws.on('message', (data, isBinary) => {
+        const body = isBinary ? undefined : (tryParse(data.toString()) as any);
+        if (body?.type !== 'response.create') return;
+        requests.push({ method: 'WS', path: `${path}#response.create`, status: 200 });
+        const { p, s } = scriptStep(inspect(body, path), script);
+        for (const c of responsesTurn(p, s).chunks) ws.send(c.data);
+      });
+    });
+  };
+}
+
+/** A scripted loop: the request's step picks the tool call; past the last step, the final text. */
+function scriptStep(parsed: Parsed, script: MockScript): { p: Parsed; s: MockScript } {
+  const seq = script.toolCalls;
+  const step = seq ? Math.min(parsed.toolResults, seq.length) : 0;
+  return {
+    p: seq ? { ...parsed, toolResult: step >= seq.length } : parsed,
+    s: seq && step < seq.length ? { ...script, toolCall: seq[step]! } : script,
+  };
+}
+
+function tryParse(s: string): unknown {
+  try {
+    return JSON.parse(s);
+  } catch {
+    return undefined;
+  }
 }
 
 // --- Anthropic ----------------------------------------------------------------
@@ -341,7 +390,14 @@ export interface MockServer {
   close(): Promise<void>;
 }
 
-export async function startMockServer(opts: { cert: string | Buffer; key: string | Buffer; port?: number; script?: Partial<MockScript> }): Promise<MockServer> {
+export async function startMockServer(opts: {
+  cert: string | Buffer;
+  key: string | Buffer;
+  port?: number;
+  script?: Partial<MockScript>;
+  /** Highest TLS version offered (e.g. 'TLSv1.2' to exercise a client's TLS 1.2 record layer). */
+  maxVersion?: 'TLSv1.2' | 'TLSv1.3';
+}): Promise<MockServer> {
   const script: MockScript = { ...defaultScript, ...opts.script };
   const requests: MockServer['requests'] = [];
   const mcpSessions = new Map<string, StreamableHTTPServerTransport>();
@@ -374,12 +430,7 @@ export async function startMockServer(opts: { cert: string | Buffer; key: string
       return;
     }
 
-    const parsed = inspect(body, path);
-    // A scripted loop: this request's step picks the tool call; past the last step, the final text.
-    const seq = script.toolCalls;
-    const step = seq ? Math.min(parsed.toolResults, seq.length) : 0;
-    const p: Parsed = seq ? { ...parsed, toolResult: step >= seq.length } : parsed;
-    const s: MockScript = seq && step < seq.length ? { ...script, toolCall: seq[step]! } : script;
+    const { p, s } = scriptStep(inspect(body, path), script);
     if (script.failNext && script.failNext.count > 0 && path !== '/healthz') {
       script.failNext.count--;
       const st = script.failNext.status;
@@ -413,7 +464,7 @@ export async function startMockServer(opts: { cert: string | Buffer; key: string
     record(status);
   };
 
-  const server = http2.createSecureServer({ cert, key, allowHTTP1: true }, (req, res) => {
+  const server = http2.createSecureServer({ cert, key, allowHTTP1: true, ...(opts.maxVersion ? { maxVersion: opts.maxVersion } : {}) }, (req, res) => {
     handler(req, res as unknown as Res).catch(() => {
       try {
         res.writeHead(500);
@@ -423,6 +474,8 @@ export async function startMockServer(opts: { cert: string | Buffer; key: string
       }
     });
   });
+  const wss = new WebSocketServer({ noServer: true, perMessageDeflate: true });
+  server.on('upgrade', responsesWebSocket(wss, script, requests));
   await new Promise<void>((resolve) => server.listen(opts.port ?? 0, '127.0.0.1', resolve));
   const port = (server.address() as { port: number }).port;
   return {
@@ -432,6 +485,7 @@ export async function startMockServer(opts: { cert: string | Buffer; key: string
     close: () =>
       new Promise<void>((resolve) => {
         for (const t of mcpSessions.values()) void t.close();
+        for (const c of wss.clients) c.terminate();
         server.close(() => resolve());
         // http2 sessions keep the server open: end them.
         (server as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();

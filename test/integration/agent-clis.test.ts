@@ -4,65 +4,19 @@
  * and a canary API key. The trail must hold the model call with the model id
  * the agent sent, the mock's token counts, the hash of the text the agent
  * itself printed, the tool call the mock asked for, and no key or prompt text.
- * Here: Gemini CLI (Node, OpenSSL: hooked today) and the Python openai-agents framework. Claude Code, Codex and Bun
- * need the BoringSSL/aws-lc hooks of issue 10 part B and are not in this file yet.
+ * Here: Gemini CLI (Node, OpenSSL), the Python openai-agents framework and Claude Code (stripped
+ * BoringSSL); Codex (stripped aws-lc) is in agent-codex.test.ts. Shared setup and checks: helpers/agent-trail.ts.
  */
-import { test, type TestContext } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { expectedContentHash } from '../helpers/expected-hash.js';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { requireKernel, requireTool } from '../helpers/privileges.js';
-import { allLogText } from '../helpers/log-text.js';
 import { runCliAsync } from '../helpers/cli.js';
-import { makeTestCa, removeTestCa } from '../helpers/tls-server.js';
-import { startMockServer } from '../helpers/llm-mock-server.js';
 import { agentBin, agentVersions } from '../helpers/agent-bins.js';
+import { checkAgentTrail as checkTrail, setupAgentRun as setup, trailEvents } from '../helpers/agent-trail.js';
 import { repoRoot } from '../../src/paths.js';
-
-
-const finalText = 'The notes mention one meeting.';
-
-/** A work dir, a throwaway CA, the mock (asking for read_file on a notes file, then answering finalText), a canary tag. */
-async function setup(t: TestContext, name: string) {
-  const work = mkdtempSync(join(tmpdir(), `agentrail-${name}-`));
-  const ca = makeTestCa(['localhost']);
-  const dataFile = join(work, 'notes.txt');
-  writeFileSync(dataFile, 'meeting notes\n');
-  const mock = await startMockServer({ cert: ca.certPath, key: ca.keyPath, script: { toolCall: { name: 'read_file', arguments: { file_path: dataFile } }, finalText } });
-  t.after(async () => {
-    await mock.close();
-    removeTestCa(ca);
-    rmSync(work, { recursive: true, force: true });
-  });
-  const tag = randomBytes(6).toString('hex');
-  const cfg = join(work, 'c.yaml');
-  writeFileSync(cfg, `observability:\n  httpPort: 0\nseal:\n  keyDir: ${join(work, 'keys')}\n`);
-  return { work, ca, dataFile, mock, tag, cfg, logDir: join(work, 'log'), prompt: `Read ${dataFile} and summarize it. CANARYPROMPT${tag}` };
-}
-
-/** The agent's own printed answer, and what the trail says of its model calls. */
-function checkTrail(r: { stdout: string; stderr: string }, logDir: string, model: string, apiKey: string, tag: string): void {
-  const printed = r.stdout.trimEnd().split('\n').at(-1)!;
-  assert.equal(printed, finalText);
-  const events = readdirSync(join(logDir, 'segments'))
-    .flatMap((f) => readFileSync(join(logDir, 'segments', f), 'utf8').trim().split('\n'))
-    .map((l) => JSON.parse(l) as { type: string; data: Record<string, any> });
-  const models = events.filter((e) => e.type === 'dev.agentrail.model.invocation' && e.data.model_id === model);
-  assert.ok(models.length >= 2, `model calls seen: ${models.length}`);
-  assert.ok(models.some((m) => (m.data.tools_requested as Array<{ name: string }>).some((x) => x.name === 'read_file')), 'the tool call the mock asked for');
-  const answer = models.find((m) => m.data.output_hash === expectedContentHash(printed, join(logDir, '..', 'keys')) /* seal.keyDir beside the log (setup) */);
-  assert.ok(answer, 'a model call whose output hash is the hash of the printed text');
-  // The mock counts one output token per word of its answer.
-  assert.equal(answer.data.output_token_count, finalText.split(' ').length);
-  assert.ok(answer.data.prompt_token_count > 0);
-  const trail = allLogText(logDir);
-  assert.ok(!(trail + r.stderr).includes(apiKey), 'API key leaked');
-  assert.ok(!trail.includes(`CANARYPROMPT${tag}`), 'prompt text leaked into the trail');
-}
 
 test('Gemini CLI under the real sensor: model call, tokens, output hash, tool call, no canary', { timeout: 240_000 }, async (t) => {
   if (!requireKernel(t)) return;
@@ -137,10 +91,7 @@ for (const version of ['2.1.332', '2.1.329']) {
     assert.ok(mock.requests.some((q) => q.path === '/v1/messages'), JSON.stringify(mock.requests));
     checkTrail(r, logDir, model, apiKey, tag);
     // The egress floor agrees: the connection to the model endpoint, with its plaintext seen.
-    const egress = readdirSync(join(logDir, 'segments'))
-      .flatMap((f) => readFileSync(join(logDir, 'segments', f), 'utf8').trim().split('\n'))
-      .map((l) => JSON.parse(l) as { type: string; data: Record<string, any> })
-      .filter((e) => e.type === 'dev.agentrail.data.access' && e.data.resource_uri === `tls://localhost:${mock.port}`);
+    const egress = trailEvents(logDir).filter((e) => e.type === 'dev.agentrail.data.access' && e.data.resource_uri === `tls://localhost:${mock.port}`);
     assert.ok(egress.some((e) => e.data.network.plaintext === 'full' && e.data.bytes_written > 0), JSON.stringify(egress.map((e) => e.data.network)));
   });
 }
