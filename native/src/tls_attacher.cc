@@ -385,7 +385,7 @@ bool TlsAttacher::locateStripped(int fd, uint64_t offs[4], TlsLocation& loc) {
   bool hit = false;
   loc = locateCached(fd, hit);
   // Files without BoringSSL's ssl_lib.cc are not candidates: not counted.
-  boringssl = loc.why != "no-ssl-lib-string" && loc.why != "not-x86-64-elf";
+  bool boringssl = loc.why != "no-ssl-lib-string" && loc.why != "not-x86-64-elf";
   if (!boringssl) return false;
   if (hit) stripped_cache_hits_++;
   else storeMax(locate_ns_max_, monoNs() - t0);
