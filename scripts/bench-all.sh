@@ -29,6 +29,7 @@ run siem node dist/bench/siem.js 2 20000 50 10
 run k8s-identity node dist/bench/k8s-identity.js
 run tls-attach-race node dist/bench/tls-attach-race.js --runs 20
 run prompt-class node dist/bench/prompt-class.js
+run claude-code node dist/bench/claude-code.js --cold 3 --rounds 3 --sessions 1 --hog 2
 # Go crypto/tls discovery on the test client built with -s -w (.gopclntab + capstone, then the build-id cache).
 gobin="$(mktemp -d)/go-llm-client"
 (cd test/fixtures/go-llm-client && GOTOOLCHAIN=local GOFLAGS=-mod=mod go build -ldflags="-s -w" -o "$gobin" .) &&
