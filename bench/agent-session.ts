@@ -22,9 +22,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { cliEntry, repoRoot } from '../src/paths.js';
+import { repoRoot } from '../src/paths.js';
 import { makeTestCa, removeTestCa, type TestCa } from '../test/helpers/tls-server.js';
-import { procCpuMs, stopChild } from './processes.js';
+import { procCpuMs, startSensorChild, stopChild } from './processes.js';
 
 type Mode = 'untraced' | 'loaded' | 'traced';
 const MODES: Mode[] = ['untraced', 'loaded', 'traced'];
@@ -38,7 +38,6 @@ const median = (xs: number[]) => {
   const m = s.length >> 1;
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 };
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** The mock in its own process (as a remote API would be), on the tool loop the agent follows. */
 async function mockMain(): Promise<void> {
@@ -80,18 +79,7 @@ async function startSensor(pid: number, dir: string): Promise<ChildProcess> {
   const cfg = join(dir, 'config.yaml');
   // AGENTRAIL_BENCH_NICE overrides collector.nice (default 5) to compare.
   writeFileSync(cfg, `observability:\n  httpPort: 0\n${process.env.AGENTRAIL_BENCH_NICE ? `collector:\n  nice: ${process.env.AGENTRAIL_BENCH_NICE}\n` : ''}`);
-  const child = spawn(process.execPath, ['--max-semi-space-size=4', cliEntry, 'run', '--pid', String(pid), '--log-dir', join(dir, 'log'), '--config', cfg], {
-    env: { ...process.env, AGENTRAIL_ROOT: repoRoot, AGENTRAIL_LOG_LEVEL: 'info' },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  let err = '';
-  child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
-  const t0 = Date.now();
-  while (!err.includes('pipeline running')) {
-    if (child.exitCode !== null || Date.now() - t0 > 60_000) throw new Error(`sensor did not start: ${err.slice(-1500)}`);
-    await sleep(50);
-  }
-  return child;
+  return startSensorChild(['--pid', String(pid)], dir, cfg, process.env, ['--max-semi-space-size=4']);
 }
 
 interface Run {

@@ -22,7 +22,7 @@ import { fileURLToPath } from 'node:url';
 import { cliEntry, repoRoot } from '../src/paths.js';
 import { makeTestCa, removeTestCa } from '../test/helpers/tls-server.js';
 import { agentBin } from '../test/helpers/agent-bins.js';
-import { procCpuMs, stopChild } from './processes.js';
+import { procCpuMs, startSensorChild, stopChild } from './processes.js';
 
 function arg(name: string, def: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -33,7 +33,6 @@ const median = (xs: number[]) => {
   const m = s.length >> 1;
   return s.length === 0 ? NaN : s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 };
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** The mock in its own process; it reports how many /v1/messages requests it answered. */
 async function mockMain(): Promise<void> {
@@ -64,17 +63,6 @@ function modelCalls(logDir: string): number {
   return n;
 }
 
-async function startSensor(args: string[], dir: string, env: NodeJS.ProcessEnv): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [cliEntry, 'run', ...args, '--log-dir', join(dir, 'log'), '--config', writeCfg(dir)], { env: { ...env, AGENTRAIL_ROOT: repoRoot, AGENTRAIL_LOG_LEVEL: 'info' }, stdio: ['ignore', 'ignore', 'pipe'] });
-  let err = '';
-  child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
-  const t0 = Date.now();
-  while (!err.includes('pipeline running')) {
-    if (child.exitCode !== null || Date.now() - t0 > 60_000) throw new Error(`sensor did not start: ${err.slice(-1500)}`);
-    await sleep(50);
-  }
-  return child;
-}
 
 async function main(): Promise<void> {
   const cold = Number(arg('cold', '5'));
@@ -119,7 +107,7 @@ async function main(): Promise<void> {
       let sensor: ChildProcess | undefined;
       try {
         const before = await served();
-        if (traced) sensor = await startSensor(['--pid', String(driver.pid)], dir, env);
+        if (traced) sensor = await startSensorChild(['--pid', String(driver.pid)], dir, writeCfg(dir), env);
         const s0 = sensor ? procCpuMs(sensor.pid!) : 0;
         driver.stdin!.end('go\n');
         const code = await new Promise<number | null>((r) => driver.once('exit', (c) => r(c)));
