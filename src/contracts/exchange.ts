@@ -123,6 +123,17 @@ export interface McpCall {
   responseWire?: Buffer;
 }
 
+/**
+ * Content shorter than this many bytes is hashed with the deployment key (HMAC-SHA-256, domain
+ * `content`) instead of plain SHA-256: a short answer ("Yes.", "The report shows steady growth."),
+ * a tool call's arguments (`{"path":"/etc/shadow"}`) or a small JSON reply (`{"ok":true}`) can be
+ * confirmed by guessing candidates, which a plain hash allows anyone holding the log to do. 64 bytes
+ * covers one-sentence answers and single-argument calls; longer content (files, bodies, whole
+ * outputs) stays plain so anyone can recompute it from a recovered artifact. docs/events.md, "Hashes".
+ * Here because the protocol stage keeps that many first bytes of a pipe for the redact stage.
+ */
+export const SHORT_CONTENT_BYTES = 64;
+
 /** What one process moved through a pipe or unix socket, in one direction: a running SHA-256, and the first bytes (short content is keyed, so it is hashed later from them). */
 export interface PipeFlow {
   bytes: number;

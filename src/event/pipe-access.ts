@@ -2,8 +2,7 @@ import type { PipeFlow, PipeSide, Exchange } from '../contracts/exchange.js';
 import type { FdIo } from '../contracts/raw-event.js';
 import type { Proc } from '../correlate/process-table.js';
 import { countDrop } from '../observability/metrics.js';
-import { keyedHash } from '../redact/keyed-hash.js';
-import { SHORT_CONTENT_BYTES } from '../redact/hash.js';
+import { contentHash, SHORT_CONTENT_BYTES } from '../redact/hash.js';
 import type { BuildContext } from './build-context.js';
 
 /**
@@ -92,5 +91,6 @@ function bestOf(own: PipeFlow, mirrors: PipeFlow[]): PipeFlow {
 
 function hashOf(f: PipeFlow): string | null {
   if (f.bytes === 0 || !f.complete) return null;
-  return f.bytes < SHORT_CONTENT_BYTES ? keyedHash('content', f.head.subarray(0, f.bytes)) : `sha256:${f.sha256}`;
+  // Short content is whole in `head`: hashed by the one rule; longer content by the running digest.
+  return f.bytes < SHORT_CONTENT_BYTES ? contentHash(f.head.subarray(0, f.bytes)) : `sha256:${f.sha256}`;
 }

@@ -1,8 +1,8 @@
 import { createHash, type Hash } from 'node:crypto';
-import type { PipeFlow, PipeSide } from '../contracts/exchange.js';
+import { SHORT_CONTENT_BYTES, type PipeFlow, type PipeSide } from '../contracts/exchange.js';
 
-/** Content under this many bytes is keyed later (src/redact/hash.ts SHORT_CONTENT_BYTES): keep that many first bytes. */
-const HEAD_BYTES = 64;
+/** Content under SHORT_CONTENT_BYTES is keyed later, from its bytes: keep that many first bytes. */
+const HEAD_BYTES = SHORT_CONTENT_BYTES;
 /** Processes tracked per pipe: a pipe shared by more (a shell pipeline's fan-in) keeps the first ones, counted. */
 const MAX_SIDES = 8;
 

@@ -156,7 +156,8 @@ export class StdioChannel implements StreamConsumer {
 
   data(dir: Direction, buf: Buffer, ts: bigint, pid: number): void {
     if (this.firstNs === 0n) this.firstNs = ts;
-    this.flows.data(dir, pid, buf);
+    // Once it spoke JSON-RPC the channel is an MCP exchange with its own message hashes; its pipe hashes would be dropped at close.
+    if (!this.spokeJsonRpc) this.flows.data(dir, pid, buf);
     if (this.state[dir] === 'detect') {
       const s = buf.toString('latin1', 0, Math.min(buf.length, 16)).trimStart();
       if (s === '') return;

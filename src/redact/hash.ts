@@ -1,5 +1,9 @@
 import { keyedHash, keyedHex } from './keyed-hash.js';
 import { createHash } from 'node:crypto';
+import { SHORT_CONTENT_BYTES } from '../contracts/exchange.js';
+
+/** Content shorter than this is keyed (src/contracts/exchange.ts, docs/events.md "Hashes"). */
+export { SHORT_CONTENT_BYTES };
 
 /**
  * Content hashes are computed BEFORE redaction, over the exact bytes or the
@@ -9,16 +13,6 @@ import { createHash } from 'node:crypto';
 export function sha256Hex(data: string | Uint8Array): string {
   return createHash('sha256').update(data).digest('hex');
 }
-
-/**
- * Content shorter than this many bytes is hashed with the deployment key (HMAC-SHA-256, domain
- * `content`) instead of plain SHA-256: a short answer ("Yes.", "The report shows steady growth."),
- * a tool call's arguments (`{"path":"/etc/shadow"}`) or a small JSON reply (`{"ok":true}`) can be
- * confirmed by guessing candidates, which a plain hash allows anyone holding the log to do. 64 bytes
- * covers one-sentence answers and single-argument calls; longer content (files, bodies, whole
- * outputs) stays plain so anyone can recompute it from a recovered artifact. docs/events.md, "Hashes".
- */
-export const SHORT_CONTENT_BYTES = 64;
 
 function byteLength(data: string | Uint8Array): number {
   return typeof data === 'string' ? Buffer.byteLength(data, 'utf8') : data.length;
