@@ -12,6 +12,7 @@ void CoverageTable::record(BinaryVerdict v) {
     v.seen_unix_ms = uint64_t(ts.tv_sec) * 1000 + uint64_t(ts.tv_nsec) / 1000000;
   }
   std::lock_guard<std::mutex> g(mu_);
+  version_++;
   for (BinaryVerdict& r : rows_) {
     if (r.dev == v.dev && r.ino == v.ino) {
       r = std::move(v);
@@ -33,6 +34,11 @@ std::vector<BinaryVerdict> CoverageTable::snapshot() const {
 uint64_t CoverageTable::evicted() const {
   std::lock_guard<std::mutex> g(mu_);
   return evicted_;
+}
+
+uint64_t CoverageTable::version() const {
+  std::lock_guard<std::mutex> g(mu_);
+  return version_;
 }
 
 }  // namespace agentrail

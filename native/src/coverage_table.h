@@ -34,12 +34,15 @@ class CoverageTable {
   void record(BinaryVerdict v);
   std::vector<BinaryVerdict> snapshot() const;
   uint64_t evicted() const;
+  // Bumped by every record(): readers re-read the table only when it moved.
+  uint64_t version() const;
 
  private:
   size_t cap_;
   mutable std::mutex mu_;
   std::deque<BinaryVerdict> rows_;
   uint64_t evicted_ = 0;
+  uint64_t version_ = 0;
 };
 
 }  // namespace agentrail

@@ -159,6 +159,7 @@ void TlsAttacher::counters(std::vector<std::pair<std::string, uint64_t>>& out) c
   out.emplace_back("tls_locate_ns_max", locate_ns_max_.load());
   out.emplace_back("tls_preattached_files", preattached_.load());
   out.emplace_back("tls_coverage_evicted", coverage_.evicted());
+  out.emplace_back("tls_coverage_version", coverage_.version());
   out.emplace_back("tls_worker_jobs", worker_jobs_.load());
   out.emplace_back("tls_worker_queue_peak", worker_queue_peak_.load());
   out.emplace_back("tls_worker_queue_full_inline", worker_queue_full_.load());
@@ -196,6 +197,9 @@ std::string runtimeOf(const std::string& path, const std::string& library) {
   if (b == "bun") return "bun";
   return library == "openssl" ? "static-openssl" : "native";
 }
+
+// The locator found BoringSSL's ssl_lib.cc (recognized or not): otherwise the file is no candidate.
+bool carriesBoringSsl(const TlsLocation& loc) { return loc.why != "no-ssl-lib-string" && loc.why != "not-x86-64-elf"; }
 
 }  // namespace
 
@@ -348,7 +352,7 @@ bool TlsAttacher::locateAndAttach(const Job& job) {
   bool found = locateStripped(job.fd, offs, loc);
   v.build_id = loc.build_id;
   if (!found) {
-    bool boringssl = !(loc.why == "no-ssl-lib-string" || loc.why == "not-x86-64-elf");
+    bool boringssl = carriesBoringSsl(loc);
     if (!boringssl) {
       // No BoringSSL libssl: maybe stripped aws-lc (rustls over aws-lc-rs: Codex), aead_probes.h.
       // Only here: BoringSSL carries an aead.c too, and its SSL_* hooks are the better ones.
@@ -385,8 +389,7 @@ bool TlsAttacher::locateStripped(int fd, uint64_t offs[4], TlsLocation& loc) {
   bool hit = false;
   loc = locateCached(fd, hit);
   // Files without BoringSSL's ssl_lib.cc are not candidates: not counted.
-  bool boringssl = loc.why != "no-ssl-lib-string" && loc.why != "not-x86-64-elf";
-  if (!boringssl) return false;
+  if (!carriesBoringSsl(loc)) return false;
   if (hit) stripped_cache_hits_++;
   else storeMax(locate_ns_max_, monoNs() - t0);
   if (!loc.found) {

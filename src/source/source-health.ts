@@ -16,6 +16,8 @@ const log = childLogger('pipeline');
 export class SourceHealth {
   private seenUnrecognized = 0;
   private readonly warned = new Set<string>();
+  /** The native table's version last reported: verdicts are copied into JS only when it moved. */
+  private coverageVersion = -1;
   /** Set once the kernel source failed for good: the readiness reason. */
   blind: string | undefined;
 
@@ -36,9 +38,12 @@ export class SourceHealth {
   }
 
   reportCoverage(c: Record<string, number> = this.source.counters()): void {
-    const binaries = this.source.coverage?.();
-    if (binaries) {
-      this.reportVerdicts(binaries);
+    if (this.source.coverage) {
+      const version = c['observer.tls_coverage_version'] ?? 0;
+      if (version !== this.coverageVersion) {
+        this.coverageVersion = version;
+        this.reportVerdicts(this.source.coverage());
+      }
       return;
     }
     const unrecognized = c['observer.tls_stripped_unrecognized'] ?? 0;
