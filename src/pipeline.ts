@@ -3,16 +3,11 @@ import { accessSync, constants } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { Config } from './config/schema.js';
-import { toProtocolOptions } from './config/protocol.js';
 import { decodeBatch } from './decode/decode-batch.js';
-import { createClassifyStage } from './classify/stage.js';
-import type { RawEvent } from './contracts/raw-event.js';
 import { countRecords, SourceHealth } from './source/source-health.js';
 import { watchWriteFaults } from './sink/write-faults.js';
-import { createEventStage } from './event/stage.js';
 import { createPolicyStage } from './policy/stage.js';
 import { attachKernelEnforcement } from './policy/kernel-enforcement.js';
-import { ProtocolStage } from './protocol/protocol-stage.js';
 import { openSealerFromConfig } from './seal/index.js';
 import { defaultHmacKeyFile, defaultKeys } from './seal/default-keys.js';
 import { checkReplayInput, decodedRecords } from './source/replay-check.js';
@@ -20,9 +15,13 @@ import { openSink } from './sink/index.js';
 import { createSource, type OpenedSource } from './source/create-source.js';
 import type { Selection } from './source/source.js';
 import { startKubernetesIdentity } from './correlate/workload/kubernetes-identity.js';
-import { HealthServer } from './observability/health-server.js';
+import { HealthServer, type HealthServerOptions } from './observability/health-server.js';
 import { childLogger } from './observability/logger.js';
-import { countDrop, drops, stageErrors } from './observability/metrics.js';
+import { countDrop, drops, registry, stageErrors } from './observability/metrics.js';
+import type { Registry } from 'prom-client';
+import { createAnalysis } from './analysis.js';
+import { ProcessTable } from './correlate/process-table.js';
+import { ShardPool } from './shard/pool.js';
 import { AgentrailError } from './errors.js';
 import type { CloudEvent } from './contracts/envelope.js';
 
@@ -70,10 +69,16 @@ function dirWritable(dir: string): boolean {
   }
 }
 
-async function counterTotals(c: typeof drops): Promise<Record<string, number>> {
+/** A counter's totals by stage.reason: this thread's, or (sharded) merged with the workers'. */
+async function counterTotals(c: typeof drops, merged?: Registry): Promise<Record<string, number>> {
   const out: Record<string, number> = {};
-  for (const v of (await c.get()).values) if (v.value) out[`${String(v.labels.stage)}.${String(v.labels.reason)}`] = v.value;
+  const values = merged ? ((await merged.getSingleMetric(counterName(c))?.get())?.values ?? []) : (await c.get()).values;
+  for (const v of values) if (v.value) out[`${String(v.labels.stage)}.${String(v.labels.reason)}`] = v.value;
   return out;
+}
+
+function counterName(c: typeof drops): string {
+  return (c as unknown as { name: string }).name;
 }
 
 /**
@@ -89,7 +94,8 @@ export async function runPipeline(o: PipelineOptions): Promise<number> {
   // seal → sink, opened first: the local log is the write-ahead log and must be writable.
   // Keyed hashes of low-entropy values (instructions, key ids, path segments) need the deployment key first.
   const hmacFile = cfg.seal.hmacKeyFile ?? defaultHmacKeyFile(cfg.seal, logDir);
-  setDeploymentKey(cfg.seal.hmacKeyFile ? readKeyFile(hmacFile) : loadOrCreateKeyFile(hmacFile), hmacFile);
+  const hmacKey = cfg.seal.hmacKeyFile ? readKeyFile(hmacFile) : loadOrCreateKeyFile(hmacFile);
+  setDeploymentKey(hmacKey, hmacFile);
   const sink = openSink({ ...cfg.sink, local: { ...cfg.sink.local, dir: logDir }, stdout: o.stdout ?? cfg.sink.stdout }, o.copyTo);
   const sealer = await openSealerFromConfig(cfg.seal, sink.sealedSink, source, { collector: o.replay ? 'replay' : o.collector, node: nodeName(cfg) }, defaultKeys(cfg.seal, logDir, nodeName(cfg)));
   sink.onGap((g) => sealer.recordGap({ reason: 'disk-bound', lostEvents: g.lostEvents, fromSequence: Number(g.fromSequence), toSequence: Number(g.toSequence), detail: 'unshipped-deleted' }));
@@ -104,38 +110,38 @@ export async function runPipeline(o: PipelineOptions): Promise<number> {
     });
   }
 
-  // stream → protocol: plaintext records become byte streams per TLS session or pipe, then exchanges.
-  const protocol = new ProtocolStage(toProtocolOptions(cfg.protocol, cfg.collector));
-  const stream = protocol.stream;
-  // correlate → classify → redact → event: the event builder runs the correlate trackers, asks
-  // the classifier for tags, redacts, and builds the six event types.
-  const classify = createClassifyStage(cfg.classify);
-  const events = createEventStage(cfg.classify, { source, resolvers: k8s ? [k8s.resolver] : [], readProc: !o.replay, classify });
-  protocol.onExchange((x) => events.builder.onExchange(x));
-  // policy, between event and seal: the event, then its policy.decision events.
-  const policy = createPolicyStage({ config: cfg.policy, source });
+  // decode → stream → protocol → correlate → classify → redact → event → policy: on this thread, or
+  // split by session over worker threads (pipeline.workers ≥ 2) while this thread routes and seals.
   const sealAll = (l: CloudEvent[]) => l.forEach((e) => sealer.seal(e));
-  events.builder.onEvent((ce) => {
-    const out = policy.evaluate(ce);
-    // A decision splits the session's aggregated accesses: before it and after it stay apart.
-    if (out.length > 1) events.builder.cut(String((ce.data as { agent_session_id?: unknown }).agent_session_id));
-    sealAll(out);
-  });
-  // Each raw record goes to the stages that read it: byte-carrying records to stream,
-  // every record to correlate (processes, files, connections and their byte counts).
-  // Kernel enforcement (policy): its kill records become policy.decision events; attached once the source runs.
-  let enforcement: ReturnType<typeof attachKernelEnforcement> | undefined;
-  const route = (ev: RawEvent) => {
-    events.builder.onRaw(ev);
-    stream.push(ev);
-    if (enforcement) sealAll(enforcement.onRaw(ev));
-  };
+  const resolvers = k8s ? [k8s.resolver] : [];
+  const analysis = cfg.pipeline.workers > 1 ? undefined : createAnalysis(cfg, { source, resolvers, readProc: !o.replay, emit: sealAll });
+  const pool =
+    analysis === undefined
+      ? new ShardPool({
+          workers: cfg.pipeline.workers,
+          init: { config: cfg as Config, source, readProc: !o.replay, hmacKey: new Uint8Array(hmacKey), hmacKeyFile: hmacFile, forwardedIdentity: !!k8s },
+          ...(k8s ? { identity: k8s.resolver } : {}),
+          onEvents: (l) => {
+            for (const p of l) {
+              if ('notJson' in p) {
+                countDrop('seal', 'not_json');
+                sealer.recordGap({ reason: 'dropped', lostEvents: 1, detail: 'NOT_JSON' });
+              } else sealer.sealParts(p);
+            }
+          },
+          onCrash: (shard, lostBatches) => sealer.recordGap({ reason: 'dropped', detail: `SHARD_WORKER_CRASHED shard=${shard} batches=${lostBatches}` }),
+        })
+      : undefined;
+  await pool?.start();
+  // Kernel enforcement fills the BPF lists from this policy stage (in-process: the analysing one).
+  const mapsPolicy = analysis?.policy ?? createPolicyStage({ config: cfg.policy, source });
+  const metricsView = pool ? { contentType: registry.contentType, metrics: async () => (await pool.mergedMetrics()).metrics() } : undefined;
 
   let sourceReady = false;
   let exitCode = 0;
   let stopping = false;
   let sourceHealth: SourceHealth | undefined;
-  const health = await startHealth(cfg, {
+  const health = await startHealth(cfg, metricsView, {
     probes_attached: () => sourceReady || 'source not started',
     sink_writable: () => {
       const stalled = sink.log.writeStalled();
@@ -176,7 +182,8 @@ export async function runPipeline(o: PipelineOptions): Promise<number> {
   await sink.start();
   await opened.start();
   // The enforcement maps exist now; filled before the traced command is resumed (onReady).
-  enforcement = attachKernelEnforcement(opened.source, policy, { source, procs: events.builder.procs, resolvers: k8s ? [k8s.resolver] : [], readProc: !o.replay });
+  const enforcement = attachKernelEnforcement(opened.source, mapsPolicy, { source, procs: analysis?.procs ?? new ProcessTable(), resolvers, readProc: !o.replay });
+  if (analysis) analysis.extraRaw = enforcement.onRaw;
   sourceReady = true;
   o.onReady?.({ healthPort: health?.port, logDir });
   log.info({ source, logDir, collector: o.replay ? 'replay' : o.collector, healthPort: health?.port }, 'pipeline running');
@@ -184,10 +191,11 @@ export async function runPipeline(o: PipelineOptions): Promise<number> {
   // Time-driven work: idle stream timeouts, held events, sequence windows, the source's health.
   let ticks = 0;
   const ticker = setInterval(() => {
-    stream.tick();
-    events.builder.tick();
-    sealAll(policy.tick(Date.now()));
-    if (++ticks % 4 === 0) sourceHealth?.check();
+    analysis?.tick(Date.now());
+    if (++ticks % 4 === 0) {
+      sourceHealth?.check();
+      pool?.tick();
+    }
   }, 250);
   ticker.unref();
   const onSignal = () => void stop();
@@ -207,7 +215,8 @@ export async function runPipeline(o: PipelineOptions): Promise<number> {
         if (stalled) writeFaults.shed(countRecords(batch));
         continue;
       }
-      for (const ev of decodeBatch(opened.filter(batch))) route(ev);
+      if (pool) await pool.push(opened.filter(batch));
+      else for (const ev of decodeBatch(opened.filter(batch))) analysis!.route(ev);
     }
   } finally {
     clearInterval(ticker);
@@ -216,18 +225,18 @@ export async function runPipeline(o: PipelineOptions): Promise<number> {
     process.off('SIGTERM', onSignal);
     sourceHealth.reportCoverage();
     // Drain in stage order: open streams → exchanges → held events → decisions → sealed → written.
-    stream.flush();
-    events.close();
-    classify.close();
-    policy.close();
+    analysis?.close();
+    await pool?.close();
+    if (!analysis) mapsPolicy.close();
     await sealer.close();
     await sink.close({ drainMs: 10_000 });
     await k8s?.stop();
     await health?.server.stop();
     // The run's counted errors and drops (by stage.reason), so a replay's summary needs no scrape.
-    log.info({ counters: opened.source.counters(), stageErrors: await counterTotals(stageErrors), drops: await counterTotals(drops) }, 'pipeline stopped');
+    const merged = await pool?.mergedMetrics();
+    log.info({ counters: opened.source.counters(), stageErrors: await counterTotals(stageErrors, merged), drops: await counterTotals(drops, merged), ...(pool ? { shards: pool.router.trees } : {}) }, 'pipeline stopped');
   }
-  if (o.replay) checkReplayInput(o.replay, opened.source.counters(), (await decodedRecords()) - decodedBefore);
+  if (o.replay) checkReplayInput(o.replay, opened.source.counters(), (await decodedRecords(pool ? await pool.mergedMetrics() : undefined)) - decodedBefore);
   return exitCode || (writeFaults.failed ? EXIT_WRITE_FAILED : 0);
 }
 
@@ -237,9 +246,9 @@ export const EXIT_SOURCE_FAILED = 74;
 export const EXIT_WRITE_FAILED = 75;
 
 /** The health server with its readiness checks, when enabled (`/healthz`, `/readyz`, `/metrics`). */
-async function startHealth(cfg: Readonly<Config>, checks: Record<string, () => boolean | string>): Promise<{ server: HealthServer; port: number } | undefined> {
+async function startHealth(cfg: Readonly<Config>, metrics: HealthServerOptions['registry'], checks: Record<string, () => boolean | string>): Promise<{ server: HealthServer; port: number } | undefined> {
   if (!cfg.observability.httpEnabled) return undefined;
-  const server = new HealthServer({ host: cfg.observability.httpHost, port: cfg.observability.httpPort });
+  const server = new HealthServer({ host: cfg.observability.httpHost, port: cfg.observability.httpPort, ...(metrics ? { registry: metrics } : {}) });
   for (const [name, check] of Object.entries(checks)) server.addReadinessCheck(name, check);
   try {
     return { server, port: (await server.start()).port };

@@ -7,6 +7,7 @@ import { kubernetesSchema } from './kubernetes.js';
 import { observabilitySchema } from './observability.js';
 import { protocolSchema } from './protocol.js';
 import { policySchema } from './policy.js';
+import { pipelineSchema } from './pipeline.js';
 
 /**
  * The one configuration schema (DESIGN.md §8). Each area owns its section in
@@ -23,6 +24,7 @@ export const configSchema = z
     kubernetes: kubernetesSchema.prefault({}),
     observability: observabilitySchema.prefault({}),
     policy: policySchema.prefault({}),
+    pipeline: pipelineSchema.prefault({}),
   })
   .strict();
 

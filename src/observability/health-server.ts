@@ -13,7 +13,8 @@ export interface HealthServerOptions {
   host?: string;
   /** 0 picks a free port (tests). */
   port?: number;
-  registry?: Registry;
+  /** What /metrics serves; a sharded pipeline passes the main thread's registry merged with its workers'. */
+  registry?: Pick<Registry, 'contentType' | 'metrics'>;
   /** Per-check timeout so a hung check fails the probe instead of hanging kubelet. */
   checkTimeoutMs?: number;
 }
@@ -29,7 +30,7 @@ export class HealthServer {
   private server: Server | undefined;
   private live = new Map<string, Check>();
   private ready = new Map<string, Check>();
-  private readonly registry: Registry;
+  private readonly registry: Pick<Registry, 'contentType' | 'metrics'>;
   private statusOf: (() => unknown) | undefined;
 
   constructor(private readonly opts: HealthServerOptions = {}) {

@@ -49,6 +49,22 @@ export function attachKernelEnforcement(
   o: { source: string; procs: ProcessTable; resolvers?: WorkloadResolver[]; readProc?: boolean },
 ): KernelEnforcement {
   policy.useKernelEnforcer(hasMaps(source) ? new NativeKernelEnforcer(source) : new UnavailableEnforcer(source.name));
+  return kernelKillDecisions(policy, o);
+}
+
+/**
+ * The record side of kernel enforcement alone, for a shard worker (src/shard/worker.ts): kill records
+ * of its sessions become policy.decision events, while the main thread, which owns the BPF maps, fills
+ * the lists (attachKernelEnforcement with its own policy stage over the same rules). The lists are
+ * still computed here, never applied: that numbers the rules as the main thread did, and a kill
+ * record names its rule by that number.
+ */
+export function kernelDecisionsOnly(policy: PolicyStage, o: { source: string; procs: ProcessTable; resolvers?: WorkloadResolver[]; readProc?: boolean }): KernelEnforcement {
+  policy.useKernelEnforcer({ apply: () => undefined, close: () => undefined });
+  return kernelKillDecisions(policy, o);
+}
+
+function kernelKillDecisions(policy: PolicyStage, o: { source: string; procs: ProcessTable; resolvers?: WorkloadResolver[]; readProc?: boolean }): KernelEnforcement {
   const decisions = new KernelDecisions(o.source, o.procs, o.resolvers, o.readProc ?? true);
   return {
     onRaw(ev: RawEvent): CloudEvent[] {

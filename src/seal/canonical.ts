@@ -96,3 +96,42 @@ export function canonicalBytesPrefixed(value: unknown): Buffer {
   buf.write(s, 1, 'utf8');
   return buf;
 }
+
+/**
+ * An event's canonical members split around the two the sealer adds, `prevhash` and `sequence`
+ * (RFC 8785 orders members by key, so their place is fixed by the other keys): `before` holds the
+ * members whose keys sort before "prevhash", `between` those between the two, `after` the rest,
+ * each comma-joined ("" when none). A shard worker computes these off the main thread; the sealer
+ * joins them with the chain fields into exactly the bytes canonicalBytes would give for the sealed
+ * event (test/seal/canonical-parts.test.ts).
+ */
+export interface CanonicalParts {
+  type: string;
+  before: string;
+  between: string;
+  after: string;
+}
+
+export function canonicalParts(ev: { type: string } & Record<string, unknown>): CanonicalParts {
+  const before: string[] = [];
+  const between: string[] = [];
+  const after: string[] = [];
+  for (const k of Object.keys(ev).sort()) {
+    if (k === 'prevhash' || k === 'sequence' || k === 'eventsig') continue; // the sealer's own
+    const v = ev[k];
+    if (v === undefined || typeof v === 'symbol') continue;
+    const member = str(k) + ':' + (jcsOrThrow(v) ?? 'undefined');
+    (k < 'prevhash' ? before : k < 'sequence' ? between : after).push(member);
+  }
+  return { type: ev.type, before: before.join(','), between: between.join(','), after: after.join(',') };
+}
+
+/** The sealed event's canonical text from its parts and the chain fields (see canonicalParts). */
+export function joinCanonicalParts(p: CanonicalParts, prevhash: string, sequence: string): string {
+  return `{${p.before ? p.before + ',' : ''}"prevhash":${JSON.stringify(prevhash)}${p.between ? ',' + p.between : ''},"sequence":${JSON.stringify(sequence)}${p.after ? ',' + p.after : ''}}`;
+}
+
+/** The unsealed event's canonical text from its parts (what eventsig signs over, minus the chain fields). */
+export function partsToJson(p: CanonicalParts): string {
+  return `{${[p.before, p.between, p.after].filter(Boolean).join(',')}}`;
+}

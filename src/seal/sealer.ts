@@ -7,7 +7,7 @@
 import { AgentrailError, isAgentrailError } from '../errors.js';
 import { EventTypes, makeEnvelope, type CloudEvent } from '../contracts/envelope.js';
 import { countDrop, eventsEmitted, markCheckpoint } from '../observability/metrics.js';
-import { canonicalBytes, canonicalBytesPrefixed } from './canonical.js';
+import { canonicalBytes, canonicalBytesPrefixed, joinCanonicalParts, partsToJson, type CanonicalParts } from './canonical.js';
 import { signBytes, type KeySet } from './keys.js';
 import type { SealedEvent, SealedLogSink } from './log-interface.js';
 import { leafHashPrefixed, MerkleFrontier, ZERO_HASH } from './merkle.js';
@@ -143,6 +143,36 @@ export class Sealer {
     return out;
   }
 
+  /**
+   * Seal one event whose canonical members a shard worker already computed (src/shard/worker.ts):
+   * the same chain step as seal(), without canonicalizing on this thread. The parts must come from
+   * canonicalParts() of an event of this chain's source (the worker builds them with it).
+   */
+  sealParts(p: CanonicalParts): SealedEvent {
+    if (this.closed) throw new AgentrailError('SEAL_CLOSED', 'sealer is closed');
+    // Per-event signatures sign the canonical event with its chain fields: the object path does that.
+    if (this.o.eventSignatures) return this.seal(JSON.parse(partsToJson(p)) as CloudEvent);
+    const seq = this.seq + 1;
+    const text = joinCanonicalParts(p, this.last.toString('hex'), String(seq));
+    const prefixed = Buffer.allocUnsafe(1 + Buffer.byteLength(text, 'utf8'));
+    prefixed.write(text, 1, 'utf8');
+    const leaf = leafHashPrefixed(prefixed);
+    const canonical = prefixed.subarray(1);
+    let parsed: CloudEvent | undefined;
+    const out: SealedEvent = {
+      // Sinks write `canonical`; the object is built only if one asks for it.
+      get event(): CloudEvent {
+        return (parsed ??= JSON.parse(text) as CloudEvent);
+      },
+      canonical,
+      sequence: seq,
+      leafHash: leaf,
+    };
+    this.commit(out, leaf, p.type);
+    if (this.sinceCheckpoint >= this.checkpointEvents) this.checkpoint();
+    return out;
+  }
+
   /** Record a lost range (e.g. events dropped at the disk bound) as a log.gap event. */
   recordGap(g: GapInfo): SealedEvent {
     const data: Record<string, unknown> = { reason: g.reason };
@@ -176,14 +206,18 @@ export class Sealer {
     const leaf = leafHashPrefixed(prefixed);
     const canonical = prefixed.subarray(1);
     const out: SealedEvent = { event: sealed, canonical, sequence: this.seq + 1, leafHash: leaf };
+    this.commit(out, leaf, sealed.type);
+    return out;
+  }
+
+  private commit(out: SealedEvent, leaf: Buffer, type: string): void {
     this.o.sink.append(out);
     this.tree.append(leaf);
     this.seq++;
     this.last = leaf;
     this.sinceCheckpoint++;
     this.eventsThisRun++;
-    eventsEmitted.inc({ type: sealed.type });
-    return out;
+    eventsEmitted.inc({ type });
   }
 
   /** Write a signed checkpoint over every event so far. */

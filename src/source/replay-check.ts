@@ -4,12 +4,14 @@
  * The decode stage counts every record it could not use by reason (agentrail_stage_errors_total).
  */
 import { AgentrailError } from '../errors.js';
+import type { Registry } from 'prom-client';
 import { rawRecords } from '../observability/metrics.js';
 
-/** Records decoded so far in this process (agentrail_raw_records_total, all ops). */
-export async function decodedRecords(): Promise<number> {
+/** Records decoded so far in this process (agentrail_raw_records_total, all ops), or in a merged registry (shard workers). */
+export async function decodedRecords(merged?: Pick<Registry, 'getSingleMetric'>): Promise<number> {
   let n = 0;
-  for (const v of (await rawRecords.get()).values) n += v.value;
+  const values = merged ? ((await merged.getSingleMetric('agentrail_raw_records_total')?.get())?.values ?? []) : (await rawRecords.get()).values;
+  for (const v of values) n += v.value;
   return n;
 }
 

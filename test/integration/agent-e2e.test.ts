@@ -140,7 +140,10 @@ test('real SDK agents under the real sensor: five questions answered, no canary 
     const init = cli(['kafka', 'init', '--brokers', brokers.join(','), '--topic', tp, '--checkpoint-topic', ctp, '--partitions', '3', '--preset', 'pci']);
     assert.equal(init.status, 0, init.stderr);
   }
+  // pipeline.workers: 2 — this end-to-end run goes through the sharded pipeline (sessions split over two
+  // worker threads, sealed and shipped by the main thread, metrics merged); the other live tests run in-process.
   writeFileSync(cfgFile, [
+    'pipeline:', '  workers: 2',
     'observability:', '  httpPort: 0',
     'seal:', `  keyDir: ${join(work, 'keys')}`, '  checkpoint:', '    events: 50',
     'sink:', '  kafka:', '    enabled: true', `    brokers: [${JSON.stringify(brokers[0])}]`, `    topic: ${topic}`, `    checkpointTopic: ${topic}-cp`, '',
@@ -183,6 +186,9 @@ test('real SDK agents under the real sensor: five questions answered, no canary 
     assert.ok(age >= 0, `a checkpoint was signed (age ${age})`);
     assert.ok(Number(/agentrail_local_log_bytes ([0-9.e+]+)/.exec(metrics)?.[1]) > 0, 'local log bytes');
     assert.match(metrics, /agentrail_events_total\{type="dev.agentrail.model.invocation"\} [1-9]/);
+    // Records are decoded in the shard workers: their counters reach /metrics through the merge, once.
+    assert.match(metrics, /agentrail_raw_records_total\{op="tls.data"\} [1-9]/);
+    assert.equal(metrics.match(/^agentrail_process_process_resident_memory_bytes /gm)?.length, 1, 'process metrics once, from the main thread');
   });
 
   await t.test('every event validates against its JSON Schema', () => {

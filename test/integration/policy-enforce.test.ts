@@ -38,7 +38,7 @@ interface Outcome {
  * the default pack), resumes it once the sensor runs, and stops the sensor after it exited
  * (and, when a kill is expected, after the sensor logged it).
  */
-async function underSensor(t: TestContext, work: string, script: string, rules: string | undefined, expectKill: boolean): Promise<Outcome> {
+async function underSensor(t: TestContext, work: string, script: string, rules: string | undefined, expectKill: boolean, workers = 1): Promise<Outcome> {
   const children: ChildProcess[] = [];
   t.after(() => {
     for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
@@ -52,7 +52,7 @@ async function underSensor(t: TestContext, work: string, script: string, rules: 
 
   const tag = Math.random().toString(36).slice(2, 8);
   const cfg = join(work, `agentrail-${tag}.yaml`);
-  writeFileSync(cfg, ['observability:', '  httpEnabled: false', 'seal:', `  keyDir: ${join(work, 'keys')}`, ...(rules ? ['policy:', `  rulesFile: ${rules}`] : []), ''].join('\n'));
+  writeFileSync(cfg, ['observability:', '  httpEnabled: false', 'seal:', `  keyDir: ${join(work, 'keys')}`, 'pipeline:', `  workers: ${workers}`, ...(rules ? ['policy:', `  rulesFile: ${rules}`] : []), ''].join('\n'));
   const logDir = join(work, `log-${tag}`);
   const sensor = await startSensor(children, proc.pid!, logDir, cfg);
 
@@ -244,22 +244,25 @@ process.stdout.write('after denied\\n');
   verifyOk(o.logDir);
 });
 
-test('exec of a denied binary: killed, its side effect absent; an allowed exec before it ran', { timeout: 120_000 }, async (t) => {
-  if (!requireKernel(t)) return;
-  const work = workDir(t);
-  const marker = join(work, 'marker');
-  const bin = join(work, 'writer.sh');
-  writeFileSync(bin, `#!/bin/sh\necho ran > ${marker}\n`);
-  chmodSync(bin, 0o755);
-  const rules = ruleFile(work, `      execDeny: ["${bin}"]`);
-  const o = await underSensor(t, work, `/bin/echo allowed-ran; exec ${bin}`, rules, true);
+for (const workers of [1, 2]) {
+  // workers: 2 — the sharded pipeline: the main thread fills the kernel lists, the worker of the session builds the decision.
+  test(`exec of a denied binary: killed, its side effect absent; an allowed exec before it ran${workers > 1 ? ` (pipeline.workers: ${workers})` : ''}`, { timeout: 120_000 }, async (t) => {
+    if (!requireKernel(t)) return;
+    const work = workDir(t);
+    const marker = join(work, 'marker');
+    const bin = join(work, 'writer.sh');
+    writeFileSync(bin, `#!/bin/sh\necho ran > ${marker}\n`);
+    chmodSync(bin, 0o755);
+    const rules = ruleFile(work, `      execDeny: ["${bin}"]`);
+    const o = await underSensor(t, work, `/bin/echo allowed-ran; exec ${bin}`, rules, true, workers);
 
-  assert.equal(o.signal, 'SIGKILL', `exit ${o.code} ${o.signal}, stdout: ${o.stdout}`);
-  assert.match(o.stdout, /allowed-ran/, 'an exec not on the list ran');
-  assert.equal(existsSync(marker), false, 'the denied binary never ran');
-  killDecision(o, 'KERNEL-DENY-1', o.pid);
-  verifyOk(o.logDir);
-});
+    assert.equal(o.signal, 'SIGKILL', `exit ${o.code} ${o.signal}, stdout: ${o.stdout}`);
+    assert.match(o.stdout, /allowed-ran/, 'an exec not on the list ran');
+    assert.equal(existsSync(marker), false, 'the denied binary never ran');
+    killDecision(o, 'KERNEL-DENY-1', o.pid);
+    verifyOk(o.logDir);
+  });
+}
 
 test('open of a denied path: killed, the reader never printed the file; an allowed file before it was read', { timeout: 120_000 }, async (t) => {
   if (!requireKernel(t)) return;
