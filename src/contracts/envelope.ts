@@ -86,18 +86,14 @@ export function makeEnvelope<D extends Record<string, unknown>>(o: {
   id?: string;
 }): CloudEvent<D> {
   const t = o.timeNs ?? nowNs();
-  const ev: CloudEvent<D> = {
-    specversion: '1.0',
-    id: o.id ?? newEventId(Number(t / 1_000_000n)),
-    source: o.source,
-    type: o.type,
-    time: isoMicros(t),
-    datacontenttype: 'application/json',
-    dataschema: `${SCHEMA_BASE}${o.type.slice(TYPE_PREFIX.length)}.json`,
-    data: o.data,
-  };
-  if (o.subject !== undefined) ev.subject = o.subject;
-  if (o.traceparent !== undefined) ev.traceparent = o.traceparent;
+  // Keys in RFC 8785 order, so the sealer's canonicalizer finds the envelope ready (src/seal/canonical.ts).
+  const ev = { data: o.data, datacontenttype: 'application/json', dataschema: `${SCHEMA_BASE}${o.type.slice(TYPE_PREFIX.length)}.json`, id: o.id ?? newEventId(Number(t / 1_000_000n)) } as CloudEvent<D>;
   if (o.partitionkey !== undefined) ev.partitionkey = o.partitionkey;
+  ev.source = o.source;
+  ev.specversion = '1.0';
+  if (o.subject !== undefined) ev.subject = o.subject;
+  ev.time = isoMicros(t);
+  if (o.traceparent !== undefined) ev.traceparent = o.traceparent;
+  ev.type = o.type;
   return ev;
 }

@@ -69,10 +69,89 @@ function jcs(v: unknown, depth: number): string | undefined {
   return out + '}';
 }
 
+/** Marks a value only the full canonicalizer handles the way the reference does (toJSON, functions, index keys out of order). */
+const SLOW = Symbol('slow');
+/** Array-index keys: V8 keeps them first, in numeric order, whatever order they were added in. */
+const INDEX_KEY = /^(?:0|[1-9]\d*)$/;
+
+/**
+ * A value whose JSON.stringify output is its RFC 8785 form: the value itself when every object in it
+ * already has its keys in code-unit order (events are built so; see src/event/), else a copy with
+ * only the out-of-order objects rebuilt sorted. JSON.stringify then writes numbers and strings as
+ * RFC 8785 does (it specifies ECMAScript's own serialization) and keys in insertion order — which
+ * is why the order is checked here. Refuses what jcs refuses; returns SLOW where the reference's
+ * behaviour differs from JSON.stringify's, and jcs takes over.
+ */
+function stringifiable(v: unknown, depth: number): unknown {
+  switch (typeof v) {
+    case 'string':
+      if (!wellFormed(v)) throw notJson('lone surrogate');
+      return v;
+    case 'number':
+      if (!Number.isFinite(v)) throw notJson(Number.isNaN(v) ? 'NaN' : 'Infinity');
+      return v;
+    case 'boolean':
+      return v;
+    case 'bigint':
+      throw notJson('BigInt');
+    case 'object':
+      break;
+    default:
+      return SLOW;
+  }
+  if (v === null) return v;
+  if (depth > MAX_DEPTH) throw notJson('nested too deep or circular');
+  if (typeof (v as { toJSON?: unknown }).toJSON === 'function') return SLOW;
+  if (Array.isArray(v)) {
+    let copy: unknown[] | undefined;
+    for (let i = 0; i < v.length; i++) {
+      const e = v[i] as unknown;
+      if (e === undefined || typeof e === 'symbol') continue; // null in both
+      const s = stringifiable(e, depth + 1);
+      if (s === SLOW) return SLOW;
+      if (s !== e) (copy ??= v.slice())[i] = s;
+    }
+    return copy ?? v;
+  }
+  const rec = v as Record<string, unknown>;
+  const keys = Object.keys(rec);
+  let inOrder = true;
+  for (let i = 1; i < keys.length; i++)
+    if (!(keys[i - 1]! < keys[i]!)) {
+      inOrder = false;
+      break;
+    }
+  if (!inOrder) keys.sort();
+  let copy: Record<string, unknown> | undefined;
+  for (let i = 0; i < keys.length; i++) {
+    const k = keys[i]!;
+    if (!wellFormed(k)) throw notJson('lone surrogate');
+    if (!inOrder && INDEX_KEY.test(k)) return SLOW;
+    const e = rec[k];
+    if (e === undefined || typeof e === 'symbol') continue; // left out by both
+    if (typeof e === 'function') return SLOW;
+    const s = stringifiable(e, depth + 1);
+    if (s === SLOW) return SLOW;
+    if (copy === undefined && (s !== e || !inOrder)) {
+      // Copy on first difference: the keys before this one, in order, unchanged. No prototype, so a
+      // "__proto__" key stays an own property as JSON.parse made it.
+      copy = Object.create(null) as Record<string, unknown>;
+      for (let j = 0; j < i; j++) {
+        const kj = keys[j]!;
+        const ej = rec[kj];
+        if (ej !== undefined && typeof ej !== 'symbol') copy[kj] = inOrder ? ej : (stringifiable(ej, depth + 1) as unknown);
+      }
+    }
+    if (copy !== undefined) copy[k] = s;
+  }
+  return copy ?? v;
+}
+
 function jcsOrThrow(value: unknown): string {
   let s: string | undefined;
   try {
-    s = jcs(value, 0);
+    const ready = stringifiable(value, 0);
+    s = ready === SLOW ? jcs(value, 0) : JSON.stringify(ready);
   } catch (e) {
     if (e instanceof AgentrailError) throw e;
     // A throwing toJSON or getter, or a stack overflow: not an event we can seal.
