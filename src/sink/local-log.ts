@@ -50,6 +50,9 @@ const appendedTotal = new Counter({ name: 'agentrail_log_appended_total', help: 
 
 /** Sealed events kept in memory while writes fail (ENOSPC, EIO) before the sensor gives up. */
 const MAX_STALLED_BYTES = 256 << 20;
+const NEWLINE = 0x0a;
+const LINE_END = Buffer.from('\n');
+const CHECKPOINT_MARK_BYTES = Buffer.from(CHECKPOINT_MARK, 'utf8');
 
 /**
  * Append-only segmented log with durable per-consumer cursors. One writer
@@ -68,7 +71,7 @@ export class LocalLog extends RetainedLog implements SealedLogSink {
   /** Bytes of an unterminated last line found on open (repaired by truncateTail or the first append). */
   private tornBytes = 0;
   /** Sealed events buffered by append(ev) until the next flush. */
-  private pending: string[] = [];
+  private pending: Buffer[] = [];
   private pendingSeq: number | undefined;
   private flushScheduled = false;
   private writeError: unknown;
@@ -174,37 +177,39 @@ export class LocalLog extends RetainedLog implements SealedLogSink {
    * the last line. Synchronous: when it returns, the bytes are in the kernel
    * (and on disk with fsync 'always').
    */
-  appendLines(lines: readonly string[], firstSequence?: number): LogPosition {
+  appendLines(lines: readonly (string | Uint8Array)[], firstSequence?: number): LogPosition {
     if (this.closed || this.opts.readOnly) throw new AgentrailError('SINK_CLOSED', 'local log is closed or read-only');
     if (lines.length === 0) return this.end();
     if (this.tornBytes > 0) this.truncateTail(1);
+    // Sealed events arrive as their canonical bytes: written as they are, never decoded and re-encoded.
+    const bufs = lines.map((l) => (typeof l === 'string' ? Buffer.from(l, 'utf8') : Buffer.from(l.buffer, l.byteOffset, l.byteLength)));
     let i = 0;
     let rolled = false;
-    while (i < lines.length) {
+    while (i < bufs.length) {
       if (this.fd === undefined || this.activeSize >= this.opts.segmentBytes) {
-        this.roll(lines[i]!, i === 0 ? firstSequence : undefined);
+        this.roll(i === 0 && firstSequence !== undefined ? '' : bufs[i]!.toString('utf8'), i === 0 ? firstSequence : undefined);
         rolled = true;
       }
       // Fill the active segment up to segmentBytes with one write.
-      const parts: string[] = [];
+      const parts: Buffer[] = [];
       let bytes = 0;
-      while (i < lines.length && (parts.length === 0 || this.activeSize + bytes < this.opts.segmentBytes)) {
-        const l = lines[i]!;
-        if (l.includes('\n')) throw new AgentrailError('SINK_BAD_LINE', 'a log line must not contain a newline');
-        parts.push(l, '\n');
-        bytes += Buffer.byteLength(l) + 1;
+      while (i < bufs.length && (parts.length === 0 || this.activeSize + bytes < this.opts.segmentBytes)) {
+        const l = bufs[i]!;
+        if (l.indexOf(NEWLINE) >= 0) throw new AgentrailError('SINK_BAD_LINE', 'a log line must not contain a newline');
+        parts.push(l, LINE_END);
+        bytes += l.length + 1;
         i++;
       }
-      const data = Buffer.from(parts.join(''), 'utf8');
+      const data = Buffer.concat(parts, bytes);
       let off = 0;
       while (off < data.length) off += writeSync(this.fd!, data, off, data.length - off);
       this.activeSize += data.length;
       this.sizes.set(this.active!, this.activeSize);
       this.dirty = true;
     }
-    const lastSeq = firstSequence !== undefined ? String(firstSequence + lines.length - 1) : sequenceOf(lines[lines.length - 1]!);
+    const lastSeq = firstSequence !== undefined ? String(firstSequence + lines.length - 1) : sequenceOf(bufs[bufs.length - 1]!.toString('utf8'));
     if (lastSeq) this.lastSequence = BigInt(lastSeq);
-    if (this.active) for (const l of lines) if (l.includes(CHECKPOINT_MARK)) this.checkpointSegment = this.active;
+    if (this.active) for (const l of bufs) if (l.indexOf(CHECKPOINT_MARK_BYTES) >= 0) this.checkpointSegment = this.active;
     if (this.opts.fsync === 'always') this.sync();
     appendedTotal.inc(lines.length);
     const total = this.totalBytes();
@@ -260,7 +265,7 @@ export class LocalLog extends RetainedLog implements SealedLogSink {
   append(ev: SealedEvent): void {
     if (this.closed) throw new AgentrailError('SINK_CLOSED', 'local log is closed');
     if (this.pending.length === 0) this.pendingSeq = ev.sequence;
-    this.pending.push(ev.canonical.toString('utf8'));
+    this.pending.push(ev.canonical);
     this.pendingBytes += ev.canonical.length + 1;
     if (!this.flushScheduled) {
       this.flushScheduled = true;
