@@ -27,6 +27,8 @@ interface Variant {
   name: string;
   nodeFlags: string[];
   ringBytes?: number;
+  /** pipeline.workers (the sharded pipeline: each worker thread has its own V8 heap, in RSS, not in the main heap figure). */
+  workers?: number;
 }
 const VARIANTS: Record<string, Variant> = {
   // `agentrail` as installed: bin/agentrail.js's shebang (and the container's entrypoint) add --max-semi-space-size=4.
@@ -34,6 +36,7 @@ const VARIANTS: Record<string, Variant> = {
   nodeDefaults: { name: 'node defaults', nodeFlags: [] },
   semi1: { name: 'semi-space 1 MiB', nodeFlags: ['--max-semi-space-size=1'] },
   ring8: { name: 'cli, ring 8 MiB', nodeFlags: ['--max-semi-space-size=4'], ringBytes: 8 << 20 },
+  workers2: { name: 'cli, pipeline.workers 2', nodeFlags: ['--max-semi-space-size=4'], workers: 2 },
 };
 
 interface Mem {
@@ -101,7 +104,7 @@ async function sample(pid: number, port: number): Promise<Mem> {
 
 async function startSensor(v: Variant, dir: string): Promise<{ child: ChildProcess; port: number }> {
   const cfg = join(dir, 'config.yaml');
-  writeFileSync(cfg, `observability:\n  httpPort: 0\n${v.ringBytes ? `collector:\n  ringBytes: ${v.ringBytes}\n` : ''}`);
+  writeFileSync(cfg, `observability:\n  httpPort: 0\n${v.ringBytes ? `collector:\n  ringBytes: ${v.ringBytes}\n` : ''}${v.workers ? `pipeline:\n  workers: ${v.workers}\n` : ''}`);
   const child = spawn(process.execPath, [...v.nodeFlags, cliEntry, 'run', '--all', '--log-dir', join(dir, 'log'), '--config', cfg], {
     env: { ...process.env, AGENTRAIL_ROOT: repoRoot, AGENTRAIL_LOG_LEVEL: 'info' },
     stdio: ['ignore', 'ignore', 'pipe'],

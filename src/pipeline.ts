@@ -1,6 +1,6 @@
 import { loadOrCreateKeyFile, readKeyFile, setDeploymentKey } from './redact/keyed-hash.js';
 import { accessSync, constants } from 'node:fs';
-import { hostname } from 'node:os';
+import { availableParallelism, hostname } from 'node:os';
 import { join } from 'node:path';
 import type { Config } from './config/schema.js';
 import { decodeBatch } from './decode/decode-batch.js';
@@ -132,6 +132,8 @@ export async function runPipeline(o: PipelineOptions): Promise<number> {
           onCrash: (shard, lostBatches) => sealer.recordGap({ reason: 'dropped', detail: `SHARD_WORKER_CRASHED shard=${shard} batches=${lostBatches}` }),
         })
       : undefined;
+  // Measured (docs/performance.md): sharding costs CPU and pays only with a core per worker.
+  if (pool && cfg.pipeline.workers > availableParallelism()) log.warn({ workers: cfg.pipeline.workers, cores: availableParallelism() }, 'pipeline.workers exceeds the cores this process may use: sharding will cost more CPU than it saves');
   await pool?.start();
   // Kernel enforcement fills the BPF lists from this policy stage (in-process: the analysing one).
   const mapsPolicy = analysis?.policy ?? createPolicyStage({ config: cfg.policy, source });
