@@ -22,21 +22,9 @@ import type { RawEvent } from '../src/contracts/raw-event.js';
 import { createEventStage } from '../src/event/stage.js';
 import { ProtocolStage } from '../src/protocol/protocol-stage.js';
 import { generateKey, KeySet, Sealer } from '../src/seal/index.js';
-import type { SealedEvent, SealedLogSink } from '../src/seal/log-interface.js';
 import { capturePath, listCaptures, readBatches } from '../test/replay/capture-tools.js';
+import { MemorySink } from '../test/helpers/memory-sink.js';
 
-class MemorySink implements SealedLogSink {
-  bytes = 0;
-  *existingLines() {}
-  truncateTail() {
-    return 0;
-  }
-  append(ev: SealedEvent) {
-    this.bytes += ev.canonical.length + 1;
-  }
-  async flush() {}
-  async close() {}
-}
 
 function arg(name: string, dflt: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -146,7 +134,7 @@ async function measure(name: string, pass: Pass): Promise<Row> {
 
 async function main(): Promise<void> {
   const keys = new KeySet([generateKey('bench').key]);
-  const sealer = await Sealer.open({ sink: new MemorySink(), source: 'agentrail://bench/sensor', keys, checkpointEvents: 1000, checkpointIntervalMs: 3_600_000 });
+  const sealer = await Sealer.open({ sink: new MemorySink(false), source: 'agentrail://bench/sensor', keys, checkpointEvents: 1000, checkpointIntervalMs: 3_600_000 });
   const rows: Row[] = [];
   // --profile: only the full row, for `node --cpu-prof` (docs/performance.md).
   if (process.argv.includes('--profile')) {

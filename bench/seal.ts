@@ -8,7 +8,7 @@ import { sha256 } from '@noble/hashes/sha2.js';
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { EventTypes, makeEnvelope, type CloudEvent } from '../src/contracts/envelope.js';
 import { generateKey, KeySet, signBytes } from '../src/seal/keys.js';
-import type { SealedEvent, SealedLogSink } from '../src/seal/log-interface.js';
+import type { SealedLogSink } from '../src/seal/log-interface.js';
 import { Sealer } from '../src/seal/sealer.js';
 import { verifyLog } from '../src/verify/log-verifier.js';
 import { parseVerifierKey } from '../src/verify/note.js';
@@ -16,6 +16,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LocalLog } from '../src/sink/local-log.js';
+import { MemorySink } from '../test/helpers/memory-sink.js';
 
 const oneShot = (crypto as { hash?: (a: string, d: Uint8Array, e: 'buffer') => Buffer }).hash;
 /** The fastest node:crypto way to hash one small buffer (what the sealer uses). */
@@ -23,18 +24,6 @@ const hashOne = (b: Uint8Array) => (oneShot ? oneShot('sha256', b, 'buffer') : c
 const N = Number(process.argv[2] ?? 50_000);
 const SOURCE = '//agentrail.bench/node/n1';
 
-class MemorySink implements SealedLogSink {
-  lines: Buffer[] = [];
-  *existingLines() {}
-  truncateTail() {
-    return 0;
-  }
-  append(ev: SealedEvent) {
-    this.lines.push(ev.canonical);
-  }
-  async flush() {}
-  async close() {}
-}
 
 function events(n: number): CloudEvent[] {
   const out: CloudEvent[] = [];

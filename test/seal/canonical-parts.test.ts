@@ -11,8 +11,8 @@ import canonicalize from 'canonicalize';
 import { createHash } from 'node:crypto';
 import { canonicalParts, joinCanonicalParts, partsToJson } from '../../src/seal/canonical.js';
 import { generateKey, KeySet, Sealer } from '../../src/seal/index.js';
-import type { SealedEvent, SealedLogSink } from '../../src/seal/log-interface.js';
 import { EventTypes, makeEnvelope } from '../../src/contracts/envelope.js';
+import { MemorySink } from '../helpers/memory-sink.js';
 
 const key = fc.oneof(fc.string({ unit: 'binary', maxLength: 12 }), fc.constantFrom('prevhasg', 'prevhasi', 'region', 'rule', 'sequencf', 'sequencd', 'source', 'zz', 'a', 'eventsig'));
 const event = fc
@@ -40,18 +40,6 @@ test('parts refuse what canonicalBytes refuses (SEAL_NOT_JSON)', () => {
   for (const bad of [NaN, Infinity, '\ud800', 1n]) assert.throws(() => canonicalParts({ type: 't', data: { v: bad } }), { code: 'SEAL_NOT_JSON' });
 });
 
-class MemorySink implements SealedLogSink {
-  lines: Buffer[] = [];
-  *existingLines() {}
-  truncateTail() {
-    return 0;
-  }
-  append(ev: SealedEvent) {
-    this.lines.push(ev.canonical);
-  }
-  async flush() {}
-  async close() {}
-}
 
 test('a chain sealed from parts: every line is the reference form of the event with its sequence and the previous line\'s leaf hash', async () => {
   const keys = new KeySet([generateKey('parts-test').key]);
