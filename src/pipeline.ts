@@ -152,6 +152,7 @@ export async function runPipeline(o: PipelineOptions): Promise<number> {
     },
     ...(k8s ? { pods_synced: () => k8s.ready() || 'pod list not synced' } : {}),
     ring_buffer_polled: () => sourceHealth?.blind ?? true,
+    ...(pool ? { pipeline_workers: () => pool.running() } : {}),
   });
 
   // source: the kernel collector (or a replay), its records selected by pid, cgroup, comm or pod.

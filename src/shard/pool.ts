@@ -15,6 +15,8 @@ const MAX_INFLIGHT = 64;
 interface Slot {
   worker: Worker;
   inflight: number;
+  /** Started and not dead: what readiness reports. */
+  running: boolean;
   metrics: MetricsJson;
   closed: Promise<void>;
   onClosed: () => void;
@@ -96,7 +98,7 @@ export class ShardPool {
   private spawn(shard: number): Promise<void> {
     const worker = new Worker(new URL('./worker.js', import.meta.url), { workerData: { ...this.o.init, shard } satisfies ShardInit });
     let onClosed!: () => void;
-    const slot: Slot = { worker, inflight: 0, metrics: this.slots[shard]?.metrics ?? [], closed: new Promise((r) => (onClosed = r)), onClosed };
+    const slot: Slot = { worker, inflight: 0, running: false, metrics: this.slots[shard]?.metrics ?? [], closed: new Promise((r) => (onClosed = r)), onClosed };
     this.slots[shard] = slot;
     // A replacement worker learns the identities its predecessor had.
     for (const [cgroupId, f] of this.forwarded) if (f.shards.has(shard)) worker.postMessage({ t: 'identity', cgroupId, identity: f.identity } satisfies ToShard);
@@ -105,6 +107,7 @@ export class ShardPool {
       worker.on('message', (m: FromShard) => {
         if (m.t === 'ready') {
           ready = true;
+          slot.running = true;
           resolve();
         } else if (m.t === 'failed') reject(new AgentrailError(m.code, `shard worker ${shard}: ${m.message}`));
         else if (m.t === 'events') {
@@ -126,7 +129,10 @@ export class ShardPool {
         slot.onClosed();
         if (!this.closing) void this.spawn(shard).then(() => this.wake(), (err: Error) => log.error({ shard, err: err.message }, 'shard worker could not be restarted'));
       });
-      worker.on('exit', () => slot.onClosed());
+      worker.on('exit', () => {
+        slot.running = false;
+        slot.onClosed();
+      });
     });
   }
 
@@ -147,6 +153,12 @@ export class ShardPool {
       slot.worker.postMessage({ t: 'batch', bytes: p } satisfies ToShard, [p.buffer as ArrayBuffer]);
     }
     while (this.slots.some((s) => s.inflight > MAX_INFLIGHT)) await new Promise<void>((r) => this.waiters.push(r));
+  }
+
+  /** For readiness: true when every shard has a running worker, else which shards do not. */
+  running(): true | string {
+    const down = this.slots.flatMap((s, i) => (s.running ? [] : [i]));
+    return down.length === 0 || `shard worker(s) ${down.join(', ')} not running`;
   }
 
   /** Once a second: ask for fresh worker metrics (answered asynchronously; /metrics serves the latest), re-resolve identities. */

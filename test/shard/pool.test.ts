@@ -39,11 +39,14 @@ test('a crashed worker is reported and replaced; its shard keeps producing event
   const crashes: { shard: number; error: string }[] = [];
   const pool = newPool(events, crashes);
   await pool.start();
+  assert.equal(pool.running(), true);
   try {
     // Fault injection: a batch message without bytes makes worker 0 throw outside any stage.
     (pool as unknown as { slots: { worker: { postMessage(m: unknown): void } }[] }).slots[0]!.worker.postMessage({ t: 'batch' });
     await until('the crash report', () => crashes.length === 1);
     assert.equal(crashes[0]!.shard, 0);
+    // Readiness says so until the replacement runs.
+    await until('the replacement worker', () => pool.running() === true);
     // One session (one process tree) → one shard; the first new tree goes to shard 0, the replaced worker.
     for (const b of readBatches(capturePath('node-openai'))) await pool.push(b);
   } finally {
