@@ -18,27 +18,11 @@ export function spanIdOf(eventId: string): string {
   return createHash('sha256').update(eventId).digest('hex').slice(0, 16);
 }
 
-/**
- * The same fields with keys in RFC 8785 (code-unit) order, and so each object directly under them
- * (agent, cause, outcome, process, reasoning…): the sealer's canonicalizer then only checks them and
- * lets JSON.stringify write the bytes (src/seal/canonical.ts). Deeper objects it sorts itself.
- */
-function sortedKeys(o: Record<string, unknown>, children: boolean): Record<string, unknown> {
-  const keys = Object.keys(o);
-  keys.sort();
-  const out: Record<string, unknown> = {};
-  for (const k of keys) {
-    const v = o[k];
-    out[k] = children && v !== null && typeof v === 'object' && !Array.isArray(v) && !Buffer.isBuffer(v) ? sortedKeys(v as Record<string, unknown>, false) : v;
-  }
-  return out;
-}
-
 export function buildAgentEvent<F extends object>(o: BuildOptions, fields: F): CloudEvent<CommonFields & F> {
   const id = o.id ?? newEventId(Number(o.timeNs / 1_000_000n));
   const ts = isoMicros(o.timeNs);
   // Normalised at the event boundary: a lone surrogate must not turn an action into a log.gap.
-  const data = wellFormed(sortedKeys({ event_id: id, ts, ...o.common, ...fields }, true)) as CommonFields & F;
+  const data = wellFormed({ event_id: id, ts, ...o.common, ...fields }) as CommonFields & F;
   return makeEnvelope({
     type: o.type,
     source: o.source,
