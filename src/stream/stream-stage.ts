@@ -19,6 +19,8 @@ const EXPIRE_EVERY = 4096;
 export class StreamStage {
   private readonly table: StreamTable;
   private lastNs = 0n;
+  /** Wall clock when lastNs was seen: a quiet source still lets time pass for timeouts and pipe lingers. */
+  private lastWallMs = Date.now();
   private sinceExpire = 0;
 
   constructor(
@@ -30,7 +32,10 @@ export class StreamStage {
   }
 
   push(ev: RawEvent): void {
-    if (ev.ktimeNs > this.lastNs) this.lastNs = ev.ktimeNs;
+    if (ev.ktimeNs > this.lastNs) {
+      this.lastNs = ev.ktimeNs;
+      this.lastWallMs = Date.now();
+    }
     try {
       switch (ev.kind) {
         case 'tls.data':
@@ -60,8 +65,11 @@ export class StreamStage {
     }
   }
 
-  /** Close streams idle for longer than the idle timeout, as of `nowNs` (kernel clock). */
-  tick(nowNs: bigint = this.lastNs): void {
+  /**
+   * Close streams idle for longer than the idle timeout (and pipes past their linger), as of `nowNs`
+   * (kernel clock); by default the last record's time plus the wall time since it arrived.
+   */
+  tick(nowNs: bigint = this.lastNs + BigInt(Math.max(0, Date.now() - this.lastWallMs)) * 1_000_000n): void {
     this.table.expire(nowNs);
   }
 

@@ -42,7 +42,17 @@ interface Entry {
   /** Pids that touched the stream (pipes: writers and readers). */
   pids: Set<number>;
   held: number;
+  /** Pipes whose every known process exited: closed at this kernel time unless another process reads or writes first. */
+  closeAtNs?: bigint;
 }
+
+/**
+ * How long a pipe outlives the last process seen on it. Its bytes outlive their writer: a tool
+ * writes its answer and exits, and the agent reads it from the pipe buffer after that exit — the
+ * reader's records may come after the writer's exit record (measured under load in CI: closing at
+ * the exit split one conversation into two one-sided streams, and the agent's end was lost).
+ */
+const PIPE_LINGER_NS = 2_000_000_000n;
 
 /**
  * Per-connection reassembly: TLS plaintext keyed by (pid, SSL*), pipe data by
@@ -99,6 +109,7 @@ export class StreamTable {
       this.stats.count('streams_opened');
     }
     e.lastNs = ev.ktimeNs;
+    if (e.closeAtNs !== undefined) delete e.closeAtNs; // the reader came: the conversation goes on
     if (!e.pids.has(ev.pid)) {
       e.pids.add(ev.pid);
       let s = this.byPid.get(ev.pid);
@@ -172,14 +183,18 @@ export class StreamTable {
       const e = this.entries.get(k);
       if (!e) continue;
       e.pids.delete(pid);
-      if (e.ref.transport === 'tls' || e.pids.size === 0) this.close(k, ts, 'proc_exit');
+      if (e.ref.transport === 'tls') this.close(k, ts, 'proc_exit');
+      else if (e.pids.size === 0) e.closeAtNs = ts + PIPE_LINGER_NS;
     }
   }
 
   /** Close streams idle since before `nowNs - idleTimeoutNs`. */
   expire(nowNs: bigint): void {
     const limit = nowNs - this.opts.idleTimeoutNs;
-    for (const [k, e] of this.entries) if (e.lastNs < limit) this.close(k, nowNs, 'idle');
+    for (const [k, e] of this.entries) {
+      if (e.closeAtNs !== undefined && e.closeAtNs <= nowNs) this.close(k, e.closeAtNs, 'proc_exit');
+      else if (e.lastNs < limit) this.close(k, nowNs, 'idle');
+    }
   }
 
   closeAll(ts: bigint): void {

@@ -67,7 +67,9 @@ test('capture truncation and lost chunks become exact gaps', () => {
   assert.equal(stats.drops['stream.chunk_missing'], 1);
 });
 
-test('pipes: keyed by inode, every pid that touches the pipe recorded, closed when the last one exits', () => {
+const SEC = 1_000_000_000n;
+
+test('pipes: keyed by inode, every pid that touches the pipe recorded, closed 2 s after the last one exits', () => {
   const { t, recs } = table();
   t.push(pipeEvent(10, 99n, 0, Buffer.from('{"a":1}\n'), 1n));
   t.push(pipeEvent(11, 99n, 1, Buffer.from('{"a":1}\n'), 2n));
@@ -77,8 +79,27 @@ test('pipes: keyed by inode, every pid that touches the pipe recorded, closed wh
   t.procExited(10, 3n);
   assert.equal(t.size, 1);
   t.procExited(11, 4n);
+  t.expire(4n + SEC);
+  assert.equal(t.size, 1, 'still open within the linger');
+  t.expire(4n + 2n * SEC);
   assert.equal(t.size, 0);
   assert.equal(r.log.at(-1), 'close:proc_exit');
+});
+
+test('pipes: a reader whose records come after the writer exited continues the same conversation', () => {
+  const { t, recs } = table();
+  // The tool writes its answer and exits; the agent reads it from the pipe buffer afterwards.
+  t.push(pipeEvent(21, 77n, 0, Buffer.from('ANSWER\n'), 1n));
+  t.procExited(21, 2n);
+  t.expire(2n + SEC / 2n);
+  t.push(pipeEvent(20, 77n, 1, Buffer.from('ANSWER\n'), 2n + SEC / 2n));
+  const r = recs.get('pipe:77')!;
+  assert.deepEqual(r.log, ['d0:7', 'd1:7'], 'one stream, both sides');
+  t.expire(10n * SEC);
+  assert.equal(t.size, 1, 'the reader is alive: no linger');
+  t.procExited(20, 11n * SEC);
+  t.expire(13n * SEC);
+  assert.equal(t.size, 0);
 });
 
 test('tls.pair gives the fd later; a close of that fd ends the stream; idle streams expire', () => {
