@@ -29,11 +29,11 @@ const workerCounts = arg('workers', '1,2,3').split(',').map(Number);
 const cli = join(import.meta.dirname, '..', 'src', 'cli', 'entry.js');
 const AGENT_TYPES = new Set(['tool.invocation', 'model.invocation', 'data.access', 'policy.decision', 'identity.assertion', 'error'].map((t) => `dev.agentrail.${t}`));
 
-/** One copy of a capture as its own session: pids, pipe inodes and file inodes moved by `delta`. */
+/** One copy of a capture as its own session: pids moved by `delta`, pipe and file inodes into a range of their own (above 2^32, so no two copies share one). */
 function asSession(events: readonly RawEvent[], delta: number, dt: bigint): RawEvent[] {
   return remap(events, delta, dt).map((e) => {
-    if (e.kind === 'pipe.data') return { ...e, pipeIno: e.pipeIno + BigInt(delta) };
-    if (e.kind === 'fd.io' && e.ino) return { ...e, ino: e.ino + BigInt(delta) };
+    if (e.kind === 'pipe.data') return { ...e, pipeIno: e.pipeIno + (BigInt(delta) << 32n) };
+    if (e.kind === 'fd.io' && e.ino) return { ...e, ino: e.ino + (BigInt(delta) << 32n) };
     return e;
   });
 }

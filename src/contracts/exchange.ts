@@ -16,6 +16,8 @@ export interface StreamRef {
   cgroupId: bigint;
   /** Socket fd paired with the TLS stream, -1 when unknown. */
   fd: number;
+  /** A `pipe:` stream that is a unix socket end (the kernel's fd.io said so while the stream was open). */
+  socket?: boolean;
 }
 
 export interface HttpMessage {

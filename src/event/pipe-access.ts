@@ -17,7 +17,8 @@ export function pipeAccess(ctx: BuildContext, x: Exchange, sides: PipeSide[]): v
   // One traced process on the stream: a socket end is a conversation with its peer (Node gives a
   // child's stdio over a socketpair, each end its own inode); a pipe only one process touched is its
   // own (libuv's signal pipe) or its peer is untraced: counted, not reported.
-  if (sides.length < 2 && !socketInos(ctx).has(x.stream.key)) {
+  // (Socket ends: marked on the stream by the stream stage; the set below catches an fd.io that came before the stream.)
+  if (sides.length < 2 && !x.stream.socket && !socketInos(ctx).has(x.stream.key)) {
     countDrop('event', 'pipe_one_traced_end');
     return;
   }

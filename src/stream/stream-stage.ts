@@ -47,6 +47,7 @@ export class StreamStage {
           this.table.pair(ev);
           break;
         case 'fd.io':
+          if (ev.fdKind === AR_FD_SOCKET && ev.ino !== 0n) this.table.markSocket(ev.ino);
           if (ev.reason === AR_FLUSH_CLOSE && ev.fdKind === AR_FD_SOCKET) this.table.fdClosed(ev.pid, ev.fd, ev.ktimeNs);
           break;
         case 'proc.exit':

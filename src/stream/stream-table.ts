@@ -188,6 +188,12 @@ export class StreamTable {
     }
   }
 
+  /** A `pipe:<ino>` stream is a unix socket end (fd.io carries the fd kind): kept on the stream itself. */
+  markSocket(ino: bigint): void {
+    const e = this.entries.get(`pipe:${ino.toString()}`);
+    if (e) e.ref.socket = true;
+  }
+
   /** Close streams idle since before `nowNs - idleTimeoutNs`. */
   expire(nowNs: bigint): void {
     const limit = nowNs - this.opts.idleTimeoutNs;

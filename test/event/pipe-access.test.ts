@@ -57,3 +57,26 @@ test('pipes between an agent and its tool: one data.access of the agent end per 
   assert.ok(!JSON.stringify(pipes).includes('translate this'), 'no plaintext');
   assert.ok(xs.every((x) => x.pipe === undefined || x.pipe.every((s) => s.written.head.every((c) => c === 0) && s.read.head.every((c) => c === 0))), 'first bytes zero-filled once built');
 });
+
+test('a socketpair end stays a conversation however many other sockets close before its stream does', async () => {
+  const { createAnalysis } = await import('../../src/analysis.js');
+  const { parseConfig } = await import('../../src/config/load.js');
+  const answer = 'the tool answers over its stdio socketpair, one line\n';
+  const hdr = (pid: number, t: bigint) => ({ version: 1, ktimeNs: t, pid, tid: pid, cgroupId: 1n });
+  const fdio = (pid: number, fd: number, ino: bigint, t: bigint): RawEvent => ({ ...hdr(pid, t), op: 11, kind: 'fd.io', fd, fdKind: 2, readBytes: 0n, writeBytes: 0n, readCalls: 0, writeCalls: 0, reason: 1, firstNs: t, lastNs: t, ino });
+  const raw: RawEvent[] = [
+    exec(600, 1, 1, '/usr/bin/node', ['node', 'agent.js']),
+    // Node's end of a child's stdout socketpair (inode 900): only this end is traced.
+    { ...pipeEvent(600, 900n, 1, Buffer.from(answer), ms(10)), fd: 24 },
+    fdio(600, 24, 900n, ms(11)),
+    // A busy node: 5,000 other sockets close before the agent exits (more than any bounded set of inodes holds).
+    ...Array.from({ length: 5000 }, (_, i) => fdio(600, 100 + (i % 900), 100_000n + BigInt(i), ms(12) + BigInt(i))),
+    { ...hdr(600, ms(20)), op: 3, kind: 'proc.exit', ppid: 1, exitCode: 0, isThread: false },
+  ];
+  const out: { type: string; data: Record<string, unknown> }[] = [];
+  const a = createAnalysis(parseConfig({ observability: { httpEnabled: false } }), { source: 'agentrail://t/sensor', resolvers: [], readProc: false, emit: (l) => out.push(...(l as never[])) });
+  for (const ev of raw) a.route(ev);
+  a.close();
+  const pipe = out.filter((e) => e.type === 'dev.agentrail.data.access' && e.data.resource_type === 'pipe');
+  assert.deepEqual(pipe.map((e) => [e.data.resource_uri, e.data.bytes_read, e.data.response_hash]), [['pipe:900', Buffer.byteLength(answer), expectedContentHash(answer, KEY)]]);
+});

@@ -15,8 +15,8 @@ import { capturePath, listCaptures, readEvents, remap, writeCapture } from '../r
 
 function asSession(events: readonly RawEvent[], delta: number, dt: bigint): RawEvent[] {
   return remap(events, delta, dt).map((e) => {
-    if (e.kind === 'pipe.data') return { ...e, pipeIno: e.pipeIno + BigInt(delta) };
-    if (e.kind === 'fd.io' && e.ino) return { ...e, ino: e.ino + BigInt(delta) };
+    if (e.kind === 'pipe.data') return { ...e, pipeIno: e.pipeIno + (BigInt(delta) << 32n) };
+    if (e.kind === 'fd.io' && e.ino) return { ...e, ino: e.ino + (BigInt(delta) << 32n) };
     return e;
   });
 }
