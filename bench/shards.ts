@@ -17,7 +17,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { RawEvent } from '../src/contracts/raw-event.js';
-import { capturePath, listCaptures, readEvents, remap, writeCapture } from '../test/replay/capture-tools.js';
+import { asSession, capturePath, listCaptures, readEvents, writeCapture } from '../test/replay/capture-tools.js';
 
 function arg(name: string, dflt: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -28,15 +28,6 @@ const rounds = Number(arg('rounds', '3'));
 const workerCounts = arg('workers', '1,2,3').split(',').map(Number);
 const cli = join(import.meta.dirname, '..', 'src', 'cli', 'entry.js');
 const AGENT_TYPES = new Set(['tool.invocation', 'model.invocation', 'data.access', 'policy.decision', 'identity.assertion', 'error'].map((t) => `dev.agentrail.${t}`));
-
-/** One copy of a capture as its own session: pids moved by `delta`, pipe and file inodes into a range of their own (above 2^32, so no two copies share one). */
-function asSession(events: readonly RawEvent[], delta: number, dt: bigint): RawEvent[] {
-  return remap(events, delta, dt).map((e) => {
-    if (e.kind === 'pipe.data') return { ...e, pipeIno: e.pipeIno + (BigInt(delta) << 32n) };
-    if (e.kind === 'fd.io' && e.ino) return { ...e, ino: e.ino + (BigInt(delta) << 32n) };
-    return e;
-  });
-}
 
 const dir = mkdtempSync(join(tmpdir(), 'agentrail-shards-'));
 const capture = join(dir, 'sessions.arcap');

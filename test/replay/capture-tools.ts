@@ -196,6 +196,18 @@ export function remap(events: readonly RawEvent[], delta: number, dt: bigint): R
   });
 }
 
+/**
+ * A copy of a capture as a session of its own: pids moved by `delta` (as remap), pipe and file inodes
+ * into a range of their own above 2^32 (so no two copies share one), times by `dt`.
+ */
+export function asSession(events: readonly RawEvent[], delta: number, dt: bigint): RawEvent[] {
+  return remap(events, delta, dt).map((e) => {
+    if (e.kind === 'pipe.data') return { ...e, pipeIno: e.pipeIno + (BigInt(delta) << 32n) };
+    if (e.kind === 'fd.io' && e.ino) return { ...e, ino: e.ino + (BigInt(delta) << 32n) };
+    return e;
+  });
+}
+
 /** Two captures interleaved by time, the second's pids moved out of the first's way and its start aligned. */
 export function interleave(a: readonly RawEvent[], b: readonly RawEvent[], pidDelta: number): RawEvent[] {
   const dt = a[0]!.ktimeNs - b[0]!.ktimeNs;

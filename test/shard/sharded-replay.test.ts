@@ -11,15 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { RawEvent } from '../../src/contracts/raw-event.js';
 import { runCliAsync } from '../helpers/cli.js';
-import { capturePath, listCaptures, readEvents, remap, writeCapture } from '../replay/capture-tools.js';
-
-function asSession(events: readonly RawEvent[], delta: number, dt: bigint): RawEvent[] {
-  return remap(events, delta, dt).map((e) => {
-    if (e.kind === 'pipe.data') return { ...e, pipeIno: e.pipeIno + (BigInt(delta) << 32n) };
-    if (e.kind === 'fd.io' && e.ino) return { ...e, ino: e.ino + (BigInt(delta) << 32n) };
-    return e;
-  });
-}
+import { asSession, capturePath, listCaptures, readEvents, writeCapture } from '../replay/capture-tools.js';
 
 /** Values that differ run to run by design: ids, times, chain fields, session and trace ids, durations. */
 const VOLATILE = /(^|_)(id|ids|time|ts|at|ns|ms|trace|span|traceparent|session|parent|cause|sequence|prevhash|duration)$|^(id|time|sequence|prevhash|traceparent|subject|partitionkey)$/i;
