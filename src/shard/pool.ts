@@ -17,6 +17,9 @@ interface Slot {
   inflight: number;
   /** Started and not dead: what readiness reports. */
   running: boolean;
+  /** When the worker last finished a batch (or started): a worker with batches queued and no progress is stalled. */
+  progressAt: number;
+  stalled: boolean;
   metrics: MetricsJson;
   closed: Promise<void>;
   onClosed: () => void;
@@ -34,6 +37,8 @@ export interface ShardPoolOptions {
    * forwarded to the workers that see its records, before those records, and again when it changes.
    */
   identity?: WorkloadResolver;
+  /** A worker with batches queued that finished none for this long is reported stalled (default 10 s). */
+  stallMs?: number;
 }
 
 /** A cgroup whose identity was forwarded: to which shards, and what was sent last. */
@@ -98,7 +103,7 @@ export class ShardPool {
   private spawn(shard: number): Promise<void> {
     const worker = new Worker(new URL('./worker.js', import.meta.url), { workerData: { ...this.o.init, shard } satisfies ShardInit });
     let onClosed!: () => void;
-    const slot: Slot = { worker, inflight: 0, running: false, metrics: this.slots[shard]?.metrics ?? [], closed: new Promise((r) => (onClosed = r)), onClosed };
+    const slot: Slot = { worker, inflight: 0, running: false, progressAt: Date.now(), stalled: false, metrics: this.slots[shard]?.metrics ?? [], closed: new Promise((r) => (onClosed = r)), onClosed };
     this.slots[shard] = slot;
     // A replacement worker learns the identities its predecessor had.
     for (const [cgroupId, f] of this.forwarded) if (f.shards.has(shard)) worker.postMessage({ t: 'identity', cgroupId, identity: f.identity } satisfies ToShard);
@@ -113,7 +118,10 @@ export class ShardPool {
         else if (m.t === 'events') {
           slot.inflight -= m.done;
           if (m.events.length) this.o.onEvents(m.events);
-          if (m.done) this.wake();
+          if (m.done) {
+            slot.progressAt = Date.now();
+            this.wake();
+          }
         } else if (m.t === 'metrics') slot.metrics = m.metrics;
         else if (m.t === 'closed') {
           slot.metrics = m.metrics;
@@ -149,20 +157,39 @@ export class ShardPool {
       const p = parts[i];
       if (!p) continue;
       const slot = this.slots[i]!;
-      slot.inflight++;
+      if (slot.inflight++ === 0) slot.progressAt = Date.now(); // a stall counts from the oldest queued batch
       slot.worker.postMessage({ t: 'batch', bytes: p } satisfies ToShard, [p.buffer as ArrayBuffer]);
     }
     while (this.slots.some((s) => s.inflight > MAX_INFLIGHT)) await new Promise<void>((r) => this.waiters.push(r));
   }
 
-  /** For readiness: true when every shard has a running worker, else which shards do not. */
+  /** For readiness: true when every shard has a running worker making progress, else which do not. */
   running(): true | string {
     const down = this.slots.flatMap((s, i) => (s.running ? [] : [i]));
-    return down.length === 0 || `shard worker(s) ${down.join(', ')} not running`;
+    const stalled = this.slots.flatMap((s, i) => (s.running && this.isStalled(s) ? [i] : []));
+    if (down.length === 0 && stalled.length === 0) return true;
+    return [down.length ? `shard worker(s) ${down.join(', ')} not running` : '', stalled.length ? `shard worker(s) ${stalled.join(', ')} stalled` : ''].filter(Boolean).join('; ');
+  }
+
+  private isStalled(s: Slot): boolean {
+    return s.inflight > 0 && Date.now() - s.progressAt > (this.o.stallMs ?? 10_000);
+  }
+
+  /** A stall is said once per episode, counted; the source loop meanwhile waits and the kernel ring counts what it drops. */
+  private checkStalls(): void {
+    this.slots.forEach((s, shard) => {
+      const now = this.isStalled(s);
+      if (now && !s.stalled) {
+        countStageError('shard', 'worker_stalled');
+        log.error({ shard, queuedBatches: s.inflight, sinceMs: Date.now() - s.progressAt }, 'shard worker stalled: batches queued and none finished');
+      }
+      s.stalled = now;
+    });
   }
 
   /** Once a second: ask for fresh worker metrics (answered asynchronously; /metrics serves the latest), re-resolve identities. */
   tick(): void {
+    this.checkStalls();
     for (const s of this.slots) s.worker.postMessage({ t: 'metrics' } satisfies ToShard);
     if (this.o.identity) this.refreshIdentities();
   }

@@ -101,3 +101,33 @@ test('workload identities resolved on the main thread reach the workers before t
   assert.ok(subjects.includes('k8s:agents/Deployment/after-sync'), `subjects: ${[...new Set(subjects)].join(' ')}`);
   assert.ok(subjects.every((s) => s === undefined || s.startsWith('k8s:agents/')), `no host identity for the pod's processes: ${[...new Set(subjects)].join(' ')}`);
 });
+
+test('a worker that stops finishing batches is reported stalled by readiness, said and counted once per episode', async () => {
+  const { stageErrors } = await import('../../src/observability/metrics.js');
+  const stalledCount = async () => (await stageErrors.get()).values.find((v) => v.labels.stage === 'shard' && v.labels.reason === 'worker_stalled')?.value ?? 0;
+  const before = await stalledCount();
+  const pool = new ShardPool({
+    workers: 2,
+    stallMs: 1000,
+    init: { config: parseConfig({ observability: { httpEnabled: false } }), source: 'agentrail://pool-test/sensor', readProc: false, hmacKey: randomBytes(32), hmacKeyFile: 'test', forwardedIdentity: false },
+    onEvents: () => undefined,
+    onCrash: () => undefined,
+  });
+  await pool.start();
+  try {
+    // Fault injection: worker 1 never receives its batches (as if hung); worker 0 works.
+    const w1 = (pool as unknown as { slots: { worker: { postMessage(m: { t: string }, t?: unknown): void } }[] }).slots[1]!.worker;
+    const post = w1.postMessage.bind(w1);
+    w1.postMessage = (m, t) => (m.t === 'batch' ? undefined : post(m, t));
+    for (const b of readBatches(capturePath('node-openai'))) await pool.push(b); // first tree → shard 0
+    for (const b of readBatches(capturePath('node-anthropic'))) await pool.push(b); // second tree → shard 1
+    assert.equal(pool.running(), true, 'not stalled before the stall window');
+    await new Promise((r) => setTimeout(r, 1500));
+    assert.equal(pool.running(), 'shard worker(s) 1 stalled', 'worker 0 finished its batches; worker 1 finished none');
+    pool.tick();
+    pool.tick();
+    assert.equal((await stalledCount()) - before, 1, 'one stall episode, counted once');
+  } finally {
+    await pool.close();
+  }
+});
