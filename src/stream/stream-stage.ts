@@ -19,8 +19,9 @@ const EXPIRE_EVERY = 4096;
 export class StreamStage {
   private readonly table: StreamTable;
   private lastNs = 0n;
-  /** Wall clock when lastNs was seen: a quiet source still lets time pass for timeouts and pipe lingers. */
-  private lastWallMs = Date.now();
+  /** lastNs as of the previous tick, and the wall clock when a tick first saw it: a quiet source still lets time pass. */
+  private tickedNs = -1n;
+  private tickedWallMs = Date.now();
   private sinceExpire = 0;
 
   constructor(
@@ -32,10 +33,7 @@ export class StreamStage {
   }
 
   push(ev: RawEvent): void {
-    if (ev.ktimeNs > this.lastNs) {
-      this.lastNs = ev.ktimeNs;
-      this.lastWallMs = Date.now();
-    }
+    if (ev.ktimeNs > this.lastNs) this.lastNs = ev.ktimeNs;
     try {
       switch (ev.kind) {
         case 'tls.data':
@@ -68,9 +66,18 @@ export class StreamStage {
 
   /**
    * Close streams idle for longer than the idle timeout (and pipes past their linger), as of `nowNs`
-   * (kernel clock); by default the last record's time plus the wall time since it arrived.
+   * (kernel clock); by default the last record's time plus the wall time since a tick first saw it
+   * (ticks come every 250 ms: no clock read per record).
    */
-  tick(nowNs: bigint = this.lastNs + BigInt(Math.max(0, Date.now() - this.lastWallMs)) * 1_000_000n): void {
+  tick(nowNs?: bigint): void {
+    if (nowNs === undefined) {
+      const wall = Date.now();
+      if (this.lastNs !== this.tickedNs) {
+        this.tickedNs = this.lastNs;
+        this.tickedWallMs = wall;
+      }
+      nowNs = this.lastNs + BigInt(Math.max(0, wall - this.tickedWallMs)) * 1_000_000n;
+    }
     this.table.expire(nowNs);
   }
 
