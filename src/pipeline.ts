@@ -22,6 +22,8 @@ import type { Registry } from 'prom-client';
 import { createAnalysis } from './analysis.js';
 import { ProcessTable } from './correlate/process-table.js';
 import { ShardPool } from './shard/pool.js';
+import { mergeWithThisThread } from './observability/thread-metrics.js';
+import { ShipperThread } from './sink/kafka-ship-thread.js';
 import { AgentrailError } from './errors.js';
 import type { CloudEvent } from './contracts/envelope.js';
 
@@ -96,7 +98,7 @@ export async function runPipeline(o: PipelineOptions): Promise<number> {
   const hmacFile = cfg.seal.hmacKeyFile ?? defaultHmacKeyFile(cfg.seal, logDir);
   const hmacKey = cfg.seal.hmacKeyFile ? readKeyFile(hmacFile) : loadOrCreateKeyFile(hmacFile);
   setDeploymentKey(hmacKey, hmacFile);
-  const sink = openSink({ ...cfg.sink, local: { ...cfg.sink.local, dir: logDir }, stdout: o.stdout ?? cfg.sink.stdout }, o.copyTo);
+  const sink = openSink({ ...cfg.sink, local: { ...cfg.sink.local, dir: logDir }, stdout: o.stdout ?? cfg.sink.stdout }, o.copyTo, cfg.pipeline.workers);
   const sealer = await openSealerFromConfig(cfg.seal, sink.sealedSink, source, { collector: o.replay ? 'replay' : o.collector, node: nodeName(cfg) }, defaultKeys(cfg.seal, logDir, nodeName(cfg)));
   sink.onGap((g) => sealer.recordGap({ reason: 'disk-bound', lostEvents: g.lostEvents, fromSequence: Number(g.fromSequence), toSequence: Number(g.toSequence), detail: 'unshipped-deleted' }));
   const writeFaults = watchWriteFaults(sink, logDir, (lostEvents, detail) => sealer.recordGap({ reason: 'write-error', lostEvents, detail }));
@@ -137,7 +139,10 @@ export async function runPipeline(o: PipelineOptions): Promise<number> {
   await pool?.start();
   // Kernel enforcement fills the BPF lists from this policy stage (in-process: the analysing one).
   const mapsPolicy = analysis?.policy ?? createPolicyStage({ config: cfg.policy, source });
-  const metricsView = pool ? { contentType: registry.contentType, metrics: async () => (await pool.mergedMetrics()).metrics() } : undefined;
+  // Worker threads (shards, the Kafka shipper) keep their own registries: /metrics merges them.
+  const threaded = !!pool || sink.shipper instanceof ShipperThread;
+  const merged = () => mergeWithThisThread([...(pool?.workerMetrics() ?? []), ...sink.threadMetrics()]);
+  const metricsView = threaded ? { contentType: registry.contentType, metrics: async () => (await merged()).metrics() } : undefined;
 
   let sourceReady = false;
   let exitCode = 0;
@@ -189,7 +194,7 @@ export async function runPipeline(o: PipelineOptions): Promise<number> {
   if (analysis) analysis.extraRaw = enforcement.onRaw;
   sourceReady = true;
   o.onReady?.({ healthPort: health?.port, logDir });
-  log.info({ source, logDir, collector: o.replay ? 'replay' : o.collector, healthPort: health?.port }, 'pipeline running');
+  log.info({ source, logDir, collector: o.replay ? 'replay' : o.collector, healthPort: health?.port, ...(sink.shipper ? { kafkaShipper: sink.shipper instanceof ShipperThread ? 'own thread' : 'main thread' } : {}) }, 'pipeline running');
 
   // Time-driven work: idle stream timeouts, held events, sequence windows, the source's health.
   let ticks = 0;
@@ -236,10 +241,10 @@ export async function runPipeline(o: PipelineOptions): Promise<number> {
     await k8s?.stop();
     await health?.server.stop();
     // The run's counted errors and drops (by stage.reason), so a replay's summary needs no scrape.
-    const merged = await pool?.mergedMetrics();
-    log.info({ counters: opened.source.counters(), stageErrors: await counterTotals(stageErrors, merged), drops: await counterTotals(drops, merged), ...(pool ? { shards: pool.router.trees } : {}) }, 'pipeline stopped');
+    const all = threaded ? await merged() : undefined;
+    log.info({ counters: opened.source.counters(), stageErrors: await counterTotals(stageErrors, all), drops: await counterTotals(drops, all), ...(pool ? { shards: pool.router.trees } : {}) }, 'pipeline stopped');
   }
-  if (o.replay) checkReplayInput(o.replay, opened.source.counters(), (await decodedRecords(pool ? await pool.mergedMetrics() : undefined)) - decodedBefore);
+  if (o.replay) checkReplayInput(o.replay, opened.source.counters(), (await decodedRecords(threaded ? await merged() : undefined)) - decodedBefore);
   return exitCode || (writeFaults.failed ? EXIT_WRITE_FAILED : 0);
 }
 

@@ -1,7 +1,7 @@
 import type { Config } from '../config/schema.js';
 import type { CanonicalParts } from '../seal/canonical.js';
 import type { WorkloadIdentity } from '../correlate/workload-resolver.js';
-import type { MetricObjectWithValues, MetricValue } from 'prom-client';
+import type { MetricsJson } from '../observability/thread-metrics.js';
 
 /** What a shard worker is started with (structured-cloned). */
 export interface ShardInit {
@@ -17,7 +17,7 @@ export interface ShardInit {
   forwardedIdentity: boolean;
 }
 
-export type MetricsJson = MetricObjectWithValues<MetricValue<string>>[];
+export type { MetricsJson };
 
 /** main → worker */
 export type ToShard =

@@ -1,8 +1,9 @@
 import { Worker } from 'node:worker_threads';
-import { AggregatorRegistry, type Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
 import { AgentrailError } from '../errors.js';
 import { childLogger } from '../observability/logger.js';
-import { countStageError, registry } from '../observability/metrics.js';
+import { countStageError } from '../observability/metrics.js';
+import { mergeWithThisThread } from '../observability/thread-metrics.js';
 import type { WorkloadIdentity, WorkloadResolver } from '../correlate/workload-resolver.js';
 import type { FromShard, MetricsJson, ShardEvent, ShardInit, ToShard } from './messages.js';
 import { ShardRouter, procPpid } from './router.js';
@@ -202,14 +203,13 @@ export class ShardPool {
     await Promise.all(this.slots.map((s) => s.worker.terminate()));
   }
 
-  /**
-   * The main thread's registry merged with every worker's last metrics: counters and histograms
-   * summed; a gauge the main thread sets (checkpoint age, ring fill, rules loaded) is the main
-   * thread's, one only workers set (stream buffers) is the sum over them.
-   */
-  async mergedMetrics(): Promise<Registry> {
-    const main = (await registry.getMetricsAsJSON()).map((m) => (String(m.type) === 'gauge' && m.values.length > 0 ? { ...m, aggregator: 'first' as const } : m));
-    // prom-client takes the aggregator of the first registry listed: the main thread's.
-    return AggregatorRegistry.aggregate([main, ...this.slots.map((s) => s.metrics)] as Parameters<typeof AggregatorRegistry.aggregate>[0]);
+  /** Every worker's last metrics (merged with the main thread's by observability/thread-metrics.ts). */
+  workerMetrics(): MetricsJson[] {
+    return this.slots.map((s) => s.metrics);
+  }
+
+  /** The main thread's registry merged with every worker's last metrics. */
+  mergedMetrics(): Promise<Registry> {
+    return mergeWithThisThread(this.workerMetrics());
   }
 }

@@ -11,19 +11,16 @@ import { canonicalParts } from '../seal/canonical.js';
 import type { WorkloadIdentity, WorkloadResolver } from '../correlate/workload-resolver.js';
 import { decodeBatch } from '../decode/decode-batch.js';
 import { isAgentrailError } from '../errors.js';
-import { registry } from '../observability/metrics.js';
+import { ownThreadMetrics } from '../observability/thread-metrics.js';
 import { setDeploymentKey } from '../redact/keyed-hash.js';
 import { kernelDecisionsOnly } from '../policy/kernel-enforcement.js';
-import type { FromShard, MetricsJson, ShardEvent, ShardInit, ToShard } from './messages.js';
+import type { FromShard, ShardEvent, ShardInit, ToShard } from './messages.js';
 
 const port = parentPort!;
 const init = workerData as ShardInit;
 const post = (m: FromShard) => port.postMessage(m);
 
-/** This worker's own metrics; the process-wide ones (CPU, RSS, event loop) are the main thread's. */
-async function metrics(): Promise<MetricsJson> {
-  return (await registry.getMetricsAsJSON()).filter((m) => !m.name.startsWith('agentrail_process_')) as MetricsJson;
-}
+const metrics = ownThreadMetrics;
 
 try {
   setDeploymentKey(Buffer.from(init.hmacKey), init.hmacKeyFile);

@@ -1,13 +1,17 @@
-import type { SinkConfig } from '../config/sink.js';
+import { availableParallelism } from 'node:os';
+import type { KafkaSinkConfig, SinkConfig } from '../config/sink.js';
 import type { SealedLogSink } from '../seal/log-interface.js';
 import { childLogger } from '../observability/logger.js';
 import { LocalLog, type GapInfo } from './local-log.js';
-import { KafkaShipper, probeKafka } from './kafka-shipper.js';
+import { KafkaShipper, probeAtStart } from './kafka-shipper.js';
+import { ShipperThread } from './kafka-ship-thread.js';
+import type { MetricsJson } from '../observability/thread-metrics.js';
 import { StdoutSink, TeeSink } from './stdout.js';
 
 export { LocalLog } from './local-log.js';
 export type { GapInfo, LogPosition, Cursor, LocalLogOptions } from './local-log.js';
-export { KafkaShipper, probeKafka } from './kafka-shipper.js';
+export { KafkaShipper, probeKafka, probeAtStart } from './kafka-shipper.js';
+export { ShipperThread } from './kafka-ship-thread.js';
 export { StdoutSink, TeeSink } from './stdout.js';
 export { readTopic, readTopicLines, kafkaReadLines, followTopic, parseKafkaUrl, isKafkaUrl } from './kafka-reader.js';
 
@@ -29,7 +33,10 @@ export interface OpenSink {
   log: LocalLog;
   /** What the Sealer writes through: the local log first (write-ahead), then the stdout copy. */
   sealedSink: SealedLogSink;
-  shipper: KafkaShipper | undefined;
+  /** The Kafka shipper: on its own thread (sink.kafka.thread, the default) or on this one. */
+  shipper: KafkaShipper | ShipperThread | undefined;
+  /** Metrics of the shipper thread, to merge with this thread's (empty when there is none). */
+  threadMetrics(): MetricsJson[];
   onGap(fn: (g: GapInfo) => void): void;
   /** True while the disk bound is under pressure: shed raw events at the source, counted. Never blocks. */
   shouldShed(): boolean;
@@ -39,33 +46,37 @@ export interface OpenSink {
   close(opts?: { drainMs?: number }): Promise<void>;
 }
 
-export function openSink(cfg: SinkConfig, copyTo?: NodeJS.WritableStream): OpenSink {
+/**
+ * Whether the Kafka shipper gets its own thread: `sink.kafka.thread`, where `auto` means a core to
+ * spare beyond the pipeline's threads (with none, the thread only adds an isolate: measured in
+ * docs/delivery.md §6).
+ */
+export function shipsOnThread(k: KafkaSinkConfig, pipelineWorkers = 1): boolean {
+  return k.thread === 'auto' ? availableParallelism() > pipelineWorkers : k.thread;
+}
+
+/** `pipelineWorkers`: pipeline.workers (the threads the pipeline itself keeps busy). */
+export function openSink(cfg: SinkConfig, copyTo?: NodeJS.WritableStream, pipelineWorkers = 1): OpenSink {
   const l = cfg.local;
   const localLog = new LocalLog(l.dir, { fsync: l.fsync, segmentBytes: l.segmentBytes, retentionBytes: l.retentionBytes, retentionMs: l.retentionMs, maxBytes: l.maxBytes });
   const copies = [...(cfg.stdout ? [new StdoutSink()] : []), ...(copyTo ? [new StdoutSink(copyTo as unknown as import('node:stream').Writable)] : [])];
   const sealedSink: SealedLogSink = copies.length ? new TeeSink(localLog, copies) : localLog;
-  const shipper = cfg.kafka.enabled ? new KafkaShipper(localLog, cfg.kafka) : undefined;
+  const shipper = !cfg.kafka.enabled ? undefined : shipsOnThread(cfg.kafka, pipelineWorkers) ? new ShipperThread(localLog, cfg.kafka) : new KafkaShipper(localLog, cfg.kafka);
   localLog.on('head-error', (code: string) => log.warn({ code }, 'cannot store the signed chain head: after a crash, lines written since the last stored head are quarantined (unproven-tail)'));
   localLog.on('shedding', (on: boolean) => log.warn({ ...localLog.state(), shedding: on }, on ? 'disk bound pressure: shedding raw events at the source' : 'disk bound pressure over'));
   return {
     log: localLog,
     sealedSink,
     shipper,
+    threadMetrics: () => (shipper instanceof ShipperThread ? shipper.threadMetrics() : []),
     onGap: (fn) => localLog.setGapWriter(fn),
     shouldShed: () => localLog.shouldShed(),
     async start(opts = {}) {
       if (!shipper) return;
-      if (opts.probe ?? true) {
-        try {
-          await probeKafka(cfg.kafka);
-        } catch (e) {
-          // Wrong credentials or TLS are configuration errors: stop with one line. An unreachable
-          // broker is not: the local log holds everything and shipping catches up when it appears.
-          const code = (e as { code?: string }).code ?? '';
-          if (code !== 'UNAVAILABLE_KAFKA') throw e;
-          log.warn({ code, brokers: cfg.kafka.brokers }, 'Kafka not reachable at start; events stay in the local log until it is');
-        }
-      }
+      const probe = opts.probe ?? true;
+      // The shipper thread probes from its own thread: kafkajs is never loaded on this one.
+      if (shipper instanceof ShipperThread) return shipper.start({ probe });
+      if (probe) await probeAtStart(cfg.kafka);
       shipper.start();
     },
     async close(opts = {}) {

@@ -109,13 +109,23 @@ export function saslOptions(cfg: KafkaSinkConfig): SASLOptions | undefined {
   return { mechanism: s.mechanism, username: s.username, password } as SASLOptions;
 }
 
-/** Build a kafkajs client from the `sink.kafka` section (validates files eagerly). */
-export function makeKafka(cfg: KafkaSinkConfig, opts: { retries?: number } = {}): Kafka {
+/**
+ * The `sink.kafka` checks that need no client: brokers, TLS and SASL files. Thrown as one typed line;
+ * the shipper thread's owner runs them on the main thread so they stop the sensor before it starts.
+ */
+export function validateKafkaConfig(cfg: KafkaSinkConfig): void {
   if (cfg.brokers.length === 0) throw new AgentrailError('CONFIG_KAFKA_BROKERS', 'sink.kafka.brokers is empty', { hint: 'list host:port of at least one broker' });
   for (const b of cfg.brokers) {
     if (!/^[^\s:/]+:\d{1,5}$/.test(b) && !/^\[[0-9a-fA-F:]+\]:\d{1,5}$/.test(b))
       throw new AgentrailError('CONFIG_KAFKA_BROKERS', `sink.kafka.brokers entry "${b}" is not host:port`);
   }
+  tlsOptions(cfg);
+  saslOptions(cfg);
+}
+
+/** Build a kafkajs client from the `sink.kafka` section (validates files eagerly). */
+export function makeKafka(cfg: KafkaSinkConfig, opts: { retries?: number } = {}): Kafka {
+  validateKafkaConfig(cfg);
   const { Kafka, logLevel } = kj();
   const log = logger.child({ component: 'kafkajs' });
   const kc: KafkaConfig = {

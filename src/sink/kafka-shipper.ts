@@ -46,6 +46,8 @@ export class KafkaShipper {
   constructor(
     private readonly logStore: LocalLog,
     private readonly cfg: KafkaSinkConfig,
+    /** Called after each acknowledged batch (the shipper thread reports its position with it). */
+    private readonly onProgress?: (pos: LogPosition, stats: ShipperStats) => void,
   ) {
     this.compression = compressionType(cfg.compression);
     // Validates brokers and TLS/SASL files now: configuration errors surface at startup, in one line.
@@ -144,6 +146,7 @@ export class KafkaShipper {
           }
           return true;
         });
+        this.onProgress?.(this.cursorPos, this.stats);
       } catch (e) {
         if (this.stopping) break;
         const type = (e as { type?: string }).type ?? '';
@@ -160,6 +163,7 @@ export class KafkaShipper {
           this.cursorPos = pending[0]!.next;
           this.unsynced = { pos: this.cursorPos, seq: undefined };
           this.syncCursor();
+          this.onProgress?.(this.cursorPos, this.stats);
           pending = [];
           continue;
         }
@@ -167,6 +171,7 @@ export class KafkaShipper {
         this.stats.failures++;
         this.stats.lastError = err.oneLine();
         shipErrors.inc();
+        this.onProgress?.(this.cursorPos, this.stats);
         log.warn({ code: err.code, err: err.message, backoffMs: backoff }, 'kafka produce failed; will retry');
         if (!err.retriable && err.code === 'UNAVAILABLE_KAFKA_AUTH') {
           // Wrong credentials do not fix themselves quickly; keep retrying slowly, never drop.
@@ -263,3 +268,17 @@ export async function probeKafka(cfg: KafkaSinkConfig): Promise<void> {
   }
 }
 
+/**
+ * Check the broker once before shipping. Wrong credentials or TLS are configuration errors: one
+ * line, and the sensor does not start. An unreachable broker is not: the local log holds everything
+ * and shipping catches up when it appears.
+ */
+export async function probeAtStart(cfg: KafkaSinkConfig): Promise<void> {
+  try {
+    await probeKafka(cfg);
+  } catch (e) {
+    const code = (e as { code?: string }).code ?? '';
+    if (code !== 'UNAVAILABLE_KAFKA') throw e;
+    log.warn({ code, brokers: cfg.brokers }, 'Kafka not reachable at start; events stay in the local log until it is');
+  }
+}

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import kafkajs from 'kafkajs';
+import { registerCodecs } from '../../src/sink/kafka-client.js';
 
 const { Kafka, logLevel } = kafkajs;
 
@@ -13,6 +14,8 @@ export interface RawRecord {
 
 /** Every record of a topic up to its current high watermarks, raw (no rebuild, no dedupe). */
 export async function rawRecords(brokers: string[], topic: string): Promise<RawRecord[]> {
+  // Records may be lz4/zstd (the producer may be another thread or process): this client needs the codecs too.
+  registerCodecs();
   const kafka = new Kafka({ clientId: 'agentrail-test-raw', brokers, logLevel: logLevel.NOTHING });
   const admin = kafka.admin();
   await admin.connect();

@@ -10,6 +10,7 @@ import { rawRecords } from '../helpers/kafka-records.js';
 import { runCli, spawnCli } from '../helpers/cli.js';
 import { repoRoot } from '../../src/paths.js';
 import { KafkaShipper } from '../../src/sink/kafka-shipper.js';
+import { ShipperThread } from '../../src/sink/kafka-ship-thread.js';
 import { kafkaSchema } from '../../src/config/sink.js';
 import { kafkaReadLines } from '../../src/sink/kafka-reader.js';
 import { readSource } from '../../src/verify/node-reader.js';
@@ -18,11 +19,12 @@ import { openSealed, sealEvents, testKey, tmpDir, verifyLines } from '../sink/se
 const { Kafka, logLevel } = kafkajs;
 
 
-for (const [mode, compression] of [
-  ['binary', 'lz4'],
-  ['structured', 'zstd'],
+// The sensor ships from its own thread by default (sink.kafka.thread); `agentrail kafka ship` on its own one.
+for (const [mode, compression, where] of [
+  ['binary', 'lz4', 'thread'],
+  ['structured', 'zstd', 'main'],
 ] as const) {
-  test(`shipper (${mode} mode, ${compression}): exactly once by id, chain order per partition, headers, checkpoint topic, verify/export/tail`, async (t) => {
+  test(`shipper (${mode} mode, ${compression}, ${where === 'thread' ? 'shipper thread' : 'main thread'}): exactly once by id, chain order per partition, headers, checkpoint topic, verify/export/tail`, async (t) => {
     if (!requireTool(t, await brokerReachable(), 'a Kafka broker (npm run kafka:start)')) return;
     const brokers = brokerState()!.brokers;
     const suffix = randomBytes(4).toString('hex');
@@ -41,9 +43,9 @@ for (const [mode, compression] of [
 
     const dir = tmpDir();
     const { log, sealer } = await openSealed(dir, { segmentBytes: 32 * 1024 });
-    const cfg = kafkaSchema.parse({ enabled: true, brokers, topic, checkpointTopic: cpTopic, mode, compression, batchSize: 64, lingerMs: 5 });
-    const shipper = new KafkaShipper(log, cfg);
-    shipper.start();
+    const cfg = kafkaSchema.parse({ enabled: true, brokers, topic, checkpointTopic: cpTopic, mode, compression, batchSize: 64, lingerMs: 5, thread: where === 'thread' });
+    const shipper = where === 'thread' ? new ShipperThread(log, cfg) : new KafkaShipper(log, cfg);
+    await shipper.start();
     await sealEvents(sealer, 200, 25); // shipping while sealing
     await sealer.close();
     assert.equal(await shipper.waitShipped(log.end(), 60_000), true, `not shipped: ${shipper.stats.lastError}`);
