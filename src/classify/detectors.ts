@@ -135,6 +135,42 @@ const healthRe = new RegExp(`\\b(?:${HEALTH_TERMS.map((t) => t.replace(/[-/\\^$*
 
 const TOKEN_CHAR = new Uint8Array(128);
 for (const ch of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/_=-') TOKEN_CHAR[ch.charCodeAt(0)] = 1;
+const isToken = (t: string, k: number): boolean => {
+  const c = t.charCodeAt(k);
+  return c < 128 && TOKEN_CHAR[c] === 1;
+};
+
+/**
+ * Every maximal run of token characters at least `min` long, as [start, end). A skip scan: a run
+ * of `min` must cover the character `min - 1` ahead, so where that one is not a token character
+ * nothing before it needs reading, and where it is, the run is checked backwards from it. Prose
+ * (short words) is read about once per `min` characters instead of every character; the worst
+ * case stays linear (each character read at most twice).
+ */
+export function* tokenRuns(t: string, min: number): Generator<[number, number]> {
+  const len = t.length;
+  if (min < 1) min = 1;
+  // Invariant: t[k - 1] is not a token character (or k = 0), so a run found at k starts there.
+  let k = 0;
+  while (k + min <= len) {
+    const probe = k + min - 1;
+    if (!isToken(t, probe)) {
+      k = probe + 1;
+      continue;
+    }
+    let j = probe - 1;
+    while (j >= k && isToken(t, j)) j--;
+    if (j >= k) {
+      k = j + 1;
+      continue;
+    }
+    let end = probe + 1;
+    while (end < len && isToken(t, end)) end++;
+    yield [k, end];
+    k = end + 1;
+  }
+}
+
 const EMAIL_LOCAL = /[A-Za-z0-9._%+-]{1,64}$/;
 const EMAIL_DOMAIN = /^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,24}(?![A-Za-z0-9-])/;
 // One leading character class lets the regex engine skip ahead quickly.
@@ -151,6 +187,22 @@ const SECRET_PATTERNS: RegExp[] = [
   /\beyJ[A-Za-z0-9_-]{5,}\.eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*/g,
 ];
 const KNOWN_SECRET = SECRET_PATTERNS.map((re) => new RegExp(re.source));
+
+/**
+ * Literal prefilters: a pattern can match only where one of these occurs. Chosen so that `indexOf`
+ * stays a memchr on a character rare in prose ('_', '-', 'J', ':'), not a search for a common first
+ * letter: `indexOf('sk-')` costs as much as the pattern. A window without them skips the regex.
+ */
+const anyOf = (t: string, lits: readonly string[]): boolean => lits.some((l) => t.includes(l));
+const GATE = {
+  aws: ['AKIA', 'ASIA', 'ABIA', 'ACCA'],
+  github: ['_'], // ghp_…, github_pat_…
+  slack: ['xox', ':'], // xox?-…, https://hooks.slack.com/…
+  stripe: ['_'], // sk_live_…, rk_test_…
+  dashKey: ['-'], // sk-ant-…, sk-proj-…, sk-…
+  jwt: ['J'], // eyJ….eyJ…
+  pem: ['-----BEGIN '],
+} as const;
 
 export const DETECTORS: Detector[] = [
   {
@@ -208,7 +260,7 @@ export const DETECTORS: Detector[] = [
     tag: 'PII:ssn',
     count: (t) => countValid(/\b(\d{3})[- ](\d{2})[- ](\d{4})\b/g, t, (m) => ssnValid(m[1]!, m[2]!, m[3]!)),
   },
-  { id: 'aws_access_key', tag: 'secret:aws_access_key', count: (t) => countValid(SECRET_PATTERNS[0]!, t, () => true) },
+  { id: 'aws_access_key', tag: 'secret:aws_access_key', count: (t) => (anyOf(t, GATE.aws) ? countValid(SECRET_PATTERNS[0]!, t, () => true) : 0) },
   {
     id: 'aws_secret_key',
     tag: 'secret:aws_secret_key',
@@ -218,40 +270,30 @@ export const DETECTORS: Detector[] = [
         shannonEntropy(m[1]!) > 4.0,
       ),
   },
-  { id: 'github_token', tag: 'secret:github_token', count: (t) => countValid(SECRET_PATTERNS[1]!, t, () => true) },
-  { id: 'slack_token', tag: 'secret:slack_token', count: (t) => countValid(SECRET_PATTERNS[2]!, t, () => true) },
-  { id: 'stripe_key', tag: 'secret:stripe_key', count: (t) => countValid(SECRET_PATTERNS[3]!, t, () => true) },
-  { id: 'anthropic_key', tag: 'secret:api_key', count: (t) => countValid(SECRET_PATTERNS[4]!, t, () => true) },
+  { id: 'github_token', tag: 'secret:github_token', count: (t) => (anyOf(t, GATE.github) ? countValid(SECRET_PATTERNS[1]!, t, () => true) : 0) },
+  { id: 'slack_token', tag: 'secret:slack_token', count: (t) => (anyOf(t, GATE.slack) ? countValid(SECRET_PATTERNS[2]!, t, () => true) : 0) },
+  { id: 'stripe_key', tag: 'secret:stripe_key', count: (t) => (anyOf(t, GATE.stripe) ? countValid(SECRET_PATTERNS[3]!, t, () => true) : 0) },
+  { id: 'anthropic_key', tag: 'secret:api_key', count: (t) => (anyOf(t, GATE.dashKey) ? countValid(SECRET_PATTERNS[4]!, t, () => true) : 0) },
   {
     id: 'openai_key',
     tag: 'secret:api_key',
-    count: (t) => countValid(SECRET_PATTERNS[5]!, t, (m) => !m[0].startsWith('sk-ant-') && shannonEntropy(m[0]) > 3.5),
+    count: (t) => (anyOf(t, GATE.dashKey) ? countValid(SECRET_PATTERNS[5]!, t, (m) => !m[0].startsWith('sk-ant-') && shannonEntropy(m[0]) > 3.5) : 0),
   },
-  { id: 'jwt', tag: 'secret:jwt', count: (t) => countValid(SECRET_PATTERNS[6]!, t, (m) => jwtValid(m[0])) },
+  { id: 'jwt', tag: 'secret:jwt', count: (t) => (anyOf(t, GATE.jwt) ? countValid(SECRET_PATTERNS[6]!, t, (m) => jwtValid(m[0])) : 0) },
   {
     id: 'private_key',
     tag: 'secret:private_key',
-    count: (t) => countValid(/-----BEGIN (?:RSA |EC |DSA |OPENSSH |ENCRYPTED |PGP )?PRIVATE KEY(?: BLOCK)?-----/g, t, () => true),
+    count: (t) => (anyOf(t, GATE.pem) ? countValid(/-----BEGIN (?:RSA |EC |DSA |OPENSSH |ENCRYPTED |PGP )?PRIVATE KEY(?: BLOCK)?-----/g, t, () => true) : 0),
   },
   {
     id: 'high_entropy',
     tag: 'secret:high_entropy',
     count: (t, o) => {
-      // A plain scan over token-character runs: far faster than a regex with a
-      // length quantifier retried at every offset of ordinary prose.
       let n = 0;
-      let start = -1;
-      for (let k = 0; k <= t.length; k++) {
-        if (k < t.length && TOKEN_CHAR[t.charCodeAt(k)] === 1) {
-          if (start < 0) start = k;
-          continue;
-        }
-        if (start >= 0 && k - start >= o.entropyMinLength) {
-          const s = t.slice(start, k);
-          // Tokens mix classes; paths, words and hex digests mostly do not.
-          if (/[0-9]/.test(s) && /[a-z]/.test(s) && /[A-Z]/.test(s) && !KNOWN_SECRET.some((re) => re.test(s)) && shannonEntropy(s) >= o.entropyThreshold) n++;
-        }
-        start = -1;
+      for (const [start, end] of tokenRuns(t, o.entropyMinLength)) {
+        const s = t.slice(start, end);
+        // Tokens mix classes; paths, words and hex digests mostly do not.
+        if (/[0-9]/.test(s) && /[a-z]/.test(s) && /[A-Z]/.test(s) && !KNOWN_SECRET.some((re) => re.test(s)) && shannonEntropy(s) >= o.entropyThreshold) n++;
       }
       return n;
     },

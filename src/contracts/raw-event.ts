@@ -23,6 +23,7 @@ export interface FileOp extends RawHeader { kind: 'file.op'; op_kind: number; re
 export interface NetConn extends RawHeader { kind: 'net.connect' | 'net.accept'; fd: number; ret: number; family: number; port: number; sockType: number; addr: string }
 /** First bytes written on a connected stream socket (peekKind 1) or a DNS answer read (2): the egress floor. */
 export interface NetPeek extends RawHeader { kind: 'net.peek'; fd: number; peekKind: number; callLen: number; data: Buffer }
+/** `data` of tls.data and pipe.data is the record's own copy (the decoders copy it out of the batch): later stages keep it without copying. */
 export interface TlsData extends RawHeader { kind: 'tls.data'; sslPtr: bigint; direction: 0 | 1; callLen: number; chunkOffset: number; fd: number; flags: number; callSeq: bigint; data: Buffer }
 export interface TlsPair extends RawHeader { kind: 'tls.pair'; sslPtr: bigint; fd: number; how: number }
 export interface PipeData extends RawHeader { kind: 'pipe.data'; pipeIno: bigint; fd: number; direction: 0 | 1; callLen: number; chunkOffset: number; flags: number; data: Buffer }

@@ -20,6 +20,9 @@ import { emitTool } from './tool-invocation.js';
  * tool windows they answer (emitting their tool.invocation), the call starts
  * a turn or is its next step, and each tool it requests opens a window.
  */
+/** Characters past which a text hashed twice is encoded to UTF-8 once (node:crypto encodes a string per update). */
+const LONG_TEXT = 1 << 16;
+
 export function modelInvocation(ctx: BuildContext, proc: Proc, x: Exchange, llm: LlmCall): void {
   const cls = ctx.cls;
   const session = proc.session;
@@ -64,7 +67,10 @@ export function modelInvocation(ctx: BuildContext, proc: Proc, x: Exchange, llm:
   const newTurn = resultEventIds.length === 0 && (last === undefined || last.role === 'user');
   // reasoning.class is what the model decided at this step, not the prompt's class (that is prompt_class).
   const decided = llm.toolsRequested.length ? (llm.outputText ? 'tool_calls+text' : 'tool_calls') : llm.outputText ? 'answer' : 'empty';
-  const t = ctx.turns.next(session.id, id, newTurn, instruction ? keyedHash('instruction', instruction) : null, { hash: reasoningHash(llm), class: decided, token_count: outTok.count });
+  // A long instruction is hashed twice (keyed, and in input_hash): encode its UTF-8 once for both.
+  const instructionUtf8 = instruction.length >= LONG_TEXT ? Buffer.from(instruction, 'utf8') : undefined;
+  const utf8Once = (s: string): string | Buffer => (instructionUtf8 && s === instruction ? instructionUtf8 : s);
+  const t = ctx.turns.next(session.id, id, newTurn, instruction ? keyedHash('instruction', instructionUtf8 ?? instruction) : null, { hash: reasoningHash(llm), class: decided, token_count: outTok.count });
 
   const tools_requested: ToolRequestedRef[] = [];
   for (const tr of llm.toolsRequested) {
@@ -110,7 +116,7 @@ export function modelInvocation(ctx: BuildContext, proc: Proc, x: Exchange, llm:
     operation: llm.operation,
     stream: llm.stream,
     token_count_source: inTok.source === outTok.source ? inTok.source : `${inTok.source}+${outTok.source}`,
-    input_hash: contentHashParts(inputTexts.flatMap((s, i) => (i ? ['\n', s] : [s]))),
+    input_hash: contentHashParts(inputTexts.flatMap((s, i) => (i ? ['\n', utf8Once(s)] : [utf8Once(s)]))),
     // A request cut by a capture cap keeps its true size.
     input_byte_count: llm.inputComplete === false ? (llm.inputWireBytes ?? 0) : inputTexts.reduce((n, s) => n + utf8Bytes(s), 0),
     input_complete: llm.inputComplete !== false,

@@ -153,10 +153,9 @@ export class StreamTable {
       this.stats.drop('stream', 'call_over_cap');
       return;
     }
-    const completes = c.got + ev.data.length >= c.expect;
-    // A chunk that waits for the rest of its call is copied: record buffers
-    // may be views into a batch the source reuses after this push returns.
-    c.chunks.push({ off: ev.chunkOffset, buf: completes ? ev.data : Buffer.from(ev.data) });
+    // Kept as it is: the decoders copy every payload out of its batch (src/native/records/tls-data.ts,
+    // pipe-data.ts), so a record's data is its own; a second copy here cost a memcpy and GC per chunk.
+    c.chunks.push({ off: ev.chunkOffset, buf: ev.data });
     c.got += ev.data.length;
     c.ts = ev.ktimeNs;
     if (c.got >= c.expect) this.finishCall(e, dir, c);

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { SignJWT } from 'jose';
 import { randomBytes } from 'node:crypto';
 import { Classifier } from '../../src/classify/classifier.js';
-import { DETECTORS, ibanValid, luhnValid, shannonEntropy, ssnValid } from '../../src/classify/detectors.js';
+import { DETECTORS, ibanValid, luhnValid, shannonEntropy, ssnValid, tokenRuns } from '../../src/classify/detectors.js';
 
 const cls = new Classifier();
 const tags = (s: string) => [...cls.text(s)].sort();
@@ -62,6 +62,14 @@ test('cloud and SaaS keys', () => {
   has('OPENAI_API_KEY=sk-proj-Xq9LmT2vR7wK4pN8sB3yH6dF1gJ5cZ0a', 'secret:api_key');
   has('sk-ant-api03-Xq9LmT2vR7wK4pN8sB3yH6dF1gJ5cZ0aXq9LmT2vR7wK', 'secret:api_key');
   hasNot('the sk-learn library', 'secret:api_key');
+  // Every alternative of each pattern (the literal prefilters must let each through).
+  has('ASIAIOSFODNN7EXAMPLE', 'secret:aws_access_key');
+  has('ACCAIOSFODNN7EXAMPLE', 'secret:aws_access_key');
+  has(`github_pat_${'11AB2CD3E0aB3dE6gH9jK2_mN5pQ8sT1vW4yZ7bC0eF3hJ6kL9nP2rS5uV8xY1aD4gJ7mQ0tW3zC6fI9lO'}`, 'secret:github_token');
+  has('hook https://hooks.slack.com/services/T0000AAAA/B0000BBBB/AbCdEfGhIjKlMnOpQrStUvWx', 'secret:slack_token');
+  has('rk_test_4eC39HqLyjWDarjtT1zdp7dc', 'secret:stripe_key');
+  has('key sk-svcacct-Xq9LmT2vR7wK4pN8sB3yH6dF1gJ5cZ0a', 'secret:api_key');
+  has('key sk-Xq9LmT2vR7wK4pN8sB3yH6dF1gJ5cZ0aB7nM3qW8', 'secret:api_key');
 });
 
 test('JWT: header must decode', async () => {
@@ -121,4 +129,35 @@ test('past the full-scan limit the tail is tagged unscanned:tail and counted, ne
   assert.ok(!tags.has('PII:email'), 'the email sits past the limit: not scanned, and said so');
   const after = (await drops.get()).values.find((v) => v.labels.reason === 'unscanned_tail')?.value ?? 0;
   assert.equal(after, before + 1);
+});
+
+test('token runs by skip scan = every maximal token run of at least min characters, by a plain scan (random texts, dense and sparse)', () => {
+  const TOKEN = /[A-Za-z0-9+/_=-]/;
+  const plain = (t: string, min: number) => {
+    const out: [number, number][] = [];
+    let start = -1;
+    for (let k = 0; k <= t.length; k++) {
+      if (k < t.length && TOKEN.test(t[k]!)) {
+        if (start < 0) start = k;
+        continue;
+      }
+      if (start >= 0 && k - start >= min) out.push([start, k]);
+      start = -1;
+    }
+    return out;
+  };
+  const alphabets = ['aB3+/_=-', 'ab cd\nef', 'a é😀 Z9.', 'abcdefghij ', ' '];
+  let runs = 0;
+  for (let i = 0; i < 3000; i++) {
+    const alpha = alphabets[i % alphabets.length]!;
+    const bytes = randomBytes(1 + (i % 300));
+    // Dense stretches (long tokens) and sparse ones (words), as prose with an embedded key.
+    const t = [...bytes].map((b, k) => ((k >> 5) % 3 === 0 ? 'aB3+/_=-'[b % 8]! : [...alpha][b % [...alpha].length]!)).join('');
+    for (const min of [1, 2, 5, 24, 40]) {
+      const want = plain(t, min);
+      runs += want.length;
+      assert.deepEqual([...tokenRuns(t, min)], want, `min ${min}: ${JSON.stringify(t)}`);
+    }
+  }
+  assert.ok(runs > 1000, `the texts had runs to find: ${runs}`);
 });
