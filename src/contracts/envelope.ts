@@ -61,6 +61,23 @@ const ulid = monotonicFactory(pooledPrng);
 
 /** ISO-8601 UTC with microseconds, from a wall-clock time in nanoseconds. */
 export function isoMicros(epochNs: bigint): string {
+  const us = Number(epochNs / 1000n);
+  const sec = Math.floor(us / 1e6);
+  // Events come in time order: the date and time to the second are formatted once per second.
+  if (sec !== lastSecond) {
+    if (!(sec >= 0 && sec < FAST_SECONDS)) return isoMicrosSlow(epochNs);
+    lastSecond = sec;
+    lastSecondIso = new Date(sec * 1000).toISOString().slice(0, 19); // YYYY-MM-DDTHH:MM:SS
+  }
+  return `${lastSecondIso}.${String(us - sec * 1e6).padStart(6, '0')}Z`;
+}
+
+let lastSecond = -1;
+let lastSecondIso = '';
+/** Up to here microseconds are exact in a double (year 2255); later times take the general path. */
+const FAST_SECONDS = Math.floor(Number.MAX_SAFE_INTEGER / 1e6);
+
+function isoMicrosSlow(epochNs: bigint): string {
   const ms = Number(epochNs / 1_000_000n);
   const micros = Number((epochNs / 1000n) % 1000n);
   const base = new Date(ms).toISOString(); // …SS.mmmZ

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { sha256Hex } from '../contracts/digest.js';
 
 /**
  * Attribution keys: SHA-256 of strings an action and a tool request share
@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
  * to the tool call that asked for it without keeping the values in memory.
  */
 export function hashOf(s: string): string {
-  return createHash('sha256').update(s).digest('hex');
+  return sha256Hex(s);
 }
 
 export function basename(p: string): string {

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { sha256Hex } from '../contracts/digest.js';
 import { EventTypes, isoMicros, makeEnvelope, newEventId, type CloudEvent } from '../contracts/envelope.js';
 import type { CommonFields } from '../contracts/agent-fields.js';
 import { wellFormed } from './well-formed.js';
@@ -15,7 +15,7 @@ export interface BuildOptions {
 
 /** Span id of an event inside its trace: derived from the event id, stable. */
 export function spanIdOf(eventId: string): string {
-  return createHash('sha256').update(eventId).digest('hex').slice(0, 16);
+  return sha256Hex(eventId).slice(0, 16);
 }
 
 export function buildAgentEvent<F extends object>(o: BuildOptions, fields: F): CloudEvent<CommonFields & F> {

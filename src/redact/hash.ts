@@ -1,5 +1,6 @@
 import { keyedHash, keyedHex } from './keyed-hash.js';
 import { createHash } from 'node:crypto';
+import { sha256Hex } from '../contracts/digest.js';
 import { SHORT_CONTENT_BYTES } from '../contracts/exchange.js';
 
 /** Content shorter than this is keyed (src/contracts/exchange.ts, docs/events.md "Hashes"). */
@@ -10,9 +11,7 @@ export { SHORT_CONTENT_BYTES };
  * UTF-8 of the exact text (the text a client SDK returns), with node:crypto.
  * Written as `sha256:<64 hex>` (the AALF form).
  */
-export function sha256Hex(data: string | Uint8Array): string {
-  return createHash('sha256').update(data).digest('hex');
-}
+export { sha256Hex };
 
 function byteLength(data: string | Uint8Array): number {
   return typeof data === 'string' ? Buffer.byteLength(data, 'utf8') : data.length;
