@@ -68,7 +68,7 @@ export class Classifier {
     let tags = this.pathCache.get(path);
     if (!tags) {
       const found: string[] = [];
-      for (const rule of rules.paths) if (rule.match(path)) found.push(...rule.tags);
+      if (rules.anyPath(path)) for (const rule of rules.paths) if (rule.match(path)) found.push(...rule.tags);
       tags = found;
       if (this.pathCache.size >= PATH_CACHE_ENTRIES) this.pathCache.clear();
       this.pathCache.set(path, tags);

@@ -66,11 +66,32 @@ const HOME_PREFIXES = ['/root/', '/home/*/', '/Users/*/'];
 
 type Matcher = (p: string) => boolean;
 
+const GLOB_OPTIONS = { dot: true, basename: false };
+
+function expandHome(glob: string): string[] {
+  return glob.startsWith('~/') ? HOME_PREFIXES.map((h) => h + glob.slice(2)) : [glob];
+}
+
 function compileGlob(glob: string): Matcher {
-  const globs = glob.startsWith('~/') ? HOME_PREFIXES.map((h) => h + glob.slice(2)) : [glob];
-  const ms = globs.map((g) => picomatch(g, { dot: true, basename: false }));
+  const ms = expandHome(glob).map((g) => picomatch(g, GLOB_OPTIONS));
   // Relative paths (no cwd known) are matched by their tail for `**/` rules.
   return (p) => ms.some((m) => m(p));
+}
+
+/**
+ * One test for "does any path rule match": most paths a process opens (modules, libraries) match
+ * none, and one regex is far cheaper than a matcher per rule. A picomatch matcher (these options,
+ * POSIX) is true when the path equals the glob text or the glob's regex matches, so this is the
+ * same union: the regexes joined, plus the glob texts. Undefined when a regex carries flags (then
+ * every rule is tried, as before).
+ */
+function anyPathMatcher(globs: string[]): Matcher | undefined {
+  const expanded = globs.flatMap(expandHome);
+  const res = expanded.map((g) => picomatch.makeRe(g, GLOB_OPTIONS));
+  if (res.some((re) => re.flags !== '')) return undefined;
+  const union = new RegExp(res.map((re) => `(?:${re.source})`).join('|'));
+  const literal = new Set(expanded);
+  return (p) => p !== '' && (literal.has(p) || union.test(p));
 }
 
 export interface CompiledRules {
@@ -79,6 +100,8 @@ export interface CompiledRules {
   tagFor: Map<string, string>;
   enabled: Set<string>;
   paths: Array<{ match: Matcher; tags: string[] }>;
+  /** False only when no path rule can match (a prefilter before trying each rule). */
+  anyPath: Matcher;
   entropyThreshold: number;
   entropyMinLength: number;
 }
@@ -87,11 +110,13 @@ export function compileRules(file: RuleFile, version: number): CompiledRules {
   const tagFor = new Map<string, string>(DETECTORS.map((d) => [d.id, d.tag]));
   for (const [id, tag] of Object.entries(file.tags ?? {})) tagFor.set(id, tag);
   const disabled = new Set(file.disabled ?? []);
+  const pathRules = [...(file.paths ?? []), ...BUILTIN_PATH_RULES];
   return {
     version,
     tagFor,
     enabled: new Set(DETECTORS.map((d) => d.id).filter((id) => !disabled.has(id))),
-    paths: [...(file.paths ?? []), ...BUILTIN_PATH_RULES].map((r) => ({ match: compileGlob(r.glob), tags: r.tags })),
+    paths: pathRules.map((r) => ({ match: compileGlob(r.glob), tags: r.tags })),
+    anyPath: anyPathMatcher(pathRules.map((r) => r.glob)) ?? (() => true),
     entropyThreshold: file.entropy?.threshold ?? 4.3,
     entropyMinLength: file.entropy?.minLength ?? 24,
   };

@@ -183,7 +183,13 @@ export class ShipperThread {
       this.onStopped!();
     } else if (worker) worker.postMessage({ t: 'stop', ...(opts.drainMs ? { drainMs: opts.drainMs } : {}) } satisfies ToShipper);
     else this.onStopped!();
-    await this.stopped;
+    // A thread stuck in a produce request answers within its request timeout; past that it is ended,
+    // and the next start resumes from the durable cursor (what it had acknowledged since is sent again).
+    const bound = (opts.drainMs ?? 0) + this.cfg.requestTimeoutMs + 5_000;
+    let timer: NodeJS.Timeout | undefined;
+    const answered = await Promise.race([this.stopped.then(() => true), new Promise<boolean>((r) => (timer = setTimeout(() => r(false), bound)))]);
+    clearTimeout(timer);
+    if (!answered) log.warn({ waitedMs: bound, cursor: this.cursorPos }, 'Kafka shipper thread did not stop in time: ended; shipping resumes from the durable cursor at the next start');
     await worker?.terminate();
     this.worker = undefined;
     this.stats.connected = false;

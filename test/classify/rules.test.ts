@@ -86,3 +86,29 @@ test('a bad rule file at start is a typed startup error naming the file', () => 
   writeFileSync(file, 'disabled: [nosuch]\n');
   assert.throws(() => new RuleStore(file), (e: Error & { code?: string }) => e.code === 'CLASSIFY_RULES' && e.message.includes('bad.yaml') && e.message.includes('nosuch'));
 });
+
+test('the any-path prefilter never hides a rule match (built-in and user globs; recorded, generated and glob-text paths) and rejects most real paths', async () => {
+  const { compileRules } = await import('../../src/classify/rules.js');
+  const { capturePath, listCaptures, readEvents } = await import('../replay/capture-tools.js');
+  const rules = compileRules(parseRuleFile('paths:\n  - { glob: "/srv/**/secret-*.{json,yaml}", tags: ["secret:custom"] }\n  - { glob: "~/proj/@(a|b)/*.txt", tags: ["PII:custom"] }\n  - { glob: "/data/[abc]?.db", tags: ["PII:db"] }\n'), 1);
+  const recorded = new Set<string>();
+  for (const n of listCaptures()) for (const e of readEvents(capturePath(n))) if (e.kind === 'file.open' || e.kind === 'proc.exec') recorded.add(e.kind === 'file.open' ? e.path : e.filename);
+  const parts = ['/root', '/home/alice', '/Users/bob', '/srv/app', '/etc', '/var/run/secrets/kubernetes.io', '.ssh', '.aws', 'credentials', 'config', '.env', '.env.local', 'id_rsa', 'x.pem', 'k.key', 'secret-1.json', 'secret-2.yml', 'proj', 'a', 'b', 'c', 'notes.txt', 'a1.db', 'cd.db', '**', '*.{pem,key}', '{json,yaml}', '.', '..', ''];
+  const generated: string[] = [];
+  for (let i = 0; i < 20_000; i++) {
+    const n = 1 + (i % 5);
+    const segs = Array.from({ length: n }, (_, k) => parts[(i * 7 + k * 13 + (i >> 3)) % parts.length]!);
+    generated.push((i % 3 === 0 ? '' : '/') + segs.join('/'));
+  }
+  const globTexts = ['/etc/shadow', '**/*.{pem,key,p12,pfx}', '/srv/**/secret-*.{json,yaml}', '/root/proj/@(a|b)/*.txt', '/data/[abc]?.db', '~/.netrc'];
+  let matched = 0;
+  let rejected = 0;
+  for (const path of [...recorded, ...generated, ...globTexts]) {
+    const any = rules.paths.some((r) => r.match(path));
+    if (any) matched++;
+    assert.ok(!any || rules.anyPath(path), `prefilter hides a match: ${path}`);
+    if (recorded.has(path) && !rules.anyPath(path)) rejected++;
+  }
+  assert.ok(matched > 500, `the generated paths exercise the rules: ${matched} matched`);
+  assert.ok(recorded.size > 50 && rejected / recorded.size > 0.8, `most recorded paths skip the per-rule matchers: ${rejected}/${recorded.size}`);
+});
