@@ -1,6 +1,7 @@
 import { loadOrCreateKeyFile, readKeyFile, setDeploymentKey } from './redact/keyed-hash.js';
 import { accessSync, constants } from 'node:fs';
-import { availableParallelism, hostname } from 'node:os';
+import { hostname } from 'node:os';
+import { usableCores } from './config/usable-cores.js';
 import { join } from 'node:path';
 import type { Config } from './config/schema.js';
 import { decodeBatch } from './decode/decode-batch.js';
@@ -135,7 +136,7 @@ export async function runPipeline(o: PipelineOptions): Promise<number> {
         })
       : undefined;
   // Measured (docs/performance.md): sharding costs CPU and pays only with a core per worker.
-  if (pool && cfg.pipeline.workers > availableParallelism()) log.warn({ workers: cfg.pipeline.workers, cores: availableParallelism() }, 'pipeline.workers exceeds the cores this process may use: sharding will cost more CPU than it saves');
+  if (pool && cfg.pipeline.workers > usableCores()) log.warn({ workers: cfg.pipeline.workers, cores: usableCores() }, 'pipeline.workers exceeds the cores this process may use (CPU affinity and cgroup limit): sharding will cost more CPU than it saves');
   await pool?.start();
   // Kernel enforcement fills the BPF lists from this policy stage (in-process: the analysing one).
   const mapsPolicy = analysis?.policy ?? createPolicyStage({ config: cfg.policy, source });

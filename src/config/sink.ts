@@ -79,7 +79,8 @@ export const kafkaSchema = z
      * Ship from a worker thread of its own (a read-only view of the local log, the durable cursor as
      * the hand-off), so record encoding and compression never take the pipeline's event loop. It pays
      * only with a core to spare (measured, docs/delivery.md): `auto` ships on a thread when the cores
-     * this process may use outnumber pipeline.workers, else on the main thread (one isolate less).
+     * this process may use (affinity capped by the cgroup CPU limit) outnumber pipeline.workers, else on
+     * the main thread (one isolate less).
      */
     thread: z.union([z.boolean(), z.literal('auto')]).default('auto'),
     /** Consumer name of the durable cursor in <dir>/cursors/. */

@@ -1,4 +1,4 @@
-import { availableParallelism } from 'node:os';
+import { usableCores } from '../config/usable-cores.js';
 import type { KafkaSinkConfig, SinkConfig } from '../config/sink.js';
 import type { SealedLogSink } from '../seal/log-interface.js';
 import { childLogger } from '../observability/logger.js';
@@ -48,11 +48,11 @@ export interface OpenSink {
 
 /**
  * Whether the Kafka shipper gets its own thread: `sink.kafka.thread`, where `auto` means a core to
- * spare beyond the pipeline's threads (with none, the thread only adds an isolate: measured in
+ * spare beyond the pipeline's threads (cgroup CPU limits counted) (with none, the thread only adds an isolate: measured in
  * docs/delivery.md §6).
  */
 export function shipsOnThread(k: KafkaSinkConfig, pipelineWorkers = 1): boolean {
-  return k.thread === 'auto' ? availableParallelism() > pipelineWorkers : k.thread;
+  return k.thread === 'auto' ? usableCores() > pipelineWorkers : k.thread;
 }
 
 /** `pipelineWorkers`: pipeline.workers (the threads the pipeline itself keeps busy). */
