@@ -21,6 +21,7 @@ import { makeTestCa, removeTestCa } from '../helpers/tls-server.js';
 import { brokerReachable, brokerState } from '../helpers/kafka.js';
 import kafkajs from 'kafkajs';
 import { readTopic } from '../../src/sink/kafka-reader.js';
+import { waitForAsync } from '../helpers/wait-for.js';
 
 const addFormats = addFormatsImport as unknown as (a: Ajv2020) => void;
 type Ev = { id: string; type: string; source: string; data: Record<string, any> };
@@ -141,12 +142,14 @@ test('real SDK agents under the real sensor: five questions answered, no canary 
     assert.equal(init.status, 0, init.stderr);
   }
   // pipeline.workers: 2 — this end-to-end run goes through the sharded pipeline (sessions split over two
-  // worker threads, sealed and shipped by the main thread, metrics merged); the other live tests run in-process.
+  // worker threads, sealed by the main thread, metrics merged) and ships from the Kafka shipper thread
+  // (thread: true; `auto` would keep it on the main thread with two workers on two cores); the other
+  // live tests run in-process.
   writeFileSync(cfgFile, [
     'pipeline:', '  workers: 2',
     'observability:', '  httpPort: 0',
     'seal:', `  keyDir: ${join(work, 'keys')}`, '  checkpoint:', '    events: 50',
-    'sink:', '  kafka:', '    enabled: true', `    brokers: [${JSON.stringify(brokers[0])}]`, `    topic: ${topic}`, `    checkpointTopic: ${topic}-cp`, '',
+    'sink:', '  kafka:', '    enabled: true', `    brokers: [${JSON.stringify(brokers[0])}]`, `    topic: ${topic}`, `    checkpointTopic: ${topic}-cp`, '    thread: true', '',
   ].join('\n'));
   const sensor = spawn(process.execPath, [cliEntry, 'run', '--pid', String(launcher.pid), '--log-dir', logDir, '--config', cfgFile], {
     env: { ...process.env, AGENTRAIL_ROOT: repoRoot },
@@ -171,6 +174,12 @@ test('real SDK agents under the real sensor: five questions answered, no canary 
 
   await new Promise((r) => setTimeout(r, 1500)); // let fd closes and exits drain
   const metrics = await (await fetch(`http://127.0.0.1:${healthPort}/metrics`)).text();
+  // The shipper thread's counters reach /metrics through the merge (its metrics arrive once a second).
+  const shippedLive = await waitForAsync('shipped events in /metrics', async () => {
+    const m = await (await fetch(`http://127.0.0.1:${healthPort}/metrics`)).text();
+    const v = Number(/^agentrail_kafka_shipped_total ([0-9.e+]+)/m.exec(m)?.[1] ?? 0);
+    return v > 0 ? v : undefined;
+  }, 15_000);
   const ready = await fetch(`http://127.0.0.1:${healthPort}/readyz`);
   assert.equal(ready.status, 200, 'readyz answers ready while running');
   sensor.kill('SIGTERM');
@@ -284,6 +293,7 @@ test('real SDK agents under the real sensor: five questions answered, no canary 
         lastSeq = seq;
       }
       assert.deepEqual(got, localIds, `${tp}: every sealed event exactly once, in order`);
+      if (tp === topic) assert.ok(shippedLive <= got.length, `the shipper thread's live count (${shippedLive}) is at most what the topic holds (${got.length})`);
       const v = cli(['verify', `kafka://${brokers[0]}/${tp}`, '--keys', join(work, 'keys', 'agentrail.pub')]);
       assert.equal(v.status, 0, v.stdout + v.stderr);
     }
