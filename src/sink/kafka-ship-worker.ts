@@ -1,5 +1,5 @@
 /**
- * The Kafka shipper on its own thread (`sink.kafka.thread`, default on): the same KafkaShipper as
+ * The Kafka shipper on its own thread (`sink.kafka.thread`, `auto` by default): the same KafkaShipper as
  * `agentrail kafka ship`, over a read-only view of the local log, so producing, compressing and
  * encoding records never take the pipeline's event loop. The main thread tells it when lines were
  * appended; its durable cursor file is the hand-off, as with a shipper in another process.
