@@ -136,7 +136,8 @@ export async function runPipeline(o: PipelineOptions): Promise<number> {
         })
       : undefined;
   // Measured (docs/performance.md): sharding costs CPU and pays only with a core per worker.
-  if (pool && cfg.pipeline.workers > usableCores()) log.warn({ workers: cfg.pipeline.workers, cores: usableCores() }, 'pipeline.workers exceeds the cores this process may use (CPU affinity and cgroup limit): sharding will cost more CPU than it saves');
+  const cores = usableCores();
+  if (pool && cfg.pipeline.workers > cores) log.warn({ workers: cfg.pipeline.workers, cores }, 'pipeline.workers exceeds the cores this process may use (CPU affinity and cgroup limit): sharding will cost more CPU than it saves');
   await pool?.start();
   // Kernel enforcement fills the BPF lists from this policy stage (in-process: the analysing one).
   const mapsPolicy = analysis?.policy ?? createPolicyStage({ config: cfg.policy, source });

@@ -2,37 +2,30 @@
  * The sealer's RFC 6962 tree state with node:crypto (OpenSSL SHA-256, the hot path). The verifier
  * has its own @noble implementation; tests cross-check both.
  */
-import * as crypto from 'node:crypto';
-import { createHash } from 'node:crypto';
+import { sha256 } from '../contracts/digest.js';
 
-const LEAF = Buffer.from([0]);
-const NODE = Buffer.from([1]);
-// One-shot crypto.hash (Node >= 20.12) is ~2x cheaper than createHash for small inputs.
-const oneShot = (crypto as { hash?: (alg: string, data: Uint8Array, enc: 'buffer') => Buffer }).hash;
 const scratch = Buffer.alloc(65);
 export const ZERO_HASH = Buffer.alloc(32);
-export const EMPTY_ROOT = createHash('sha256').digest();
+export const EMPTY_ROOT = sha256(new Uint8Array(0));
 
 export function leafHash(canonical: Uint8Array): Buffer {
-  if (!oneShot) return createHash('sha256').update(LEAF).update(canonical).digest();
   const b = Buffer.allocUnsafe(canonical.length + 1);
   b[0] = 0;
   b.set(canonical, 1);
-  return oneShot('sha256', b, 'buffer');
+  return sha256(b);
 }
 
 /** Leaf hash of a buffer whose first byte is reserved for the 0x00 prefix (avoids a copy). */
 export function leafHashPrefixed(prefixed: Buffer): Buffer {
   prefixed[0] = 0;
-  return oneShot ? oneShot('sha256', prefixed, 'buffer') : createHash('sha256').update(prefixed).digest();
+  return sha256(prefixed);
 }
 
 export function nodeHash(l: Uint8Array, r: Uint8Array): Buffer {
-  if (!oneShot) return createHash('sha256').update(NODE).update(l).update(r).digest();
   scratch[0] = 1;
   scratch.set(l, 1);
   scratch.set(r, 33);
-  return oneShot('sha256', scratch, 'buffer');
+  return sha256(scratch);
 }
 
 /** Compact range [0, size): perfect subtree roots, largest first. */

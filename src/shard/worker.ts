@@ -20,8 +20,6 @@ const port = parentPort!;
 const init = workerData as ShardInit;
 const post = (m: FromShard) => port.postMessage(m);
 
-const metrics = ownThreadMetrics;
-
 try {
   setDeploymentKey(Buffer.from(init.hmacKey), init.hmacKeyFile);
   let pending: ShardEvent[] = [];
@@ -64,12 +62,12 @@ try {
     } else if (m.t === 'identity') {
       identities.set(m.cgroupId, m.identity);
     } else if (m.t === 'metrics') {
-      void metrics().then((json) => post({ t: 'metrics', metrics: json }));
+      void ownThreadMetrics().then((json) => post({ t: 'metrics', metrics: json }));
     } else if (m.t === 'close') {
       clearInterval(ticker);
       analysis.close();
       flush();
-      void metrics().then((json) => {
+      void ownThreadMetrics().then((json) => {
         post({ t: 'closed', metrics: json });
         port.close();
       });

@@ -48,8 +48,8 @@ export interface OpenSink {
 
 /**
  * Whether the Kafka shipper gets its own thread: `sink.kafka.thread`, where `auto` means a core to
- * spare beyond the pipeline's threads (cgroup CPU limits counted) (with none, the thread only adds an isolate: measured in
- * docs/delivery.md §6).
+ * spare beyond the pipeline's threads, cgroup CPU limits counted (without one the thread only adds
+ * an isolate: measured in docs/delivery.md §6).
  */
 export function shipsOnThread(k: KafkaSinkConfig, pipelineWorkers = 1): boolean {
   return k.thread === 'auto' ? usableCores() > pipelineWorkers : k.thread;

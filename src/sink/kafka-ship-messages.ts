@@ -21,7 +21,7 @@ export type ToShipper =
 
 /** shipper thread → main */
 export type FromShipper =
-  | { t: 'ready'; pos: LogPosition }
+  | { t: 'ready' }
   | { t: 'failed'; code: string; message: string; hint?: string }
   /** After each acknowledged batch or failed attempt: the acknowledged position. */
   | { t: 'progress'; pos: LogPosition; stats: ShipperStats }

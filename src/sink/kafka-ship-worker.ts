@@ -31,7 +31,7 @@ try {
     }
   });
   shipper.start();
-  post({ t: 'ready', pos: shipper.position() });
+  post({ t: 'ready' });
 } catch (e) {
   post({ t: 'failed', code: isAgentrailError(e) ? e.code : 'SINK_SHIPPER_START', message: e instanceof Error ? e.message : String(e), ...(isAgentrailError(e) && e.hint ? { hint: e.hint } : {}) });
 }

@@ -136,7 +136,8 @@ export class KafkaShipper {
         this.stats.shipped += pending.length;
         this.stats.batches++;
         shippedTotal.inc(pending.length);
-        localLogUnshippedBytes.set(this.logStore.lagBytes());
+        // A read-only view (kafka ship, the shipper thread) knows no segment sizes: the writer sets it.
+        if (!this.logStore.isReadOnly()) localLogUnshippedBytes.set(this.logStore.lagBytes());
         pending = [];
         backoff = this.cfg.retryInitialMs;
         this.waiters = this.waiters.filter((w) => {

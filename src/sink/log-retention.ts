@@ -71,6 +71,11 @@ export abstract class RetainedLog extends LogReader {
     this.opts.onGap = fn;
   }
 
+  /** A reader's view (another process or thread writes): it knows no segment sizes, writes nothing. */
+  isReadOnly(): boolean {
+    return this.opts.readOnly;
+  }
+
   /** Bytes of the log not yet read by the slowest consumer. */
   lagBytes(): number {
     const cs = this.cursors();
