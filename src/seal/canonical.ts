@@ -1,4 +1,5 @@
 import { AgentrailError } from '../errors.js';
+import { putOwn } from '../contracts/own-property.js';
 
 /**
  * RFC 8785 (JCS) canonical JSON bytes of a value. Same output and the same refusals as the
@@ -6,9 +7,9 @@ import { AgentrailError } from '../errors.js';
  * keep as the oracle on random and real events (test/seal/canonical-oracle.test.ts). Written here
  * because the seal stage canonicalizes every event on the hot path: the reference allocates an
  * array and a joined string per object and array, scans every string char by char in JS for lone
- * surrogates and tracks cycles in a Set; this builds one string (V8 ropes), checks strings with the
- * engine's String#isWellFormed and bounds depth instead (a cycle exceeds it). Measured by
- * bench/seal.ts. The verifier re-implements JCS independently (src/verify/jcs.ts).
+ * surrogates and tracks cycles in a Set; this checks that the event is already in canonical key
+ * order (the event stage builds it so) and lets one JSON.stringify write it, finds lone surrogates
+ * in that output, and bounds depth instead (a cycle exceeds it). Measured by bench/seal.ts. The verifier re-implements JCS independently (src/verify/jcs.ts).
  */
 const MAX_DEPTH = 256;
 
@@ -85,8 +86,7 @@ const INDEX_KEY = /^(?:0|[1-9]\d*)$/;
 function stringifiable(v: unknown, depth: number): unknown {
   switch (typeof v) {
     case 'string':
-      if (!wellFormed(v)) throw notJson('lone surrogate');
-      return v;
+      return v; // lone surrogates: found in JSON.stringify's output (loneSurrogateEscape)
     case 'number':
       if (!Number.isFinite(v)) throw notJson(Number.isNaN(v) ? 'NaN' : 'Infinity');
       return v;
@@ -125,7 +125,6 @@ function stringifiable(v: unknown, depth: number): unknown {
   let copy: Record<string, unknown> | undefined;
   for (let i = 0; i < keys.length; i++) {
     const k = keys[i]!;
-    if (!wellFormed(k)) throw notJson('lone surrogate');
     if (!inOrder && INDEX_KEY.test(k)) return SLOW;
     const e = rec[k];
     if (e === undefined || typeof e === 'symbol') continue; // left out by both
@@ -133,25 +132,40 @@ function stringifiable(v: unknown, depth: number): unknown {
     const s = stringifiable(e, depth + 1);
     if (s === SLOW) return SLOW;
     if (copy === undefined && (s !== e || !inOrder)) {
-      // Copy on first difference: the keys before this one, in order, unchanged. No prototype, so a
-      // "__proto__" key stays an own property as JSON.parse made it.
-      copy = Object.create(null) as Record<string, unknown>;
+      // Copy on first difference: the keys before this one, in order, unchanged. A plain object (a
+      // prototype-less one is a slow dictionary for JSON.stringify); putOwn keeps "__proto__" an own key.
+      copy = {};
       for (let j = 0; j < i; j++) {
         const kj = keys[j]!;
         const ej = rec[kj];
-        if (ej !== undefined && typeof ej !== 'symbol') copy[kj] = inOrder ? ej : (stringifiable(ej, depth + 1) as unknown);
+        if (ej !== undefined && typeof ej !== 'symbol') putOwn(copy, kj, inOrder ? ej : (stringifiable(ej, depth + 1) as unknown));
       }
     }
-    if (copy !== undefined) copy[k] = s;
+    if (copy !== undefined) putOwn(copy, k, s);
   }
   return copy ?? v;
+}
+
+/**
+ * JSON.stringify writes a lone surrogate as a `\udXXX` escape (ES2019 well-formed stringify) and
+ * never escapes anything else in that range, so one scan of its output replaces a well-formedness
+ * check per string and key; RFC 8785 has no form for them. An escape counts only after an even run
+ * of backslashes (`\\ud800` is an escaped backslash followed by text).
+ */
+const LONE_ESCAPE = /(?:^|[^\\])(?:\\\\)*\\ud[89a-f]/;
+function loneSurrogateEscape(s: string): boolean {
+  return s.includes('\\ud') && LONE_ESCAPE.test(s);
 }
 
 function jcsOrThrow(value: unknown): string {
   let s: string | undefined;
   try {
     const ready = stringifiable(value, 0);
-    s = ready === SLOW ? jcs(value, 0) : JSON.stringify(ready);
+    if (ready === SLOW) s = jcs(value, 0);
+    else {
+      s = JSON.stringify(ready);
+      if (s !== undefined && loneSurrogateEscape(s)) throw notJson('lone surrogate');
+    }
   } catch (e) {
     if (e instanceof AgentrailError) throw e;
     // A throwing toJSON or getter, or a stack overflow: not an event we can seal.

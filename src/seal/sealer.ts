@@ -13,6 +13,7 @@ import type { SealedEvent, SealedLogSink } from './log-interface.js';
 import { leafHashPrefixed, MerkleFrontier, ZERO_HASH } from './merkle.js';
 import { recoverChain, type GapInfo, type RecoveryReport } from './recovery.js';
 import { formatHeadNote } from './signed-head.js';
+import { putOwn } from '../contracts/own-property.js';
 
 export type { GapInfo, GapReason, RecoveryReport } from './recovery.js';
 
@@ -35,6 +36,27 @@ export interface SealerOptions {
   maxTruncateBytes?: number;
   /** Extra fields for the sensor.start record (e.g. node name, sensor version). */
   startInfo?: Record<string, unknown>;
+}
+
+/**
+ * The event with `sequence` and `prevhash` set and any `eventsig` left out, keys kept in the order the
+ * event has: an event built in canonical order (src/event/well-formed.ts, makeEnvelope) stays so, and
+ * the canonicalizer only checks it instead of rebuilding it sorted.
+ */
+function withChainFields(ev: CloudEvent, sequence: string, prevhash: string): CloudEvent & { eventsig?: string } {
+  const src = ev as unknown as Record<string, unknown>;
+  const out: Record<string, unknown> = {};
+  let p = false;
+  let s = false;
+  for (const k of Object.keys(src)) {
+    if (k === 'eventsig' || k === 'sequence' || k === 'prevhash') continue;
+    if (!p && k > 'prevhash') (out.prevhash = prevhash), (p = true);
+    if (!s && k > 'sequence') (out.sequence = sequence), (s = true);
+    putOwn(out, k, src[k]);
+  }
+  if (!p) out.prevhash = prevhash;
+  if (!s) out.sequence = sequence;
+  return out as unknown as CloudEvent & { eventsig?: string };
 }
 
 export class Sealer {
@@ -192,12 +214,7 @@ export class Sealer {
   }
 
   private append(ev: CloudEvent): SealedEvent {
-    let base = ev as CloudEvent & { eventsig?: string };
-    if ('eventsig' in base) {
-      const { eventsig: _drop, ...rest } = base;
-      base = rest;
-    }
-    const sealed = { ...base, sequence: String(this.seq + 1), prevhash: this.last.toString('hex') } as CloudEvent & { eventsig?: string };
+    const sealed = withChainFields(ev, String(this.seq + 1), this.last.toString('hex'));
     if (this.o.eventSignatures) {
       const key = this.o.keys.active();
       sealed.eventsig = Buffer.concat([key.keyIdBytes, signBytes(key, canonicalBytes(sealed))]).toString('base64');

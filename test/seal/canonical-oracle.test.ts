@@ -92,3 +92,33 @@ test('the same refusals as the reference, as SEAL_NOT_JSON', () => {
   }
   assert.throws(() => canonicalBytes({ n: 1n }), (e: Error & { code?: string }) => e.code === 'SEAL_NOT_JSON');
 });
+
+test('lone surrogates refused and text that only looks like an escape kept, on every path (values, keys, in order or not)', () => {
+  // The JSON.stringify path finds lone surrogates in its output's \udXXX escapes: backslashes and
+  // "ud8" text around them must neither hide one nor invent one.
+  const piece = fc.constantFrom('a', '\\', '\\\\', 'u', 'ud800', '\\ud800', 'd', '8', '"', '\ud800', '\udfff', '\udc00', '\ud83d\ude00', '\ud83d');
+  const text = fc.array(piece, { maxLength: 8 }).map((a) => a.join(''));
+  fc.assert(
+    fc.property(text, text, (s, k) => {
+      for (const v of [s, { [k]: 1 }, { a: s, b: [s] }, { b: 1, a: s }, { [k]: s, z: { y: 1, x: k } }]) {
+        let ref: string | undefined;
+        try {
+          ref = canonicalize(v);
+        } catch {
+          ref = undefined;
+        }
+        if (ref === undefined) assert.throws(() => canonicalBytes(v), (e: Error & { code?: string }) => e.code === 'SEAL_NOT_JSON', JSON.stringify(v));
+        else assert.equal(canonicalBytes(v).toString('utf8'), ref);
+      }
+    }),
+    { numRuns: 4000 },
+  );
+});
+
+test('a "__proto__" member (an own key from JSON.parse) is kept when its object is rebuilt sorted', () => {
+  for (const text of ['{"b":1,"__proto__":{"x":1},"a":2}', '{"z":{"__proto__":[1],"a":0},"a":1}', '{"__proto__":"s","a":1}']) {
+    const v = JSON.parse(text) as unknown;
+    assert.equal(canonicalBytes(v).toString('utf8'), canonicalize(v), text);
+    assert.ok(canonicalBytes(v).toString('utf8').includes('"__proto__"'), text);
+  }
+});
