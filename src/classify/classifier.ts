@@ -1,4 +1,4 @@
-import { DETECTORS } from './detectors.js';
+import { DETECTORS, digitSpans } from './detectors.js';
 import { RuleStore } from './rules.js';
 import { countDrop } from '../observability/metrics.js';
 
@@ -10,6 +10,14 @@ const WINDOW_OVERLAP = 8192;
 export const DEFAULT_FULL_SCAN_LIMIT = 64 << 20;
 export const UNSCANNED_TAG = 'unscanned:tail';
 const PATH_CACHE_ENTRIES = 8192;
+
+/**
+ * What the digit-bound detectors scan in a window: the parts near digits (digitSpans), or the whole
+ * window when those cover most of it (a table of numbers), where slicing would only copy.
+ */
+function digitTexts(t: string): string[] {
+  return digitSpans(t, 0.5)?.map(([a, b]) => t.slice(a, b)) ?? [t];
+}
 
 /**
  * Sensitivity tags (`CLASS:kind`) for text, paths and structured values,
@@ -45,9 +53,11 @@ export class Classifier {
     const pending = DETECTORS.filter((d) => r.enabled.has(d.id));
     for (let off = 0; off < end && pending.length; off += this.scanCap) {
       const t = off === 0 && end <= this.scanCap ? text : text.slice(off, Math.min(end, off + this.scanCap + WINDOW_OVERLAP));
+      let nearDigits: string[] | undefined;
       for (let i = pending.length - 1; i >= 0; i--) {
         const d = pending[i]!;
-        if (d.count(t, opts) > 0) {
+        if (d.digitBound) nearDigits ??= digitTexts(t);
+        if (d.digitBound ? nearDigits!.some((part) => d.count(part, opts) > 0) : d.count(t, opts) > 0) {
           into.add(r.tagFor.get(d.id) ?? d.tag);
           pending.splice(i, 1); // found: later windows need not run it again
         }

@@ -15,6 +15,71 @@ export interface Detector {
   tag: string;
   /** Number of validated findings in `text`. */
   count(text: string, opts: DetectorOptions): number;
+  /**
+   * Every finding contains an ASCII digit, spans at most DIGIT_MATCH_MAX characters and its
+   * validator reads at most DIGIT_CONTEXT characters around it: the detector may then be run on
+   * the digitSpans of a text instead of the text, with the same findings.
+   */
+  digitBound?: true;
+}
+
+/** Longest finding of a digit-bound detector (IBAN: 4 + 30 × 2). */
+export const DIGIT_MATCH_MAX = 64;
+/** Widest context a digit-bound validator reads on either side of a finding (icd10: 40). */
+const DIGIT_CONTEXT = 40;
+/** Room kept around every digit: a finding and its context fit, with a character to spare for `\b`. */
+const DIGIT_MARGIN = DIGIT_MATCH_MAX + DIGIT_CONTEXT + 1;
+const DIGIT_CHARS = '0123456789';
+/** Text read before the share of digit parts is judged. */
+const DENSE_PROBE = 1 << 12;
+
+/**
+ * The parts of `t` near an ASCII digit, as [start, end): each digit with DIGIT_MARGIN characters on
+ * either side, overlapping parts merged; undefined once they cover more than `maxShare` of the
+ * text read so far (then the caller scans the whole text: numbers every few lines leave nothing
+ * to skip, and finding them all would cost a step per DIGIT_MARGIN characters). A digit-bound detector finds the same things
+ * in these parts as in the whole text (a finding lies within DIGIT_MATCH_MAX of its digit, so no
+ * part edge cuts one, and a part's edge is at least DIGIT_MARGIN from any digit, so none can start
+ * there): prose with few numbers is then scanned by five regexes over a few parts instead of five
+ * times in full. Digits are found with one indexOf (memchr) per digit character — 40× faster than
+ * a /[0-9]/ scan of prose here — and by jumping: after a digit at p the next search starts at
+ * p + DIGIT_MARGIN and the part stays open over any digit skipped, so dense digits cost one step
+ * per DIGIT_MARGIN characters.
+ */
+export function digitSpans(t: string, maxShare = 1): Array<[number, number]> | undefined {
+  const len = t.length;
+  const next: number[] = [];
+  for (let d = 0; d < 10; d++) next.push(t.indexOf(DIGIT_CHARS[d]!));
+  /** The first digit at or after `from`, or -1. */
+  const digitFrom = (from: number): number => {
+    let best = -1;
+    for (let d = 0; d < 10; d++) {
+      let at = next[d]!;
+      if (at !== -1 && at < from) next[d] = at = t.indexOf(DIGIT_CHARS[d]!, from);
+      if (at !== -1 && (best === -1 || at < best)) best = at;
+    }
+    return best;
+  };
+  const out: Array<[number, number]> = [];
+  let covered = 0;
+  let p = digitFrom(0);
+  while (p !== -1) {
+    const start = Math.max(0, p - DIGIT_MARGIN);
+    // Covers the digit found and any skipped before the next search position.
+    let end = Math.min(len, p + 2 * DIGIT_MARGIN);
+    for (;;) {
+      // Past the digit just found (near the text's end, end - DIGIT_MARGIN can be before it).
+      const q = digitFrom(Math.max(p + 1, end - DIGIT_MARGIN));
+      p = q;
+      if (q === -1 || q - DIGIT_MARGIN >= end) break;
+      end = Math.min(len, q + 2 * DIGIT_MARGIN);
+    }
+    out.push([start, end]);
+    covered += end - start;
+    // Judged on the text read so far (from DENSE_PROBE on), so digit-dense text gives up early.
+    if (covered > maxShare * Math.max(end, Math.min(len, DENSE_PROBE))) return undefined;
+  }
+  return out;
 }
 
 export interface DetectorOptions {
@@ -221,6 +286,7 @@ export const DETECTORS: Detector[] = [
   },
   {
     id: 'phone',
+    digitBound: true,
     tag: 'PII:phone',
     // Cheap candidates (digit runs shaped like numbers) first; libphonenumber then
     // validates each against the numbering plans (international numbers need
@@ -243,6 +309,7 @@ export const DETECTORS: Detector[] = [
   },
   {
     id: 'pan',
+    digitBound: true,
     tag: 'PCI:pan',
     count: (t) =>
       countValid(/\b\d(?:[ -]?\d){11,18}\b/g, t, (m) => {
@@ -252,11 +319,13 @@ export const DETECTORS: Detector[] = [
   },
   {
     id: 'iban',
+    digitBound: true,
     tag: 'PII:iban',
     count: (t) => countValid(/\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]){11,30}\b/g, t, (m) => ibanValid(m[0])),
   },
   {
     id: 'ssn',
+    digitBound: true,
     tag: 'PII:ssn',
     count: (t) => countValid(/\b(\d{3})[- ](\d{2})[- ](\d{4})\b/g, t, (m) => ssnValid(m[1]!, m[2]!, m[3]!)),
   },
@@ -301,6 +370,7 @@ export const DETECTORS: Detector[] = [
   { id: 'health_term', tag: 'PHI:health_term', count: (t) => countValid(healthRe, t, () => true) },
   {
     id: 'icd10',
+    digitBound: true,
     tag: 'PHI:diagnosis',
     // ICD-10-CM: letter (not U), two digits/alnum, optional dot + up to 4. Without
     // a dot a code needs a clinical keyword nearby: "B12" alone is not a diagnosis.

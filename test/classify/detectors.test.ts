@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { SignJWT } from 'jose';
 import { randomBytes } from 'node:crypto';
 import { Classifier } from '../../src/classify/classifier.js';
-import { DETECTORS, ibanValid, luhnValid, shannonEntropy, ssnValid, tokenRuns } from '../../src/classify/detectors.js';
+import { DETECTORS, digitSpans, DIGIT_MATCH_MAX, ibanValid, luhnValid, shannonEntropy, ssnValid, tokenRuns } from '../../src/classify/detectors.js';
+import fc from 'fast-check';
 
 const cls = new Classifier();
 const tags = (s: string) => [...cls.text(s)].sort();
@@ -160,4 +161,47 @@ test('token runs by skip scan = every maximal token run of at least min characte
     }
   }
   assert.ok(runs > 1000, `the texts had runs to find: ${runs}`);
+});
+
+test('digit-bound detectors find exactly the same in the parts near digits as in the whole text (random texts, findings near part edges)', () => {
+  const bound = DETECTORS.filter((d) => d.digitBound);
+  assert.deepEqual(bound.map((d) => d.id).sort(), ['iban', 'icd10', 'pan', 'phone', 'ssn']);
+  // Findings (valid and near-valid), clinical context words and fillers of every length around the margins.
+  const piece = fc.oneof(
+    fc.constantFrom('4111 1111 1111 1111', '4111111111111111', '4111 1111 1111 1112', '+44 20 7946 0958', '(415) 555-2671', '536-22-1234', '000-12-3456',
+      'GB82WEST12345698765432', 'GB82 WEST 1234 5698 7654 32', 'E11.9', 'E11', 'B12', 'diagnosis', 'patient', 'ICD-10', '2024', '7', ' ', '.', '-', '\n'),
+    fc.integer({ min: 0, max: 260 }).map((n) => 'word '.repeat(Math.ceil(n / 5)).slice(0, n)),
+    fc.integer({ min: 0, max: 260 }).map((n) => 'x'.repeat(n)),
+  );
+  fc.assert(
+    fc.property(fc.array(piece, { maxLength: 24 }), (parts) => {
+      const t = parts.join('');
+      const spans = digitSpans(t)!;
+      for (const d of bound) {
+        const whole = d.count(t, O);
+        const inParts = spans.reduce((n, [a, b]) => n + d.count(t.slice(a, b), O), 0);
+        assert.equal(inParts, whole, `${d.id} on ${JSON.stringify(t)}`);
+      }
+      // Every digit lies in a part, and every part edge is a text edge or far from any digit.
+      for (let i = 0; i < t.length; i++) if (t[i]! >= '0' && t[i]! <= '9') assert.ok(spans.some(([a, b]) => a <= i && i < b), `digit at ${i} covered`);
+      for (const [a, b] of spans)
+        for (const edge of [a, b]) {
+          if (edge === 0 || edge === t.length) continue;
+          const near = t.slice(Math.max(0, edge - DIGIT_MATCH_MAX - 1), edge + DIGIT_MATCH_MAX + 1);
+          assert.ok(!/[0-9]/.test(near), `no digit within ${DIGIT_MATCH_MAX + 1} of edge ${edge}`);
+        }
+    }),
+    { numRuns: 1500 },
+  );
+  // Digit-dense text gives up on parts (the whole text is scanned), prose without digits has none.
+  assert.equal(digitSpans('12 apples and 34 pears, '.repeat(10_000), 0.5), undefined);
+  assert.deepEqual(digitSpans('no numbers here. '.repeat(10_000), 0.5), []);
+});
+
+test('a card number or SSN deep inside digit-free prose, or beside a part edge, is tagged by the classifier', () => {
+  const prose = 'the quarterly report shows revenue growth '.repeat(40_000);
+  has(`${prose} card 4111 1111 1111 1111 ${prose}`, 'PCI:pan');
+  has(`${prose}ssn 536-22-1234`, 'PII:ssn');
+  has(`patient ${'x'.repeat(30)} E11 ${prose}`, 'PHI:diagnosis');
+  hasNot(`${prose} 7 ${prose}`, 'PCI:pan');
 });
