@@ -177,6 +177,11 @@ export function shannonEntropy(s: string): number {
 }
 
 export function jwtValid(tok: string): boolean {
+  // Compact JWS only: exactly three parts, header and payload non-empty — what decodeJwt requires.
+  // Checked first because most credentials (API keys) are not JWTs, and the decoders would throw.
+  const d1 = tok.indexOf('.');
+  const d2 = d1 > 0 ? tok.indexOf('.', d1 + 1) : -1;
+  if (d2 <= d1 + 1 || tok.includes('.', d2 + 1)) return false;
   try {
     const h = decodeProtectedHeader(tok);
     if (typeof h.alg !== 'string') return false;

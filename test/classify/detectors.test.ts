@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { SignJWT } from 'jose';
 import { randomBytes } from 'node:crypto';
 import { Classifier } from '../../src/classify/classifier.js';
-import { DETECTORS, digitSpans, DIGIT_MATCH_MAX, ibanValid, luhnValid, shannonEntropy, ssnValid, tokenRuns } from '../../src/classify/detectors.js';
+import { DETECTORS, digitSpans, DIGIT_MATCH_MAX, ibanValid, jwtValid, luhnValid, shannonEntropy, ssnValid, tokenRuns } from '../../src/classify/detectors.js';
 import fc from 'fast-check';
 
 const cls = new Classifier();
@@ -204,4 +204,30 @@ test('a card number or SSN deep inside digit-free prose, or beside a part edge, 
   has(`${prose}ssn 536-22-1234`, 'PII:ssn');
   has(`patient ${'x'.repeat(30)} E11 ${prose}`, 'PHI:diagnosis');
   hasNot(`${prose} 7 ${prose}`, 'PCI:pan');
+});
+
+test('jwtValid says yes exactly when jose decodes the header (with an alg) and the claims (random dotted strings and real tokens)', async () => {
+  const { decodeJwt, decodeProtectedHeader } = await import('jose');
+  const reference = (tok: string): boolean => {
+    try {
+      const h = decodeProtectedHeader(tok);
+      if (typeof h.alg !== 'string') return false;
+      const p = decodeJwt(tok);
+      return typeof p === 'object' && p !== null;
+    } catch {
+      return false;
+    }
+  };
+  const b64 = (o: unknown) => Buffer.from(JSON.stringify(o)).toString('base64url');
+  const part = fc.oneof(fc.constantFrom('', b64({ alg: 'HS256' }), b64({ sub: 'x' }), b64({ typ: 'JWT' }), b64([1]), 'eyJ', 'sig', '!!'), fc.string({ maxLength: 12 }));
+  fc.assert(
+    fc.property(fc.array(part, { minLength: 1, maxLength: 6 }), (parts) => {
+      const tok = parts.join('.');
+      assert.equal(jwtValid(tok), reference(tok), tok);
+    }),
+    { numRuns: 3000 },
+  );
+  const real = await new SignJWT({ sub: 'u1' }).setProtectedHeader({ alg: 'HS256' }).sign(randomBytes(32));
+  assert.equal(jwtValid(real), true);
+  assert.equal(jwtValid(`${real}.x.y`), false, 'five parts: a JWE shape, not decodable as a JWT');
 });
