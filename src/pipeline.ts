@@ -18,6 +18,7 @@ import type { Selection } from './source/source.js';
 import { startKubernetesIdentity } from './correlate/workload/kubernetes-identity.js';
 import { HealthServer, type HealthServerOptions } from './observability/health-server.js';
 import { childLogger } from './observability/logger.js';
+import { startCpuProfile } from './observability/cpu-profile.js';
 import { countDrop, drops, registry, stageErrors } from './observability/metrics.js';
 import type { Registry } from 'prom-client';
 import { createAnalysis } from './analysis.js';
@@ -198,6 +199,9 @@ export async function runPipeline(o: PipelineOptions): Promise<number> {
   o.onReady?.({ healthPort: health?.port, logDir });
   log.info({ source, logDir, collector: o.replay ? 'replay' : o.collector, healthPort: health?.port, ...(sink.shipper ? { kafkaShipper: sink.shipper instanceof ShipperThread ? 'own thread' : 'main thread' } : {}) }, 'pipeline running');
 
+  // Started after the probes are loaded: its sampling signals would make the BPF verifier fail.
+  const profile = process.env.AGENTRAIL_CPU_PROFILE ? startCpuProfile(process.env.AGENTRAIL_CPU_PROFILE) : undefined;
+
   // Time-driven work: idle stream timeouts, held events, sequence windows, the source's health.
   let ticks = 0;
   const ticker = setInterval(() => {
@@ -237,6 +241,7 @@ export async function runPipeline(o: PipelineOptions): Promise<number> {
     // Drain in stage order: open streams → exchanges → held events → decisions → sealed → written.
     analysis?.close();
     await pool?.close();
+    await profile?.stop();
     if (!analysis) mapsPolicy.close();
     await sealer.close();
     await sink.close({ drainMs: 10_000 });

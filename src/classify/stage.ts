@@ -1,6 +1,7 @@
 import type { ClassifyConfig } from '../config/classify.js';
 import { Classifier } from './classifier.js';
 import { RuleStore } from './rules.js';
+import { warmUpClassifier } from './warm-up.js';
 
 /**
  * The classify stage: the rule store (path and content rules, watched for
@@ -16,5 +17,7 @@ export interface ClassifyStage {
 export function createClassifyStage(cfg: ClassifyConfig): ClassifyStage {
   const rules = new RuleStore(cfg.rulesFile);
   if (cfg.rulesFile && cfg.watchRules) rules.watch();
-  return { classifier: new Classifier(rules), rules, close: () => rules.close() };
+  const classifier = new Classifier(rules);
+  warmUpClassifier(classifier);
+  return { classifier, rules, close: () => rules.close() };
 }
