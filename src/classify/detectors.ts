@@ -37,8 +37,8 @@ const DENSE_PROBE = 1 << 12;
  * The parts of `t` near an ASCII digit, as [start, end): each digit with DIGIT_MARGIN characters on
  * either side, overlapping parts merged; undefined once they cover more than `maxShare` of the
  * text read so far (then the caller scans the whole text: numbers every few lines leave nothing
- * to skip, and finding them all would cost a step per DIGIT_MARGIN characters). A digit-bound detector finds the same things
- * in these parts as in the whole text (a finding lies within DIGIT_MATCH_MAX of its digit, so no
+ * to skip, and finding them all would cost a step per DIGIT_MARGIN characters). A digit-bound
+ * detector finds the same things in these parts as in the whole text (a finding lies within DIGIT_MATCH_MAX of its digit, so no
  * part edge cuts one, and a part's edge is at least DIGIT_MARGIN from any digit, so none can start
  * there): prose with few numbers is then scanned by five regexes over a few parts instead of five
  * times in full. Digits are found with one indexOf (memchr) per digit character — 40× faster than

@@ -7,9 +7,10 @@ import { putOwn } from '../contracts/own-property.js';
  * keep as the oracle on random and real events (test/seal/canonical-oracle.test.ts). Written here
  * because the seal stage canonicalizes every event on the hot path: the reference allocates an
  * array and a joined string per object and array, scans every string char by char in JS for lone
- * surrogates and tracks cycles in a Set; this checks that the event is already in canonical key
- * order (the event stage builds it so) and lets one JSON.stringify write it, finds lone surrogates
- * in that output, and bounds depth instead (a cycle exceeds it). Measured by bench/seal.ts. The verifier re-implements JCS independently (src/verify/jcs.ts).
+ * surrogates and tracks cycles in a Set; this checks each object's key order, copies sorted only
+ * the objects that are not in order, lets one JSON.stringify write the bytes, finds lone surrogates
+ * in its output and bounds depth instead (a cycle exceeds it). Measured by bench/seal.ts and
+ * bench/canonical.ts. The verifier re-implements JCS independently (src/verify/jcs.ts).
  */
 const MAX_DEPTH = 256;
 
@@ -77,11 +78,12 @@ const INDEX_KEY = /^(?:0|[1-9]\d*)$/;
 
 /**
  * A value whose JSON.stringify output is its RFC 8785 form: the value itself when every object in it
- * already has its keys in code-unit order (events are built so; see src/event/), else a copy with
- * only the out-of-order objects rebuilt sorted. JSON.stringify then writes numbers and strings as
- * RFC 8785 does (it specifies ECMAScript's own serialization) and keys in insertion order — which
- * is why the order is checked here. Refuses what jcs refuses; returns SLOW where the reference's
- * behaviour differs from JSON.stringify's, and jcs takes over.
+ * already has its keys in code-unit order (envelopes, the sealer's chain fields and the common
+ * `agent`/`process` objects are built so), else a copy with only the out-of-order objects rebuilt
+ * sorted. JSON.stringify then writes numbers and strings as RFC 8785 does (it specifies
+ * ECMAScript's own serialization) and keys in insertion order — which is why the order is checked
+ * here. Refuses what jcs refuses, except lone surrogates, which jcsOrThrow finds in the output;
+ * returns SLOW where the reference's behaviour differs from JSON.stringify's, and jcs takes over.
  */
 function stringifiable(v: unknown, depth: number): unknown {
   switch (typeof v) {
