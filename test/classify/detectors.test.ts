@@ -118,6 +118,10 @@ test('text longer than one scan window is scanned in full: a secret past 1 MiB, 
   const cut = DEFAULT_SCAN_CAP - 8;
   const straddle = 'x '.repeat(cut / 2) + 'victim@example.com ' + 'y '.repeat(1000);
   assert.ok(cls.text(straddle).has('PII:email'));
+  // The digit-bound detectors (scanned over the parts near digits) across the same boundary, and past it.
+  const card = 'x '.repeat(cut / 2) + '4111 1111 1111 1111 ' + 'y '.repeat(1000);
+  assert.ok(cls.text(card).has('PCI:pan'));
+  assert.ok(cls.text(filler + ' ssn 536-22-1234 ' + filler).has('PII:ssn'));
 });
 
 test('past the full-scan limit the tail is tagged unscanned:tail and counted, never silently skipped', async () => {
