@@ -40,8 +40,8 @@ export interface SealerOptions {
 
 /**
  * The event with `sequence` and `prevhash` set and any `eventsig` left out, keys kept in the order the
- * event has: an event built in canonical order (src/event/well-formed.ts, makeEnvelope) stays so, and
- * the canonicalizer only checks it instead of rebuilding it sorted.
+ * event has, the two chain fields at their sorted place: an envelope as makeEnvelope builds it stays
+ * in canonical order, and the canonicalizer only checks its top level instead of rebuilding it.
  */
 function withChainFields(ev: CloudEvent, sequence: string, prevhash: string): CloudEvent & { eventsig?: string } {
   const src = ev as unknown as Record<string, unknown>;
