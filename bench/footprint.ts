@@ -27,6 +27,8 @@ interface Variant {
   name: string;
   nodeFlags: string[];
   ringBytes?: number;
+  /** Extra environment of the sensor (e.g. glibc malloc tunables). */
+  env?: Record<string, string>;
   /** pipeline.workers (the sharded pipeline: each worker thread has its own V8 heap, in RSS, not in the main heap figure). */
   workers?: number;
 }
@@ -37,6 +39,14 @@ const VARIANTS: Record<string, Variant> = {
   semi1: { name: 'semi-space 1 MiB', nodeFlags: ['--max-semi-space-size=1'] },
   ring8: { name: 'cli, ring 8 MiB', nodeFlags: ['--max-semi-space-size=4'], ringBytes: 8 << 20 },
   workers2: { name: 'cli, pipeline.workers 2', nodeFlags: ['--max-semi-space-size=4'], workers: 2 },
+  // V8 grows the old generation less between full collections (its memory-constrained heuristics).
+  forSize: { name: 'cli, --optimize-for-size', nodeFlags: ['--max-semi-space-size=4', '--optimize-for-size'] },
+  // Only the old generation's growth factor between full collections (1.2 and 1.5 instead of V8's dynamic 1.1–4).
+  grow20: { name: 'cli, --heap-growing-percent=20', nodeFlags: ['--max-semi-space-size=4', '--heap-growing-percent=20'] },
+  grow50: { name: 'cli, --heap-growing-percent=50', nodeFlags: ['--max-semi-space-size=4', '--heap-growing-percent=50'] },
+  // glibc's mmap threshold fixed at 256 KiB: large batches are unmapped when JS frees them instead of
+  // staying in an arena after glibc raised the threshold past them.
+  mmap256: { name: 'cli, malloc mmap ≥ 256 KiB', nodeFlags: ['--max-semi-space-size=4'], env: { GLIBC_TUNABLES: 'glibc.malloc.mmap_threshold=262144' } },
 };
 
 interface Mem {
@@ -106,7 +116,7 @@ async function startSensor(v: Variant, dir: string): Promise<{ child: ChildProce
   const cfg = join(dir, 'config.yaml');
   writeFileSync(cfg, `observability:\n  httpPort: 0\n${v.ringBytes ? `collector:\n  ringBytes: ${v.ringBytes}\n` : ''}${v.workers ? `pipeline:\n  workers: ${v.workers}\n` : ''}`);
   const child = spawn(process.execPath, [...v.nodeFlags, cliEntry, 'run', '--all', '--log-dir', join(dir, 'log'), '--config', cfg], {
-    env: { ...process.env, AGENTRAIL_ROOT: repoRoot, AGENTRAIL_LOG_LEVEL: 'info' },
+    env: { ...process.env, ...v.env, AGENTRAIL_ROOT: repoRoot, AGENTRAIL_LOG_LEVEL: 'info' },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let err = '';

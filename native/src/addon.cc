@@ -259,6 +259,8 @@ class SensorWrap : public Napi::ObjectWrap<SensorWrap> {
     out.Set("recordsDropped", Napi::Number::New(env, double(c.poller.records_dropped)));
     out.Set("bytesDelivered", Napi::Number::New(env, double(c.poller.bytes_delivered)));
     out.Set("ringFillPeak", Napi::Number::New(env, c.poller.ring_fill_peak));
+    out.Set("ringWrapped", Napi::Number::New(env, double(c.poller.ring_wrapped)));
+    out.Set("heapTrims", Napi::Number::New(env, double(c.poller.heap_trims)));
     out.Set("pollErrors", Napi::Number::New(env, double(c.poller.poll_errors)));
     out.Set("pollFatalErrno", Napi::Number::New(env, double(c.poller.poll_fatal_errno)));
     out.Set("periodicFlushes", Napi::Number::New(env, double(c.periodic_flushes)));

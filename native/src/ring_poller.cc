@@ -1,9 +1,7 @@
 #include "ring_poller.h"
 
-#include <bpf/bpf.h>
-#include <bpf/libbpf.h>
-#include <sys/mman.h>
-#include <unistd.h>
+
+#include <malloc.h>
 
 #include <cerrno>
 #include <cstdlib>
@@ -23,6 +21,11 @@ uint64_t mono_ns() {
   return uint64_t(ts.tv_sec) * 1000000000ull + uint64_t(ts.tv_nsec);
 }
 constexpr uint64_t kMaxBatchDelayNs = 20'000'000;  // a partial batch waits at most 20 ms for JS
+// Every batch is malloc'd here and freed on the JS thread, and loading and
+// attaching (BTF, ELF scans, disassembly) free megabytes at start: glibc keeps
+// freed pages of its arenas resident. Handing them back every 10 s kept ~6 MB
+// of RSS off an idle sensor (docs/performance.md, bench/footprint).
+constexpr uint64_t kTrimIntervalNs = 10'000'000'000;
 }  // namespace
 
 
@@ -37,26 +40,13 @@ RingPoller::RingPoller(int events_fd, size_t batch_records, size_t batch_bytes, 
       tick_(std::move(tick)),
       observers_(std::move(observers)),
       batch_(batch_bytes < 65536 ? batch_bytes : 65536) {
-  rb_ = ring_buffer__new(events_fd, &RingPoller::on_sample, this, nullptr);
-  if (!rb_) throw bpf_error("ring_buffer__new", errno, "cannot open the ring buffer");
-  bpf_map_info info{};
-  uint32_t info_len = sizeof(info);
-  page_ = size_t(sysconf(_SC_PAGESIZE));
-  if (bpf_obj_get_info_by_fd(events_fd, &info, &info_len) == 0 && info.max_entries > 0) {
-    void* m = mmap(nullptr, 2 * page_, PROT_READ, MAP_SHARED, events_fd, 0);
-    if (m != MAP_FAILED) {
-      pos_map_ = m;
-      ring_size_ = info.max_entries;
-      consumer_pos_ = static_cast<const volatile uint64_t*>(m);
-      producer_pos_ = reinterpret_cast<const volatile uint64_t*>(static_cast<char*>(m) + page_);
-    }
-  }
+  ring_ = std::make_unique<RingReader>(events_fd);
 }
 
 void RingPoller::sample_fill() {
-  if (!pos_map_) return;
-  uint64_t pending = *producer_pos_ - *consumer_pos_;
-  auto ppm = uint32_t(pending >= ring_size_ ? 1'000'000 : pending * 1'000'000 / ring_size_);
+  uint64_t pending = ring_->pending();
+  uint64_t size = ring_->size();
+  auto ppm = uint32_t(pending >= size ? 1'000'000 : pending * 1'000'000 / size);
   uint32_t cur = fill_peak_ppm_.load(std::memory_order_relaxed);
   while (ppm > cur && !fill_peak_ppm_.compare_exchange_weak(cur, ppm, std::memory_order_relaxed)) {
   }
@@ -64,8 +54,6 @@ void RingPoller::sample_fill() {
 
 RingPoller::~RingPoller() {
   stop();
-  if (rb_) ring_buffer__free(rb_);
-  if (pos_map_) munmap(pos_map_, 2 * page_);
 }
 
 // Returns once the observers' on_start has run (TLS libraries present at start
@@ -84,10 +72,9 @@ void RingPoller::stop() {
   if (thread_.joinable()) thread_.join();
 }
 
-int RingPoller::on_sample(void* ctx, void* data, size_t len) {
+void RingPoller::on_sample(void* ctx, const void* data, size_t len) {
   auto* self = static_cast<RingPoller*>(ctx);
   self->add(self->batch_, data, len);
-  return 0;
 }
 
 void RingPoller::add(Batch& b, const void* data, size_t len) {
@@ -129,10 +116,16 @@ void RingPoller::run(std::promise<void>& begun) {
   const char* fp = std::getenv("AGENTRAIL_FAILPOINT");
   const bool fail_poll = fp && std::string(fp) == "ring_poll";
   int consecutive = 0;
+  uint64_t last_trim_ns = 0;
   while (!stop_.load(std::memory_order_relaxed)) {
+    uint64_t now = mono_ns();
+    if (now - last_trim_ns >= kTrimIntervalNs) {
+      last_trim_ns = now;
+      if (malloc_trim(0)) heap_trims_.fetch_add(1, std::memory_order_relaxed);
+    }
     // Producers submit without waking us until enough data is pending
     // (ar_wakeup_flags), so drain on every timeout too.
-    int err = fail_poll ? -EBADF : ring_buffer__poll(rb_, poll_timeout_ms_);
+    int err = fail_poll ? -EBADF : ring_->wait(poll_timeout_ms_);
     if (err < 0 && err != -EINTR) {
       poll_errors_.fetch_add(1, std::memory_order_relaxed);
       if (++consecutive >= 20) {
@@ -144,11 +137,12 @@ void RingPoller::run(std::promise<void>& begun) {
     }
     consecutive = 0;
     sample_fill();
-    ring_buffer__consume(rb_);
+    ring_->consume(&RingPoller::on_sample, this);
+    ring_wrapped_.store(ring_->wrapped(), std::memory_order_relaxed);
     tick_(batch_);
     if (!batch_.empty() && (ready_() || mono_ns() - batch_started_ns_ >= kMaxBatchDelayNs)) flush();
   }
-  ring_buffer__consume(rb_);
+  ring_->consume(&RingPoller::on_sample, this);
   tick_(batch_);
   flush();
   for (RecordObserver* o : observers_) o->on_stop();
@@ -164,6 +158,8 @@ RingPoller::Stats RingPoller::stats() {
   s.bytes_delivered = bytes_delivered_.load();
   s.poll_errors = poll_errors_.load();
   s.poll_fatal_errno = poll_fatal_errno_.load();
+  s.ring_wrapped = ring_wrapped_.load(std::memory_order_relaxed);
+  s.heap_trims = heap_trims_.load(std::memory_order_relaxed);
   return s;
 }
 

@@ -15,8 +15,7 @@
 
 #include "batch.h"
 #include "record_observer.h"
-
-struct ring_buffer;
+#include "ring_reader.h"
 
 namespace agentrail {
 
@@ -39,10 +38,12 @@ class RingPoller {
     uint64_t batches_delivered = 0;
     uint64_t batches_dropped = 0;   // JS could not keep up (queue full)
     uint64_t records_dropped = 0;   // records inside dropped batches
-    uint64_t poll_errors = 0;       // ring_buffer__poll failures (retried)
+    uint64_t poll_errors = 0;       // ring wait (epoll) failures (retried)
     int poll_fatal_errno = 0;       // set when polling gave up: the sensor is blind
     uint64_t bytes_delivered = 0;
     double ring_fill_peak = 0;      // highest fill (0..1) seen since the previous stats() call
+    uint64_t ring_wrapped = 0;      // records that wrapped the ring's end (joined by a copy)
+    uint64_t heap_trims = 0;        // malloc_trim calls that gave pages back
   };
 
   RingPoller(int events_fd, size_t batch_records, size_t batch_bytes, int poll_timeout_ms, Deliver deliver, Ready ready,
@@ -58,20 +59,13 @@ class RingPoller {
   void add(Batch& b, const void* data, size_t len);
 
  private:
-  static int on_sample(void* ctx, void* data, size_t len);
+  static void on_sample(void* ctx, const void* data, size_t len);
   void run(std::promise<void>& begun);
   void flush();
 
   void sample_fill();
 
-  ring_buffer* rb_ = nullptr;
-  // Read-only view of the ring's consumer and producer position pages, to
-  // measure its fill without touching libbpf internals.
-  const volatile uint64_t* consumer_pos_ = nullptr;
-  const volatile uint64_t* producer_pos_ = nullptr;
-  void* pos_map_ = nullptr;
-  size_t page_ = 0;
-  uint64_t ring_size_ = 0;
+  std::unique_ptr<RingReader> ring_;
   std::atomic<uint32_t> fill_peak_ppm_{0};
   size_t batch_records_;
   size_t batch_bytes_;
@@ -86,7 +80,7 @@ class RingPoller {
   uint64_t batch_started_ns_ = 0;  // when the oldest record of batch_ was added
   std::atomic<bool> stop_{false};
   std::atomic<uint64_t> records_{0}, batches_delivered_{0}, batches_dropped_{0}, records_dropped_{0}, bytes_delivered_{0};
-  std::atomic<uint64_t> poll_errors_{0};
+  std::atomic<uint64_t> poll_errors_{0}, ring_wrapped_{0}, heap_trims_{0};
   std::atomic<int> poll_fatal_errno_{0};
 };
 

@@ -40,11 +40,15 @@ export interface SensorCounters {
   batchesDropped: number;
   recordsDropped: number;
   bytesDelivered: number;
-  /** ring_buffer__poll failures, retried; and the errno when polling gave up (0 while healthy). */
+  /** Ring wait (epoll) failures, retried; and the errno when polling gave up (0 while healthy). */
   pollErrors: number;
   pollFatalErrno: number;
   /** Highest ring buffer fill (0..1) seen since the previous counters() call. */
   ringFillPeak: number;
+  /** Records that wrapped the end of the ring (the data area is mapped once; they are joined by a copy). */
+  ringWrapped: number;
+  /** Times the poll thread's periodic malloc_trim gave freed native heap pages back. */
+  heapTrims: number;
   periodicFlushes: number;
   observers: Record<string, number>;
 }

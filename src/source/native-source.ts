@@ -131,6 +131,8 @@ export class NativeSource implements RawSource {
       recordsDropped: c.recordsDropped,
       bytesDelivered: c.bytesDelivered,
       ringFillPeak: c.ringFillPeak,
+      ringWrapped: c.ringWrapped,
+      heapTrims: c.heapTrims,
       periodicFlushes: c.periodicFlushes,
       pollErrors: c.pollErrors,
       pollFatalErrno: c.pollFatalErrno,
