@@ -1,6 +1,5 @@
 #include "ring_poller.h"
 
-
 #include <malloc.h>
 
 #include <cerrno>
@@ -138,7 +137,6 @@ void RingPoller::run(std::promise<void>& begun) {
     consecutive = 0;
     sample_fill();
     ring_->consume(&RingPoller::on_sample, this);
-    ring_wrapped_.store(ring_->wrapped(), std::memory_order_relaxed);
     tick_(batch_);
     if (!batch_.empty() && (ready_() || mono_ns() - batch_started_ns_ >= kMaxBatchDelayNs)) flush();
   }
@@ -158,7 +156,7 @@ RingPoller::Stats RingPoller::stats() {
   s.bytes_delivered = bytes_delivered_.load();
   s.poll_errors = poll_errors_.load();
   s.poll_fatal_errno = poll_fatal_errno_.load();
-  s.ring_wrapped = ring_wrapped_.load(std::memory_order_relaxed);
+  s.ring_wrapped = ring_->wrapped();
   s.heap_trims = heap_trims_.load(std::memory_order_relaxed);
   return s;
 }

@@ -80,7 +80,7 @@ class RingPoller {
   uint64_t batch_started_ns_ = 0;  // when the oldest record of batch_ was added
   std::atomic<bool> stop_{false};
   std::atomic<uint64_t> records_{0}, batches_delivered_{0}, batches_dropped_{0}, records_dropped_{0}, bytes_delivered_{0};
-  std::atomic<uint64_t> poll_errors_{0}, ring_wrapped_{0}, heap_trims_{0};
+  std::atomic<uint64_t> poll_errors_{0}, heap_trims_{0};
   std::atomic<int> poll_fatal_errno_{0};
 };
 

@@ -44,8 +44,7 @@ RingReader::RingReader(int map_fd) {
   if (data_map_ == MAP_FAILED) {
     int e = errno;
     data_map_ = nullptr;
-    munmap(consumer_map_, page_);
-    consumer_map_ = nullptr;
+    release();
     throw bpf_error("map ring buffer data", e, "cannot map the ring buffer");
   }
   consumer_pos_ = static_cast<uint64_t*>(consumer_map_);
@@ -107,7 +106,7 @@ uint64_t RingReader::consume(Sample cb, void* ctx) {
           std::memcpy(scratch_.data(), data_ + start, first);
           std::memcpy(scratch_.data() + first, data_, len - first);
           p = scratch_.data();
-          ++wrapped_;
+          wrapped_.fetch_add(1, std::memory_order_relaxed);
         }
         cb(ctx, p, len);
         ++n;

@@ -9,6 +9,7 @@
 // each 8-byte aligned record; producer/consumer positions grow without wrap.
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <vector>
@@ -36,10 +37,8 @@ class RingReader {
   uint64_t size() const { return size_; }
   // Bytes written by the producers and not consumed yet.
   uint64_t pending() const;
-  // Records that wrapped the end of the data area (copied once more).
-  uint64_t wrapped() const { return wrapped_; }
-  // Bytes of the mappings (for the footprint documentation's arithmetic).
-  size_t mapped_bytes() const { return page_ + data_map_len_; }
+  // Records that wrapped the end of the data area (copied once more); any thread.
+  uint64_t wrapped() const { return wrapped_.load(std::memory_order_relaxed); }
 
  private:
   void release();
@@ -54,7 +53,7 @@ class RingReader {
   const uint64_t* producer_pos_ = nullptr;
   const uint8_t* data_ = nullptr;
   std::vector<uint8_t> scratch_;
-  uint64_t wrapped_ = 0;
+  std::atomic<uint64_t> wrapped_{0};  // written by the consuming thread only
 };
 
 }  // namespace agentrail
